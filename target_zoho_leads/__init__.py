@@ -1,0 +1,1 @@
+"""Singer target that turns CDP events into Zoho CRM Leads."""
