@@ -1,0 +1,324 @@
+"""HTTP client for the Zoho CRM REST API: auth header, limits, retries, answers."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import typing as t
+
+import requests
+import urllib3.exceptions
+
+from target_zoho_leads.auth import ZohoAuth, check_base_url
+from target_zoho_leads.exceptions import (
+    ZohoAPIError,
+    ZohoRetriesExhaustedError,
+    ZohoScopeError,
+    ZohoTransientError,
+)
+from target_zoho_leads.retrying import with_retries
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+logger = logging.getLogger(__name__)
+
+MAX_RECORDS_PER_WRITE = 100  # Zoho's limit for one insert or update call
+TOKEN_REFUSED_CODES = frozenset({"INVALID_TOKEN", "AUTHENTICATION_FAILURE"})
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+HTTP_NO_CONTENT = 204
+HTTP_UNAUTHORIZED = 401
+HTTP_TOO_MANY_REQUESTS = 429
+HTTP_SERVER_ERROR = 500
+
+
+class ZohoCRMClient:
+    """Makes Zoho CRM calls with one session, a concurrency cap and one retry policy.
+
+    Every call goes through :meth:`request`: at most ``max_concurrency`` are in
+    flight at once across all threads, each carries the current access token,
+    a refused token is refreshed once and the call repeated, and transient
+    failures are retried with backoff.
+    """
+
+    def __init__(  # noqa: PLR0913
+        self,
+        *,
+        auth: ZohoAuth,
+        session: requests.Session,
+        api_version: str = "v8",
+        timeout: float = 60.0,
+        max_retries: int = 8,
+        max_concurrency: int = 4,
+        on_call: Callable[[], None] | None = None,
+    ) -> None:
+        """Build the client around an injected session and token source.
+
+        Args:
+            auth: Hands out access tokens.
+            session: The HTTP session (tests point it at the sandbox).
+            api_version: Zoho REST version in the path, e.g. ``v8``.
+            timeout: Seconds for one HTTP request.
+            max_retries: Tries for one call on transient failures.
+            max_concurrency: Most calls in flight at once.
+            on_call: Called once per HTTP attempt, for call counting.
+        """
+        self.auth = auth
+        self.session = session
+        self.api_version = api_version
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._slots = threading.BoundedSemaphore(max(1, max_concurrency))
+        self._on_call = on_call or (lambda: None)
+
+    def counting_calls_with(self, on_call: Callable[[], None]) -> ZohoCRMClient:
+        """A client sharing this one's token, session and slots, counting elsewhere.
+
+        Each stream gets one, so its summary line reports its own API calls
+        while the concurrency cap still holds across all streams.
+        """
+        clone = copy.copy(self)
+        clone._on_call = on_call  # noqa: SLF001
+        return clone
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: t.Any = None,  # noqa: ANN401
+        params: dict[str, t.Any] | None = None,
+        settle_ambiguous: bool = False,
+    ) -> t.Any:  # noqa: ANN401
+        """Make one Zoho call and return its JSON answer (``None`` for 204).
+
+        Args:
+            method: HTTP method.
+            path: Path below ``/crm/{version}``, e.g. ``/Leads``.
+            json: Request body.
+            params: Query parameters.
+            settle_ambiguous: When a write's answer is lost, raise the
+                ``ZohoTransientError`` (``ambiguous=True``) at once instead of
+                re-sending, so the caller can find out what happened first.
+
+        Raises:
+            ZohoTransientError: A lost write answer, with ``settle_ambiguous``.
+            ZohoRetriesExhaustedError: Transient failures outlasted the retries.
+        """
+        name = f"{method} /crm/{self.api_version}{path}"
+
+        def attempt() -> t.Any:  # noqa: ANN401
+            return self._attempt(method, path, name, json=json, params=params)
+
+        def giveup(exc: Exception) -> bool:
+            return settle_ambiguous and getattr(exc, "ambiguous", False)
+
+        try:
+            return with_retries(attempt, max_tries=self.max_retries, giveup=giveup)
+        except ZohoTransientError as exc:
+            if giveup(exc):
+                raise
+            msg = f"{name} still failing after {self.max_retries} tries: {exc}"
+            raise ZohoRetriesExhaustedError(
+                msg, code=exc.code, status=exc.status
+            ) from None
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        name: str,
+        **kwargs: t.Any,  # noqa: ANN401
+    ) -> t.Any:  # noqa: ANN401
+        """One try, repeated once with a new token if Zoho refused the old one."""
+        for _ in range(2):
+            token = self.auth.token()
+            response = self._send(method, path, name, token, **kwargs)
+            if response.status_code != HTTP_UNAUTHORIZED:
+                return self._read(response, name)
+            code = _answer_code(response)
+            if code not in TOKEN_REFUSED_CODES:
+                return self._read(response, name)
+            logger.info("Access token refused (%s); refreshing it once", code)
+            self.auth.invalidate(token)
+        msg = f"{name}: Zoho refused a freshly minted access token ({code})"
+        raise ZohoAPIError(msg, code=code, status=HTTP_UNAUTHORIZED)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        name: str,
+        token: str,
+        **kwargs: t.Any,  # noqa: ANN401
+    ) -> requests.Response:
+        """Send the request within a concurrency slot; classify network failures."""
+        url = f"{self.auth.api_domain}/crm/{self.api_version}{path}"
+        headers = {"Authorization": f"Zoho-oauthtoken {token}"}
+        with self._slots:
+            self._on_call()
+            try:
+                return self.session.request(
+                    method, url, headers=headers, timeout=self.timeout, **kwargs
+                )
+            except requests.RequestException as exc:
+                sent = _may_have_been_sent(exc)
+                msg = f"{name}: {_describe_network_error(exc)}"
+                raise ZohoTransientError(
+                    msg, code="NETWORK", ambiguous=sent and method in WRITE_METHODS
+                ) from None
+
+    def _read(self, response: requests.Response, name: str) -> t.Any:  # noqa: ANN401
+        """Return the answer's JSON, or raise the error it holds."""
+        status = response.status_code
+        if status == HTTP_NO_CONTENT:
+            return None
+        body = _json_or_none(response)
+        if status == HTTP_TOO_MANY_REQUESTS or status >= HTTP_SERVER_ERROR:
+            code = _code_of(body) or f"HTTP {status}"
+            msg = f"{name}: Zoho answered HTTP {status} {code}"
+            raise ZohoTransientError(
+                msg,
+                code=code,
+                status=status,
+                retry_after=_retry_after(response),
+                ambiguous=status >= HTTP_SERVER_ERROR
+                and response.request.method in WRITE_METHODS,
+            )
+        # Insert and update answer 400 with per-record items when all failed:
+        # those are record outcomes, not a failed call.
+        if isinstance(body, dict) and isinstance(body.get("data"), list):
+            return body
+        if status >= 400:  # noqa: PLR2004
+            raise _call_error(name, status, body)
+        if body is None:
+            msg = f"{name}: Zoho answered HTTP {status} with a body that is not JSON"
+            raise ZohoAPIError(msg, status=status)
+        return body
+
+    # Zoho calls -----------------------------------------------------------
+
+    def write_leads(
+        self,
+        method: str,
+        records: Sequence[dict[str, t.Any]],
+        trigger: Sequence[str] | None,
+        *,
+        settle_ambiguous: bool = False,
+    ) -> list[dict[str, t.Any]]:
+        """Insert (``POST``) or update (``PUT``) up to 100 leads; one item per record.
+
+        Raises:
+            ZohoAPIError: Zoho's answer did not hold one item per record.
+        """
+        body: dict[str, t.Any] = {"data": list(records)}
+        if trigger is not None:
+            body["trigger"] = list(trigger)
+        answer = self.request(
+            method, "/Leads", json=body, settle_ambiguous=settle_ambiguous
+        )
+        items = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(items, list) or len(items) != len(records):
+            msg = (
+                f"{method} /crm/{self.api_version}/Leads: Zoho answered "
+                f"{len(items) if isinstance(items, list) else 'no'} items "
+                f"for {len(records)} records"
+            )
+            raise ZohoAPIError(msg, code="UNEXPECTED_ANSWER")
+        return items
+
+    def coql(self, query: str) -> list[dict[str, t.Any]]:
+        """Run a COQL select and return its rows ([] when nothing matches)."""
+        answer = self.request("POST", "/coql", json={"select_query": query})
+        return list(answer.get("data") or []) if answer else []
+
+    def search(self, criteria: str, page: int = 1) -> tuple[list[dict], bool]:
+        """Run a Leads search; return the rows and whether more pages follow."""
+        params = {"criteria": criteria, "page": page, "per_page": 200}
+        answer = self.request("GET", "/Leads/search", params=params)
+        if not answer:
+            return [], False
+        more = bool((answer.get("info") or {}).get("more_records"))
+        return list(answer.get("data") or []), more
+
+    def fields(self, module: str = "Leads") -> list[dict[str, t.Any]]:
+        """Return the module's field metadata."""
+        answer = self.request("GET", "/settings/fields", params={"module": module})
+        return list(answer.get("fields") or []) if answer else []
+
+
+def _call_error(name: str, status: int, body: t.Any) -> ZohoAPIError:  # noqa: ANN401
+    """Turn a failed call's answer into the error to raise."""
+    code = _code_of(body) or f"HTTP {status}"
+    message = str(body.get("message") or "") if isinstance(body, dict) else ""
+    if code == "OAUTH_SCOPE_MISMATCH":
+        msg = (
+            f"{name}: the refresh token lacks the OAuth scope this call needs "
+            "(OAUTH_SCOPE_MISMATCH); make a new one with the scopes "
+            "ZohoCRM.modules.leads.ALL,ZohoCRM.settings.fields.READ,"
+            "ZohoCRM.coql.READ"
+        )
+        return ZohoScopeError(msg, code=code, status=status)
+    msg = f"{name}: Zoho answered HTTP {status} {code}" + (
+        f" ({message})" if message else ""
+    )
+    return ZohoAPIError(msg, code=code, status=status)
+
+
+def _json_or_none(response: requests.Response) -> t.Any:  # noqa: ANN401
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _code_of(body: t.Any) -> str:  # noqa: ANN401
+    return str(body.get("code") or "") if isinstance(body, dict) else ""
+
+
+def _answer_code(response: requests.Response) -> str:
+    return _code_of(_json_or_none(response))
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """Seconds from a numeric ``Retry-After`` header, if there is one."""
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _may_have_been_sent(exc: requests.RequestException) -> bool:
+    """Tell whether a failed request may have reached Zoho before it failed."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return not isinstance(
+        reason,
+        urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError,
+    )
+
+
+def _describe_network_error(exc: requests.RequestException) -> str:
+    """Name the failure without echoing URLs or bodies."""
+    if isinstance(exc, requests.Timeout):
+        return "no answer within request_timeout"
+    if isinstance(exc, requests.ConnectionError):
+        return "connection failed or dropped"
+    return type(exc).__name__
+
+
+def new_session(pool_size: int) -> requests.Session:
+    """A session whose connection pool fits ``pool_size`` concurrent calls."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(
+        pool_connections=2, pool_maxsize=max(pool_size, 1) + 2
+    )
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+__all__ = ["MAX_RECORDS_PER_WRITE", "ZohoCRMClient", "check_base_url", "new_session"]

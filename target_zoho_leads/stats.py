@@ -1,0 +1,48 @@
+"""Counts of what happened to each stream's records, for the run summary."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+
+@dataclasses.dataclass
+class StreamStats:
+    """What one stream's records became; safe to update from several threads."""
+
+    stream: str
+    records_read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    dry_run_written: int = 0
+    api_calls: int = 0
+    ambiguous_writes: int = 0
+    _lock: threading.Lock = dataclasses.field(
+        default_factory=threading.Lock, repr=False, compare=False
+    )
+
+    def add(self, **counts: int) -> None:
+        """Add to the named counters, e.g. ``add(created=3, rejected=1)``."""
+        with self._lock:
+            for name, count in counts.items():
+                setattr(self, name, getattr(self, name) + count)
+
+    def count_call(self) -> None:
+        """Count one HTTP attempt to Zoho's API."""
+        self.add(api_calls=1)
+
+    def summary(self) -> str:
+        """One line for the log: every record accounted for."""
+        line = (
+            f"Stream '{self.stream}': {self.records_read} records read, "
+            f"{self.created} leads created, {self.updated} updated, "
+            f"{self.unchanged} unchanged duplicates, {self.rejected} rejected, "
+            f"{self.api_calls} API calls"
+        )
+        if self.dry_run_written:
+            line += f", {self.dry_run_written} leads written to the dry-run file"
+        if self.ambiguous_writes:
+            line += f", {self.ambiguous_writes} writes of unknown outcome"
+        return line

@@ -1,0 +1,370 @@
+"""The target: its settings, start-up checks, STATE bookkeeping and exit."""
+
+from __future__ import annotations
+
+import copy
+import re
+import sys
+import threading
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+
+from singer_sdk import typing as th
+from singer_sdk.exceptions import (
+    ConfigValidationError,
+    InvalidJSONSchema,
+    InvalidRecord,
+    MissingKeyPropertiesError,
+    RecordsWithoutSchemaException,
+)
+from singer_sdk.singerlib.exceptions import InvalidInputLine
+from singer_sdk.target_base import Target
+
+from target_zoho_leads.auth import DEFAULT_ACCOUNTS_URL, ZohoAuth, check_base_url
+from target_zoho_leads.client import ZohoCRMClient, new_session
+from target_zoho_leads.exceptions import InputError, TargetZohoLeadsError
+from target_zoho_leads.mapping import LeadMapper
+from target_zoho_leads.reader import LeadMessageReader
+from target_zoho_leads.sinks import ZohoLeadsSink
+from target_zoho_leads.stats import StreamStats
+from target_zoho_leads.writes import DryRunFile, LeadInserter, RejectedRecords
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+if t.TYPE_CHECKING:
+    from singer_sdk.sinks import Sink
+
+DEFAULT_API_VERSION = "v8"
+DEFAULT_MAX_CONCURRENCY = 4
+DEFAULT_REQUEST_TIMEOUT = 60
+DEFAULT_MAX_RETRIES = 8
+MAX_CONCURRENCY_LIMIT = 25  # Zoho's highest per-org concurrency (Ultimate edition)
+TRIGGERS = ("workflow", "approval", "blueprint", "pathfinder", "orchestration")
+
+# Bad input the user can fix: reported as one line, never a traceback.
+INPUT_ERRORS = (
+    InputError,
+    InvalidInputLine,
+    RecordsWithoutSchemaException,
+    MissingKeyPropertiesError,
+    InvalidRecord,
+    InvalidJSONSchema,
+)
+
+_STRING_OR_OBJECT = th.CustomType({"type": ["string", "object"]})
+
+
+def _settings_schema() -> dict[str, t.Any]:
+    """The JSON schema of the target's settings (SPEC §2)."""
+    return th.PropertiesList(
+        th.Property(
+            "client_id",
+            th.StringType,
+            required=True,
+            secret=True,
+            title="Client ID",
+            description="Zoho OAuth client id of your Self Client or server app "
+            "(Zoho API console).",
+        ),
+        th.Property(
+            "client_secret",
+            th.StringType,
+            required=True,
+            secret=True,
+            title="Client Secret",
+            description="Zoho OAuth client secret.",
+        ),
+        th.Property(
+            "refresh_token",
+            th.StringType,
+            required=True,
+            secret=True,
+            title="Refresh Token",
+            description="Zoho OAuth refresh token with the scopes "
+            "ZohoCRM.modules.leads.ALL, ZohoCRM.settings.fields.READ and "
+            "ZohoCRM.coql.READ.",
+        ),
+        th.Property(
+            "field_mapping",
+            _STRING_OR_OBJECT,
+            required=True,
+            title="Form Field Mapping",
+            description="Which source field feeds which Zoho Leads field: "
+            "'Phone=phone,Phone=wxPhone,CDP_ID=anonymous_id' (a field may repeat; "
+            "the first non-empty source wins) or an object "
+            '{"Phone": ["phone", "wxPhone"]}. Sources are top-level keys, keys '
+            "inside `properties`, or dotted paths.",
+        ),
+        th.Property(
+            "default_values",
+            _STRING_OR_OBJECT,
+            title="Value Default",
+            description="Value for a Zoho field the mapping leaves empty, or a "
+            "constant for a field with no mapping: 'Lead_Source=CDP,Last_Name="
+            "Unknown' or an object. `\\,` is a literal comma.",
+        ),
+        th.Property(
+            "accounts_url",
+            th.StringType,
+            default=DEFAULT_ACCOUNTS_URL,
+            title="Zoho Accounts URL",
+            description="Accounts server of your Zoho data centre: "
+            "https://accounts.zoho.com, .eu, .in, .com.au, .jp, .sa, .com.cn, "
+            "https://accounts.zohocloud.ca or https://accounts.zoho.uk.",
+        ),
+        th.Property(
+            "api_version",
+            th.StringType,
+            default=DEFAULT_API_VERSION,
+            title="API Version",
+            description="Zoho CRM REST API version used in the path (/crm/v8/...).",
+        ),
+        th.Property(
+            "trigger",
+            th.ArrayType(th.StringType),
+            title="Trigger",
+            description="Zoho automation to run on insert and update, any of "
+            "workflow, approval, blueprint, pathfinder, orchestration. Not set: "
+            "Zoho runs its default automation; [] runs none.",
+        ),
+        th.Property(
+            "max_concurrency",
+            th.IntegerType,
+            default=DEFAULT_MAX_CONCURRENCY,
+            title="Max Concurrency",
+            description="Most Zoho API calls in flight at once (1 to 25; Zoho "
+            "allows 5 to 25 per org by edition).",
+        ),
+        th.Property(
+            "request_timeout",
+            th.NumberType,
+            default=DEFAULT_REQUEST_TIMEOUT,
+            title="Request Timeout",
+            description="Seconds to wait for one HTTP request.",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType,
+            default=DEFAULT_MAX_RETRIES,
+            title="Max Retries",
+            description="Tries for one call on a transient failure (429, 5xx, "
+            "timeout, dropped connection) before the run fails.",
+        ),
+        th.Property(
+            "rejected_records_path",
+            th.StringType,
+            title="Rejected Records Path",
+            description="JSONL file that receives every record Zoho or local "
+            "validation rejected, with the reason (created owner-readable only).",
+        ),
+        th.Property(
+            "dry_run_path",
+            th.StringType,
+            title="Dry Run Path",
+            description="When set, nothing is sent to Zoho: each record's mapped "
+            "lead is written to this JSONL file instead.",
+        ),
+    ).to_dict()
+
+
+class TargetZohoLeads(Target):
+    """Singer target that writes CDP events to Zoho CRM as Leads."""
+
+    name = "target-zoho-leads"
+    config_jsonschema = _settings_schema()
+    default_sink_class = ZohoLeadsSink
+    message_reader_class = LeadMessageReader
+
+    def __init__(self, **kwargs: t.Any) -> None:  # noqa: ANN401
+        """Check every setting and compile the mapping before any input is read."""
+        super().__init__(**kwargs)
+        self.lead_mapper = LeadMapper.from_config(self.config)
+        self._check_settings()
+        self.rejected = RejectedRecords(self.config.get("rejected_records_path"))
+        dry_run_path = self.config.get("dry_run_path")
+        self.dry_run = DryRunFile(dry_run_path) if dry_run_path else None
+        self._stats: dict[str, StreamStats] = {}
+        self._state_lock = threading.Lock()
+        self._pending_states: list[tuple[dict, list[tuple[Sink, int]]]] = []
+        self._last_emitted_state: dict | None = None
+        self._writer: LeadInserter | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._session = None
+
+    def _check_settings(self) -> None:
+        """Raise one ConfigValidationError listing every setting that is wrong."""
+        config = self.config
+        errors: list[str] = []
+        try:
+            check_base_url(config.get("accounts_url", DEFAULT_ACCOUNTS_URL), "accounts_url")
+        except ValueError as exc:
+            errors.append(str(exc))
+        trigger = config.get("trigger")
+        if trigger is not None and not set(trigger) <= set(TRIGGERS):
+            bad = sorted(set(trigger) - set(TRIGGERS))
+            errors.append(f"trigger: {bad} not among {list(TRIGGERS)}")
+        if not 1 <= self.max_concurrency <= MAX_CONCURRENCY_LIMIT:
+            errors.append(f"max_concurrency must be 1 to {MAX_CONCURRENCY_LIMIT}")
+        if config.get("request_timeout", DEFAULT_REQUEST_TIMEOUT) <= 0:
+            errors.append("request_timeout must be more than 0 seconds")
+        if config.get("max_retries", DEFAULT_MAX_RETRIES) < 1:
+            errors.append("max_retries must be 1 or more")
+        if not re.fullmatch(r"v\d+", config.get("api_version", DEFAULT_API_VERSION)):
+            errors.append("api_version must look like v8")
+        if errors:
+            raise ConfigValidationError(errors[0], errors=errors)
+
+    @property
+    def max_concurrency(self) -> int:
+        """Most Zoho calls in flight at once."""
+        return int(self.config.get("max_concurrency", DEFAULT_MAX_CONCURRENCY))
+
+    def stats_for(self, stream: str) -> StreamStats:
+        """The counters of ``stream``, shared by its sinks across schema changes."""
+        return self._stats.setdefault(stream, StreamStats(stream))
+
+    @property
+    def writer(self) -> LeadInserter:
+        """The Zoho writer, built on first use so that dry runs never touch the network."""
+        if self._writer is None:
+            self._writer = self._build_writer()
+        return self._writer
+
+    def _build_writer(self) -> LeadInserter:
+        config = self.config
+        timeout = float(config.get("request_timeout", DEFAULT_REQUEST_TIMEOUT))
+        self._session = new_session(self.max_concurrency)
+        auth = ZohoAuth(
+            accounts_url=config.get("accounts_url", DEFAULT_ACCOUNTS_URL),
+            client_id=config["client_id"],
+            client_secret=config["client_secret"],
+            refresh_token=config["refresh_token"],
+            session=self._session,
+            timeout=timeout,
+        )
+        client = ZohoCRMClient(
+            auth=auth,
+            session=self._session,
+            api_version=config.get("api_version", DEFAULT_API_VERSION),
+            timeout=timeout,
+            max_retries=int(config.get("max_retries", DEFAULT_MAX_RETRIES)),
+            max_concurrency=self.max_concurrency,
+        )
+        self._executor = ThreadPoolExecutor(
+            max_workers=self.max_concurrency, thread_name_prefix="zoho-call"
+        )
+        return LeadInserter(client, self._executor, config.get("trigger"))
+
+    # STATE: passed on only once every record before it is written or rejected.
+
+    @override
+    def _process_state_message(self, message_dict: dict) -> None:
+        """Hold the STATE until the records received before it are confirmed."""
+        self._assert_line_requires(message_dict, requires={"value"})
+        state = message_dict["value"]
+        with self._state_lock:
+            latest = (
+                self._pending_states[-1][0]
+                if self._pending_states
+                else self._last_emitted_state
+            )
+            if state == latest:
+                return
+            sinks = [*self._sinks_to_clear, *self._sinks_active.values()]
+            waits = [
+                (sink, sink.records_received)
+                for sink in sinks
+                if sink.records_received > sink.records_confirmed
+            ]
+            self._pending_states.append((copy.deepcopy(state), waits))
+        self.release_confirmed_state()
+
+    def release_confirmed_state(self) -> None:
+        """Emit the newest held STATE whose records are all confirmed, if any."""
+        with self._state_lock:
+            ready = None
+            while self._pending_states and all(
+                sink.records_confirmed >= count
+                for sink, count in self._pending_states[0][1]
+            ):
+                ready = self._pending_states.pop(0)[0]
+            if ready is not None and ready != self._last_emitted_state:
+                self._last_emitted_state = ready
+                self._write_state_message(copy.deepcopy(ready))
+
+    # End of the run.
+
+    @override
+    def process_endofpipe(self) -> None:
+        """Write what is left, release the last STATE and log the summary."""
+        try:
+            super().process_endofpipe()
+            self.release_confirmed_state()
+        finally:
+            self.close()
+        self.log_summary()
+
+    def log_summary(self) -> None:
+        """Log one line per stream: every record accounted for."""
+        for stats in self._stats.values():
+            self.logger.info("%s", stats.summary())
+
+    def close(self) -> None:
+        """Stop the call threads and close the HTTP session."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def fail(self, exc: BaseException) -> t.NoReturn:
+        """End the run with one clear line, after writing what was accepted.
+
+        Bad input (a broken line, a record before its SCHEMA) does not make
+        the records before it wrong, so they are written and their STATE
+        released first; a Zoho failure is reported as is.
+        """
+        line = getattr(self.message_reader, "line_number", 0)
+        if isinstance(exc, INPUT_ERRORS):
+            where = f"input line {line}: " if line else ""
+            message = f"{where}{exc}"
+            try:
+                self.drain_all(is_endofpipe=True)
+                self.release_confirmed_state()
+            except TargetZohoLeadsError as drain_exc:
+                message += f"; writing the records before it also failed: {drain_exc}"
+        else:
+            message = str(exc)
+        self.close()
+        self.log_summary()
+        self.logger.error("%s", message)
+        sys.exit(1)
+
+    @override
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: t.Any = None,  # noqa: ANN401
+        file_input: t.IO[str] | None = None,
+    ) -> None:
+        """Run the target from the command line, turning known failures into one line."""
+        if about:
+            cls.print_about(about_format)
+            sys.exit(0)
+        cls.print_version(print_fn=cls.logger.info)
+        target = cls(
+            config=getattr(config, "config", None),
+            validate_config=True,
+            parse_env_config=bool(getattr(config, "parse_env", False)),
+        )
+        try:
+            target.listen(file_input)
+        except (TargetZohoLeadsError, *INPUT_ERRORS) as exc:
+            target.fail(exc)

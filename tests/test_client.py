@@ -1,0 +1,255 @@
+"""HTTP client: retries, give-ups, token refresh on 401 and reading Zoho's answers.
+
+A scripted HTTP server on loopback plays Zoho's part, answer by answer, and
+``time.sleep`` is patched so that backoff waits are recorded, not slept.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from target_zoho_leads.auth import ZohoAuth
+from target_zoho_leads.client import ZohoCRMClient
+from target_zoho_leads.exceptions import (
+    ZohoAPIError,
+    ZohoRetriesExhaustedError,
+    ZohoScopeError,
+    ZohoTransientError,
+)
+
+DROP = "drop"
+
+
+class Scripted(BaseHTTPRequestHandler):
+    """Answers each /crm call with the next scripted answer; tokens always work."""
+
+    def _answer(self) -> None:
+        server = self.server
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.path.startswith("/oauth"):
+            server.tokens += 1  # type: ignore[attr-defined]
+            token = f"tok-{server.tokens}"  # type: ignore[attr-defined]
+            self._send(200, {"access_token": token, "api_domain": server.url, "expires_in": 3600})  # type: ignore[attr-defined]
+            return
+        server.seen.append((self.command, self.path, self.headers.get("Authorization"), body))  # type: ignore[attr-defined]
+        answer = server.script.pop(0) if server.script else (200, {"data": []}, {})  # type: ignore[attr-defined]
+        if answer == DROP:
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        status, payload, headers = answer
+        self._send(status, payload, headers)
+
+    def _send(self, status: int, payload: object, headers: dict | None = None) -> None:
+        data = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = _answer
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def zoho():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
+    server.daemon_threads = True
+    server.url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
+    server.script = []  # type: ignore[attr-defined]
+    server.seen = []  # type: ignore[attr-defined]
+    server.tokens = 0  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def waits(monkeypatch):
+    """Backoff waits, recorded instead of slept."""
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    return slept
+
+
+@pytest.fixture
+def client(zoho):
+    session = requests.Session()
+    auth = ZohoAuth(
+        accounts_url=zoho.url,
+        client_id="cid",
+        client_secret="secret",
+        refresh_token="refresh",
+        session=session,
+        timeout=5,
+    )
+    calls: list[int] = []
+    crm = ZohoCRMClient(
+        auth=auth, session=session, timeout=5, max_retries=4, on_call=lambda: calls.append(1)
+    )
+    crm.calls = calls  # type: ignore[attr-defined]
+    yield crm
+    session.close()
+
+
+def ok(data: object = None) -> tuple:
+    return (200, {"data": data or [{"id": "1"}]}, {})
+
+
+def test_calls_carry_the_zoho_oauth_token_header(zoho, client):
+    """Every call is authorised with ``Zoho-oauthtoken <token>``."""
+    zoho.script = [ok()]
+    client.coql("select id from Leads where id = 1")
+    assert zoho.seen[0][2] == "Zoho-oauthtoken tok-1"
+    assert zoho.seen[0][1] == "/crm/v8/coql"
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_transient_statuses_are_retried_until_they_pass(zoho, client, waits, status):
+    """429 and 5xx are retried with growing, jittered waits."""
+    zoho.script = [(status, {"code": "X"}, {}), (status, {"code": "X"}, {}), ok()]
+    assert client.coql("select id from Leads where id = 1") == [{"id": "1"}]
+    assert len(waits) == 2
+    assert 0.5 <= waits[0] <= 1.0
+    assert 1.0 <= waits[1] <= 2.0
+    assert len(client.calls) == 3
+
+
+def test_retry_after_is_honoured_exactly(zoho, client, waits):
+    """A Retry-After header sets the wait, without jitter."""
+    zoho.script = [(429, {"code": "TOO_MANY_REQUESTS"}, {"Retry-After": "7"}), ok()]
+    client.coql("select id from Leads where id = 1")
+    assert waits == [7.0]
+
+
+def test_a_dropped_connection_is_retried(zoho, client, waits):
+    """A connection closed without an answer is transient."""
+    zoho.script = [DROP, ok()]
+    assert client.coql("select id from Leads where id = 1") == [{"id": "1"}]
+    assert len(waits) == 1
+
+
+def test_retries_stop_at_max_retries_with_a_message_naming_the_call(zoho, client, waits):
+    """After max_retries tries the run fails clearly, not forever."""
+    zoho.script = [(503, {"code": "INTERNAL_ERROR"}, {})] * 10
+    with pytest.raises(ZohoRetriesExhaustedError, match=r"POST /crm/v8/coql still failing after 4 tries"):
+        client.coql("select id from Leads where id = 1")
+    assert len(zoho.seen) == 4
+    assert len(waits) == 3
+
+
+def test_a_lost_write_answer_is_handed_back_when_the_caller_settles_it(zoho, client, waits):
+    """With settle_ambiguous, a dropped write is not re-sent blindly."""
+    zoho.script = [DROP, ok()]
+    with pytest.raises(ZohoTransientError) as caught:
+        client.write_leads("POST", [{"Last_Name": "A"}], None, settle_ambiguous=True)
+    assert caught.value.ambiguous
+    assert len(zoho.seen) == 1
+    assert waits == []
+
+
+def test_a_lost_write_answer_is_resent_in_insert_mode(zoho, client, waits):
+    """Without settle_ambiguous the write is retried (insert mode)."""
+    zoho.script = [DROP, (201, {"data": [{"code": "SUCCESS", "status": "success", "details": {"id": "9"}, "message": "record added"}]}, {})]
+    items = client.write_leads("POST", [{"Last_Name": "A"}], None)
+    assert items[0]["details"]["id"] == "9"
+    assert len(zoho.seen) == 2
+
+
+def test_an_expired_token_is_refreshed_once_and_the_call_repeated(zoho, client, waits):
+    """401 INVALID_TOKEN mints one new token and repeats the call."""
+    zoho.script = [(401, {"code": "INVALID_TOKEN", "status": "error"}, {}), ok()]
+    assert client.coql("select id from Leads where id = 1") == [{"id": "1"}]
+    assert [s[2] for s in zoho.seen] == ["Zoho-oauthtoken tok-1", "Zoho-oauthtoken tok-2"]
+    assert waits == []
+
+
+def test_a_token_refused_twice_fails_instead_of_looping(zoho, client, waits):
+    """A freshly minted token refused again is a clear error, not a token storm."""
+    zoho.script = [(401, {"code": "AUTHENTICATION_FAILURE"}, {})] * 3
+    with pytest.raises(ZohoAPIError, match="refused a freshly minted access token"):
+        client.coql("select id from Leads where id = 1")
+    assert zoho.tokens == 2
+
+
+def test_a_missing_scope_names_the_scopes_to_grant(zoho, client):
+    """OAUTH_SCOPE_MISMATCH says which scopes the refresh token needs."""
+    zoho.script = [(401, {"code": "OAUTH_SCOPE_MISMATCH", "message": "invalid oauth scope"}, {})]
+    with pytest.raises(ZohoScopeError, match="ZohoCRM.coql.READ"):
+        client.coql("select id from Leads where id = 1")
+
+
+def test_no_content_means_no_rows(zoho, client):
+    """COQL and search answer 204 when nothing matches."""
+    zoho.script = [(204, None, {}), (204, None, {})]
+    assert client.coql("select id from Leads where id = 1") == []
+    assert client.search("(Email:equals:a@b.c)") == ([], False)
+
+
+def test_an_all_failed_insert_returns_its_items_rather_than_raising(zoho, client):
+    """HTTP 400 with per-record items is record outcomes, not a failed call."""
+    item = {"code": "MANDATORY_NOT_FOUND", "details": {"api_name": "Last_Name"}, "message": "required field not found", "status": "error"}
+    zoho.script = [(400, {"data": [item]}, {})]
+    assert client.write_leads("POST", [{"Email": "x"}], ["workflow"]) == [item]
+    assert json.loads(zoho.seen[0][3]) == {"data": [{"Email": "x"}], "trigger": ["workflow"]}
+
+
+def test_trigger_is_left_out_when_unset(zoho, client):
+    """No trigger setting: Zoho's default automation, so no trigger key."""
+    zoho.script = [(201, {"data": [{"code": "SUCCESS", "status": "success", "details": {"id": "1"}}]}, {})]
+    client.write_leads("POST", [{"Last_Name": "A"}], None)
+    assert json.loads(zoho.seen[0][3]) == {"data": [{"Last_Name": "A"}]}
+
+
+def test_an_answer_with_the_wrong_number_of_items_is_an_error(zoho, client):
+    """Every record must get its own answer item; anything else is not trusted."""
+    zoho.script = [(201, {"data": []}, {})]
+    with pytest.raises(ZohoAPIError, match="0 items for 1 records"):
+        client.write_leads("POST", [{"Last_Name": "A"}], None)
+
+
+def test_a_client_error_is_not_retried(zoho, client, waits):
+    """A 400 that is not per-record is reported at once."""
+    zoho.script = [(400, {"code": "SYNTAX_ERROR", "message": "bad query"}, {})]
+    with pytest.raises(ZohoAPIError, match="SYNTAX_ERROR"):
+        client.coql("select")
+    assert waits == []
+
+
+def test_calls_in_flight_never_exceed_max_concurrency(zoho):
+    """The concurrency cap holds across threads."""
+    in_flight = {"now": 0, "max": 0}
+    lock = threading.Lock()
+    session = requests.Session()
+    auth = ZohoAuth(accounts_url=zoho.url, client_id="c", client_secret="s", refresh_token="r", session=session, timeout=5)
+
+    def on_call() -> None:
+        with lock:
+            in_flight["now"] += 1
+            in_flight["max"] = max(in_flight["max"], in_flight["now"])
+        time.sleep(0.02)
+        with lock:
+            in_flight["now"] -= 1
+
+    client = ZohoCRMClient(auth=auth, session=session, max_concurrency=3, on_call=on_call)
+    threads = [threading.Thread(target=client.coql, args=("select id from Leads where id = 1",)) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    session.close()
+    assert in_flight["max"] == 3
