@@ -228,10 +228,13 @@ class ZohoCRMClient:
             raise ZohoAPIError(msg, code="UNEXPECTED_ANSWER")
         return items
 
-    def coql(self, query: str) -> list[dict[str, t.Any]]:
-        """Run a COQL select and return its rows ([] when nothing matches)."""
+    def coql_page(self, query: str) -> tuple[list[dict[str, t.Any]], bool]:
+        """Run a COQL select; return its rows and whether more pages follow."""
         answer = self.request("POST", "/coql", json={"select_query": query})
-        return list(answer.get("data") or []) if answer else []
+        if not answer:
+            return [], False
+        more = bool((answer.get("info") or {}).get("more_records"))
+        return list(answer.get("data") or []), more
 
     def search(self, criteria: str, page: int = 1) -> tuple[list[dict], bool]:
         """Run a Leads search; return the rows and whether more pages follow."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import re
 import sys
 import threading
@@ -23,11 +24,12 @@ from singer_sdk.target_base import Target
 from target_zoho_leads.auth import DEFAULT_ACCOUNTS_URL, ZohoAuth, check_base_url
 from target_zoho_leads.client import ZohoCRMClient, new_session
 from target_zoho_leads.exceptions import InputError, TargetZohoLeadsError
-from target_zoho_leads.mapping import LeadMapper
+from target_zoho_leads.mapping import FIELD_NAME_PATTERN, LeadMapper
 from target_zoho_leads.reader import LeadMessageReader
 from target_zoho_leads.sinks import ZohoLeadsSink
 from target_zoho_leads.stats import StreamStats
-from target_zoho_leads.writes import DryRunFile, LeadInserter, RejectedRecords
+from target_zoho_leads.outputs import DryRunFile, RejectedRecords
+from target_zoho_leads.writes import LeadInserter, UniqueLeadWriter
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -38,6 +40,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.sinks import Sink
 
 DEFAULT_API_VERSION = "v8"
+DEFAULT_TRACKING_ID_FIELD = "CDP_ID"
 DEFAULT_MAX_CONCURRENCY = 4
 DEFAULT_REQUEST_TIMEOUT = 60
 DEFAULT_MAX_RETRIES = 8
@@ -116,6 +119,23 @@ def _settings_schema() -> dict[str, t.Any]:
             "https://accounts.zohocloud.ca or https://accounts.zoho.uk.",
         ),
         th.Property(
+            "unique_lead",
+            th.CustomType({"type": ["boolean", "integer", "string"]}),
+            default=False,
+            title="Unique Lead",
+            description="Deduplicate on Email and Phone: an existing lead only gets "
+            "its tracking id updated, a new person becomes one new lead, and a run "
+            'never creates two leads for one person. true/false, 1/0 or "1"/"0".',
+        ),
+        th.Property(
+            "tracking_id_field",
+            th.StringType,
+            default=DEFAULT_TRACKING_ID_FIELD,
+            title="Tracking ID Field",
+            description="The Zoho field that holds the CDP tracking id: the only "
+            "field written on an existing lead when unique_lead is on.",
+        ),
+        th.Property(
             "api_version",
             th.StringType,
             default=DEFAULT_API_VERSION,
@@ -170,6 +190,19 @@ def _settings_schema() -> dict[str, t.Any]:
     ).to_dict()
 
 
+def parse_flag(value: t.Any) -> bool:  # noqa: ANN401
+    """Read a switch the way the CDP's form writes it: true/false, 1/0, "1"/"0".
+
+    Raises:
+        ValueError: The value is none of those.
+    """
+    text = str(value).strip().lower()
+    if isinstance(value, bool) or text in {"1", "0", "true", "false"}:
+        return text in {"1", "true"}
+    msg = f'expected true/false, 1/0 or "1"/"0", got {str(value)[:20]!r}'
+    raise ValueError(msg)
+
+
 class TargetZohoLeads(Target):
     """Singer target that writes CDP events to Zoho CRM as Leads."""
 
@@ -181,6 +214,9 @@ class TargetZohoLeads(Target):
     def __init__(self, **kwargs: t.Any) -> None:  # noqa: ANN401
         """Check every setting and compile the mapping before any input is read."""
         super().__init__(**kwargs)
+        # urllib3 logs each request line at DEBUG, and a search URL carries
+        # the emails and phones asked for: keep it to warnings.
+        logging.getLogger("urllib3").setLevel(logging.WARNING)
         self.lead_mapper = LeadMapper.from_config(self.config)
         self._check_settings()
         self.rejected = RejectedRecords(self.config.get("rejected_records_path"))
@@ -190,7 +226,7 @@ class TargetZohoLeads(Target):
         self._state_lock = threading.Lock()
         self._pending_states: list[tuple[dict, list[tuple[Sink, int]]]] = []
         self._last_emitted_state: dict | None = None
-        self._writer: LeadInserter | None = None
+        self._writer: LeadInserter | UniqueLeadWriter | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._session = None
 
@@ -214,6 +250,13 @@ class TargetZohoLeads(Target):
             errors.append("max_retries must be 1 or more")
         if not re.fullmatch(r"v\d+", config.get("api_version", DEFAULT_API_VERSION)):
             errors.append("api_version must look like v8")
+        try:
+            self.unique_lead = parse_flag(config.get("unique_lead", False))
+        except ValueError as exc:
+            errors.append(f"unique_lead: {exc}")
+        tracking = config.get("tracking_id_field", DEFAULT_TRACKING_ID_FIELD)
+        if not FIELD_NAME_PATTERN.match(tracking or ""):
+            errors.append("tracking_id_field must be a Zoho API name such as CDP_ID")
         if errors:
             raise ConfigValidationError(errors[0], errors=errors)
 
@@ -227,13 +270,13 @@ class TargetZohoLeads(Target):
         return self._stats.setdefault(stream, StreamStats(stream))
 
     @property
-    def writer(self) -> LeadInserter:
+    def writer(self) -> LeadInserter | UniqueLeadWriter:
         """The Zoho writer, built on first use so that dry runs never touch the network."""
         if self._writer is None:
             self._writer = self._build_writer()
         return self._writer
 
-    def _build_writer(self) -> LeadInserter:
+    def _build_writer(self) -> LeadInserter | UniqueLeadWriter:
         config = self.config
         timeout = float(config.get("request_timeout", DEFAULT_REQUEST_TIMEOUT))
         self._session = new_session(self.max_concurrency)
@@ -256,7 +299,11 @@ class TargetZohoLeads(Target):
         self._executor = ThreadPoolExecutor(
             max_workers=self.max_concurrency, thread_name_prefix="zoho-call"
         )
-        return LeadInserter(client, self._executor, config.get("trigger"))
+        trigger = config.get("trigger")
+        if self.unique_lead:
+            tracking = config.get("tracking_id_field", DEFAULT_TRACKING_ID_FIELD)
+            return UniqueLeadWriter(client, self._executor, trigger, tracking)
+        return LeadInserter(client, self._executor, trigger)
 
     # STATE: passed on only once every record before it is written or rejected.
 

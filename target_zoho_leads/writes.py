@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import os
 import threading
 import typing as t
 
 from target_zoho_leads.client import MAX_RECORDS_PER_WRITE
+from target_zoho_leads.dedupe import (
+    Key,
+    NewLead,
+    TrackingUpdate,
+    identity_keys,
+    normal_email,
+    normal_phone,
+    plan_batch,
+)
+from target_zoho_leads.exceptions import ZohoRetriesExhaustedError, ZohoTransientError
+from target_zoho_leads.lookup import LeadLookup, query_forms
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -113,83 +122,227 @@ class LeadInserter:
         return [o for part in run_all(self.executor, jobs) for o in part]
 
 
-class RejectedRecords:
-    """Logs each rejected record without personal data, and keeps it in a file.
+class UniqueLeadWriter:
+    """Unique Lead mode: one lead per person, existing leads get only a tracking id.
 
-    The file is JSON lines, created readable by its owner only: it holds the
-    people's data so they can be fixed and sent again.
+    Batches are planned and written one at a time (under a lock), so two
+    streams drained in parallel cannot both create the same person; within a
+    batch the calls still go out concurrently.
     """
 
-    LOGGED_PER_STREAM = 50
-
-    def __init__(self, path: str | None) -> None:
-        """Append to ``path`` when given; only log otherwise."""
-        self.path = path
-        self._lock = threading.Lock()
-        self._logged: dict[str, int] = {}
-
-    def add(
-        self, stream: str, record: t.Mapping[str, t.Any], lead: t.Any, outcome: Outcome  # noqa: ANN401
+    def __init__(
+        self,
+        client: ZohoCRMClient,
+        executor: Executor,
+        trigger: Sequence[str] | None,
+        tracking_field: str,
     ) -> None:
-        """Report one rejected record."""
+        """Start the run knowing no lead; lookups fill that in as batches come."""
+        self.client = client
+        self.executor = executor
+        self.trigger = trigger
+        self.tracking_field = tracking_field
+        self.lookup = LeadLookup(tracking_field)
+        self._lead_of: dict[Key, str] = {}
+        self._tracking: dict[str, t.Any] = {}
+        self._asked: set[Key] = set()
+        self._lock = threading.Lock()
+
+    def write(
+        self, leads: Sequence[dict[str, t.Any]], stats: StreamStats
+    ) -> list[Outcome]:
+        """Write a batch and return one outcome per lead, in order."""
+        client = self.client.counting_calls_with(stats.count_call)
         with self._lock:
-            seen = self._logged.get(stream, 0)
-            self._logged[stream] = seen + 1
-            level = logging.WARNING if seen < self.LOGGED_PER_STREAM else logging.DEBUG
-            logger.log(
-                level,
-                "Stream '%s': record rejected: %s on field %s: %s",
-                stream,
-                outcome.code,
-                outcome.field or "-",
-                outcome.message or "-",
+            self._find_existing(client, leads)
+            plan = plan_batch(
+                leads, self.tracking_field, self._lead_of.get, self._tracking.get
             )
-            if seen + 1 == self.LOGGED_PER_STREAM:
-                logger.warning(
-                    "Stream '%s': further rejections are logged at DEBUG level "
-                    "and counted in the summary",
-                    stream,
-                )
-            if self.path:
-                self._append(stream, record, lead, outcome)
+            outcomes: list[Outcome | None] = [None] * len(leads)
+            for index, lead_id in plan.unchanged.items():
+                outcomes[index] = Outcome(UNCHANGED, lead_id)
+            for key, lead_id in plan.joined.items():
+                self._lead_of.setdefault(key, lead_id)
+            updates = {u.lead_id: u for u in plan.updates}
+            self._create(client, plan.creates, outcomes, updates, stats)
+            self._update(client, list(updates.values()), outcomes)
+        return t.cast("list[Outcome]", outcomes)
 
-    def _append(
-        self, stream: str, record: t.Mapping[str, t.Any], lead: t.Any, outcome: Outcome  # noqa: ANN401
+    def _find_existing(
+        self, client: ZohoCRMClient, leads: Sequence[t.Mapping[str, t.Any]], *, again: bool = False
     ) -> None:
-        line = {
-            "stream": stream,
-            "code": outcome.code,
-            "message": outcome.message,
-            "field": outcome.field,
-            "lead": lead,
-            "record": record,
-        }
-        fd = _open_private(t.cast("str", self.path), os.O_APPEND)
-        with os.fdopen(fd, "a", encoding="utf-8") as out:
-            out.write(json.dumps(line, default=str, ensure_ascii=False) + "\n")
+        """Look up every identity of ``leads`` not yet known, in as few calls as fit."""
+        forms: dict[Key, set[str]] = {}
+        for lead in leads:
+            for key, raw in zip(identity_keys(lead), _raw_identities(lead)):
+                if again or (key not in self._lead_of and key not in self._asked):
+                    forms.setdefault(key, set()).update(query_forms(key[0], raw))
+        if not forms:
+            return
+        rows = self.lookup.find(client, forms)
+        self._asked.update(forms)
+        # The oldest lead wins when a CRM already holds duplicates of a person.
+        for row in sorted(rows, key=lambda r: (len(str(r.get("id"))), str(r.get("id")))):
+            lead_id = str(row["id"])
+            for key in identity_keys(row):
+                self._lead_of.setdefault(key, lead_id)
+            self._tracking.setdefault(lead_id, row.get(self.tracking_field))
+
+    def _create(
+        self,
+        client: ZohoCRMClient,
+        creates: list[NewLead],
+        outcomes: list[Outcome | None],
+        updates: dict[str, TrackingUpdate],
+        stats: StreamStats,
+    ) -> None:
+        """Create the new people; a call whose answer is lost is settled by lookup first."""
+        pending = creates
+        for _ in range(max(1, self.client.max_retries)):
+            if not pending:
+                return
+            lost = self._send_creates(client, pending, outcomes, updates)
+            if lost:
+                stats.add(ambiguous_writes=len(lost))
+                logger.warning(
+                    "%d new leads were sent but no answer came back; looking them "
+                    "up before sending again so none is created twice",
+                    len(lost),
+                )
+                self._find_existing(client, [n.fields for n in lost], again=True)
+            pending = self._settle(lost, outcomes, updates)
+        if pending:
+            msg = f"{len(pending)} leads could not be created: Zoho kept dropping the answer"
+            raise ZohoRetriesExhaustedError(msg, code="NETWORK")
+
+    def _send_creates(
+        self,
+        client: ZohoCRMClient,
+        creates: list[NewLead],
+        outcomes: list[Outcome | None],
+        updates: dict[str, TrackingUpdate],
+    ) -> list[NewLead]:
+        """Insert ``creates`` in calls of 100; return those whose call got no answer."""
+
+        def send(part: Sequence[NewLead]) -> tuple[Sequence[NewLead], list | None]:
+            try:
+                fields = [new.fields for new in part]
+                return part, client.write_leads(
+                    "POST", fields, self.trigger, settle_ambiguous=True
+                )
+            except ZohoTransientError as exc:
+                if exc.ambiguous:
+                    return part, None
+                raise
+
+        lost: list[NewLead] = []
+        jobs = [lambda part=part: send(part) for part in chunks(creates)]
+        for part, items in run_all(self.executor, jobs):
+            if items is None:
+                lost.extend(part)
+                continue
+            for new, item in zip(part, items, strict=True):
+                self._created(new, item, outcomes, updates)
+        return lost
+
+    def _created(
+        self,
+        new: NewLead,
+        item: t.Mapping[str, t.Any],
+        outcomes: list[Outcome | None],
+        updates: dict[str, TrackingUpdate],
+    ) -> None:
+        """Record what a create answer item says about one person."""
+        outcome = outcome_of(item, CREATED)
+        duplicate_of = _duplicate_record_id(item)
+        if duplicate_of:
+            # The org marks a field unique and the person exists after all:
+            # they are an existing lead, so only the tracking id is written.
+            self._joined_existing(new, duplicate_of, None, outcomes, updates)
+            return
+        if outcome.kind != CREATED or not outcome.lead_id:
+            for index in new.records:
+                outcomes[index] = outcome
+            return
+        for key in new.keys:
+            self._lead_of.setdefault(key, outcome.lead_id)
+        self._tracking[outcome.lead_id] = new.fields.get(self.tracking_field)
+        outcomes[new.records[0]] = outcome
+        for index in new.records[1:]:
+            outcomes[index] = Outcome(UNCHANGED, outcome.lead_id)
+
+    def _settle(
+        self,
+        lost: list[NewLead],
+        outcomes: list[Outcome | None],
+        updates: dict[str, TrackingUpdate],
+    ) -> list[NewLead]:
+        """Mark the lost creates that did happen; return those to send again."""
+        again = []
+        for new in lost:
+            lead_id = next((self._lead_of[k] for k in new.keys if k in self._lead_of), None)
+            if lead_id is None:
+                again.append(new)
+            else:
+                self._joined_existing(new, lead_id, CREATED, outcomes, updates)
+        return again
+
+    def _joined_existing(
+        self,
+        new: NewLead,
+        lead_id: str,
+        kind: str | None,
+        outcomes: list[Outcome | None],
+        updates: dict[str, TrackingUpdate],
+    ) -> None:
+        """A planned new person turned out to have lead ``lead_id`` already."""
+        for key in new.keys:
+            self._lead_of.setdefault(key, lead_id)
+        for index in new.records:
+            outcomes[index] = Outcome(UNCHANGED, lead_id)
+        if kind == CREATED:
+            outcomes[new.records[0]] = Outcome(CREATED, lead_id)
+        value = new.fields.get(self.tracking_field)
+        if value is not None and str(value) != str(self._tracking.get(lead_id)):
+            updates[lead_id] = TrackingUpdate(lead_id, value, new.records[-1])
+
+    def _update(
+        self,
+        client: ZohoCRMClient,
+        updates: list[TrackingUpdate],
+        outcomes: list[Outcome | None],
+    ) -> None:
+        """Write the tracking ids; re-sending an update is harmless, so it is retried."""
+
+        def send(part: Sequence[TrackingUpdate]) -> list[dict[str, t.Any]]:
+            body = [{"id": u.lead_id, self.tracking_field: u.value} for u in part]
+            return client.write_leads("PUT", body, self.trigger)
+
+        jobs = [lambda part=part: (part, send(part)) for part in chunks(updates)]
+        for part, items in run_all(self.executor, jobs):
+            for update, item in zip(part, items, strict=True):
+                outcome = outcome_of(item, UPDATED)
+                if outcome.kind == UPDATED:
+                    self._tracking[update.lead_id] = update.value
+                    outcome = Outcome(UPDATED, update.lead_id)
+                outcomes[update.record] = outcome
 
 
-def _open_private(path: str, mode: int) -> int:
-    """Open ``path`` for writing, creating it (and its folder) owner-readable only."""
-    folder = os.path.dirname(path)  # noqa: PTH120
-    if folder:
-        os.makedirs(folder, exist_ok=True)  # noqa: PTH103
-    return os.open(path, os.O_WRONLY | os.O_CREAT | mode, 0o600)
+def _raw_identities(lead: t.Mapping[str, t.Any]) -> list[t.Any]:
+    """The email and phone as written, aligned with ``identity_keys``."""
+    return [lead[f] for f in ("Email", "Phone") if identity_of(f, lead.get(f))]
 
 
-class DryRunFile:
-    """Writes each mapped lead as a JSON line instead of sending it to Zoho."""
+def identity_of(field: str, value: t.Any) -> str | None:  # noqa: ANN401
+    """The normalised identity of an Email or Phone value."""
+    return normal_email(value) if field == "Email" else normal_phone(value)
 
-    def __init__(self, path: str) -> None:
-        """Start ``path`` afresh: a dry run shows this run's leads only."""
-        self.path = path
-        self._lock = threading.Lock()
-        os.close(_open_private(path, os.O_TRUNC))
 
-    def write(self, leads: Sequence[dict[str, t.Any]]) -> None:
-        """Append ``leads``, one JSON object per line."""
-        text = "".join(
-            json.dumps(lead, default=str, ensure_ascii=False) + "\n" for lead in leads
-        )
-        with self._lock, open(self.path, "a", encoding="utf-8") as out:  # noqa: PTH123
-            out.write(text)
+def _duplicate_record_id(item: t.Mapping[str, t.Any]) -> str | None:
+    """The existing lead's id in a DUPLICATE_DATA answer item, if Zoho gave it."""
+    if item.get("code") != "DUPLICATE_DATA":
+        return None
+    details = item.get("details") or {}
+    duplicate = details.get("duplicate_record") if isinstance(details, dict) else None
+    lead_id = duplicate.get("id") if isinstance(duplicate, dict) else None
+    return str(lead_id) if lead_id else None

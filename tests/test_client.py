@@ -113,7 +113,7 @@ def ok(data: object = None) -> tuple:
 def test_calls_carry_the_zoho_oauth_token_header(zoho, client):
     """Every call is authorised with ``Zoho-oauthtoken <token>``."""
     zoho.script = [ok()]
-    client.coql("select id from Leads where id = 1")
+    client.coql_page("select id from Leads where id = 1")
     assert zoho.seen[0][2] == "Zoho-oauthtoken tok-1"
     assert zoho.seen[0][1] == "/crm/v8/coql"
 
@@ -122,7 +122,7 @@ def test_calls_carry_the_zoho_oauth_token_header(zoho, client):
 def test_transient_statuses_are_retried_until_they_pass(zoho, client, waits, status):
     """429 and 5xx are retried with growing, jittered waits."""
     zoho.script = [(status, {"code": "X"}, {}), (status, {"code": "X"}, {}), ok()]
-    assert client.coql("select id from Leads where id = 1") == [{"id": "1"}]
+    assert client.coql_page("select id from Leads where id = 1")[0] == [{"id": "1"}]
     assert len(waits) == 2
     assert 0.5 <= waits[0] <= 1.0
     assert 1.0 <= waits[1] <= 2.0
@@ -132,14 +132,14 @@ def test_transient_statuses_are_retried_until_they_pass(zoho, client, waits, sta
 def test_retry_after_is_honoured_exactly(zoho, client, waits):
     """A Retry-After header sets the wait, without jitter."""
     zoho.script = [(429, {"code": "TOO_MANY_REQUESTS"}, {"Retry-After": "7"}), ok()]
-    client.coql("select id from Leads where id = 1")
+    client.coql_page("select id from Leads where id = 1")
     assert waits == [7.0]
 
 
 def test_a_dropped_connection_is_retried(zoho, client, waits):
     """A connection closed without an answer is transient."""
     zoho.script = [DROP, ok()]
-    assert client.coql("select id from Leads where id = 1") == [{"id": "1"}]
+    assert client.coql_page("select id from Leads where id = 1")[0] == [{"id": "1"}]
     assert len(waits) == 1
 
 
@@ -147,7 +147,7 @@ def test_retries_stop_at_max_retries_with_a_message_naming_the_call(zoho, client
     """After max_retries tries the run fails clearly, not forever."""
     zoho.script = [(503, {"code": "INTERNAL_ERROR"}, {})] * 10
     with pytest.raises(ZohoRetriesExhaustedError, match=r"POST /crm/v8/coql still failing after 4 tries"):
-        client.coql("select id from Leads where id = 1")
+        client.coql_page("select id from Leads where id = 1")
     assert len(zoho.seen) == 4
     assert len(waits) == 3
 
@@ -173,7 +173,7 @@ def test_a_lost_write_answer_is_resent_in_insert_mode(zoho, client, waits):
 def test_an_expired_token_is_refreshed_once_and_the_call_repeated(zoho, client, waits):
     """401 INVALID_TOKEN mints one new token and repeats the call."""
     zoho.script = [(401, {"code": "INVALID_TOKEN", "status": "error"}, {}), ok()]
-    assert client.coql("select id from Leads where id = 1") == [{"id": "1"}]
+    assert client.coql_page("select id from Leads where id = 1")[0] == [{"id": "1"}]
     assert [s[2] for s in zoho.seen] == ["Zoho-oauthtoken tok-1", "Zoho-oauthtoken tok-2"]
     assert waits == []
 
@@ -182,7 +182,7 @@ def test_a_token_refused_twice_fails_instead_of_looping(zoho, client, waits):
     """A freshly minted token refused again is a clear error, not a token storm."""
     zoho.script = [(401, {"code": "AUTHENTICATION_FAILURE"}, {})] * 3
     with pytest.raises(ZohoAPIError, match="refused a freshly minted access token"):
-        client.coql("select id from Leads where id = 1")
+        client.coql_page("select id from Leads where id = 1")
     assert zoho.tokens == 2
 
 
@@ -190,13 +190,13 @@ def test_a_missing_scope_names_the_scopes_to_grant(zoho, client):
     """OAUTH_SCOPE_MISMATCH says which scopes the refresh token needs."""
     zoho.script = [(401, {"code": "OAUTH_SCOPE_MISMATCH", "message": "invalid oauth scope"}, {})]
     with pytest.raises(ZohoScopeError, match="ZohoCRM.coql.READ"):
-        client.coql("select id from Leads where id = 1")
+        client.coql_page("select id from Leads where id = 1")
 
 
 def test_no_content_means_no_rows(zoho, client):
     """COQL and search answer 204 when nothing matches."""
     zoho.script = [(204, None, {}), (204, None, {})]
-    assert client.coql("select id from Leads where id = 1") == []
+    assert client.coql_page("select id from Leads where id = 1") == ([], False)
     assert client.search("(Email:equals:a@b.c)") == ([], False)
 
 
@@ -226,7 +226,7 @@ def test_a_client_error_is_not_retried(zoho, client, waits):
     """A 400 that is not per-record is reported at once."""
     zoho.script = [(400, {"code": "SYNTAX_ERROR", "message": "bad query"}, {})]
     with pytest.raises(ZohoAPIError, match="SYNTAX_ERROR"):
-        client.coql("select")
+        client.coql_page("select")
     assert waits == []
 
 
@@ -246,7 +246,7 @@ def test_calls_in_flight_never_exceed_max_concurrency(zoho):
             in_flight["now"] -= 1
 
     client = ZohoCRMClient(auth=auth, session=session, max_concurrency=3, on_call=on_call)
-    threads = [threading.Thread(target=client.coql, args=("select id from Leads where id = 1",)) for _ in range(12)]
+    threads = [threading.Thread(target=client.coql_page, args=("select id from Leads where id = 1",)) for _ in range(12)]
     for thread in threads:
         thread.start()
     for thread in threads:

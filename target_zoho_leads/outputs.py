@@ -1,0 +1,98 @@
+"""Where records end up besides Zoho: the rejected-records file and dry runs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import typing as t
+
+if t.TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from target_zoho_leads.writes import Outcome
+
+logger = logging.getLogger(__name__)
+
+
+class RejectedRecords:
+    """Logs each rejected record without personal data, and keeps it in a file.
+
+    The file is JSON lines, created readable by its owner only: it holds the
+    people's data so they can be fixed and sent again.
+    """
+
+    LOGGED_PER_STREAM = 50
+
+    def __init__(self, path: str | None) -> None:
+        """Append to ``path`` when given; only log otherwise."""
+        self.path = path
+        self._lock = threading.Lock()
+        self._logged: dict[str, int] = {}
+
+    def add(
+        self, stream: str, record: t.Mapping[str, t.Any], lead: t.Any, outcome: Outcome  # noqa: ANN401
+    ) -> None:
+        """Report one rejected record."""
+        with self._lock:
+            seen = self._logged.get(stream, 0)
+            self._logged[stream] = seen + 1
+            level = logging.WARNING if seen < self.LOGGED_PER_STREAM else logging.DEBUG
+            logger.log(
+                level,
+                "Stream '%s': record rejected: %s on field %s: %s",
+                stream,
+                outcome.code,
+                outcome.field or "-",
+                outcome.message or "-",
+            )
+            if seen + 1 == self.LOGGED_PER_STREAM:
+                logger.warning(
+                    "Stream '%s': further rejections are logged at DEBUG level "
+                    "and counted in the summary",
+                    stream,
+                )
+            if self.path:
+                self._append(stream, record, lead, outcome)
+
+    def _append(
+        self, stream: str, record: t.Mapping[str, t.Any], lead: t.Any, outcome: Outcome  # noqa: ANN401
+    ) -> None:
+        line = {
+            "stream": stream,
+            "code": outcome.code,
+            "message": outcome.message,
+            "field": outcome.field,
+            "lead": lead,
+            "record": record,
+        }
+        fd = _open_private(t.cast("str", self.path), os.O_APPEND)
+        with os.fdopen(fd, "a", encoding="utf-8") as out:
+            out.write(json.dumps(line, default=str, ensure_ascii=False) + "\n")
+
+
+def _open_private(path: str, mode: int) -> int:
+    """Open ``path`` for writing, creating it (and its folder) owner-readable only."""
+    folder = os.path.dirname(path)  # noqa: PTH120
+    if folder:
+        os.makedirs(folder, exist_ok=True)  # noqa: PTH103
+    return os.open(path, os.O_WRONLY | os.O_CREAT | mode, 0o600)
+
+
+class DryRunFile:
+    """Writes each mapped lead as a JSON line instead of sending it to Zoho."""
+
+    def __init__(self, path: str) -> None:
+        """Start ``path`` afresh: a dry run shows this run's leads only."""
+        self.path = path
+        self._lock = threading.Lock()
+        os.close(_open_private(path, os.O_TRUNC))
+
+    def write(self, leads: Sequence[dict[str, t.Any]]) -> None:
+        """Append ``leads``, one JSON object per line."""
+        text = "".join(
+            json.dumps(lead, default=str, ensure_ascii=False) + "\n" for lead in leads
+        )
+        with self._lock, open(self.path, "a", encoding="utf-8") as out:  # noqa: PTH123
+            out.write(text)
