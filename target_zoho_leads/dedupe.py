@@ -77,6 +77,7 @@ class NewLead:
     fields: dict[str, t.Any]
     records: list[int]
     keys: list[Key]
+    tracking_seq: int = -1  # input position of the record the tracking id came from
 
 
 @dataclasses.dataclass
@@ -86,6 +87,7 @@ class TrackingUpdate:
     lead_id: str
     value: t.Any
     record: int
+    seq: int = -1
 
 
 @dataclasses.dataclass
@@ -114,20 +116,33 @@ def merge_person(
     return merged
 
 
+class LeadMemory(t.Protocol):
+    """What the run knows about leads: who holds an identity, and their tracking id."""
+
+    def lead_of(self, key: Key) -> str | None:
+        """The existing (or earlier created) lead holding an identity."""
+
+    def tracking_of(self, lead_id: str) -> tuple[t.Any, int]:
+        """A lead's tracking id and the input position it came from (-1: the CRM's)."""
+
+
 def plan_batch(
     leads: Sequence[Mapping[str, t.Any]],
+    seqs: Sequence[int],
     tracking_field: str,
-    lead_of: Callable[[Key], str | None],
-    tracking_of: Callable[[str], t.Any],
+    memory: LeadMemory,
 ) -> BatchPlan:
     """Decide, for a batch, which leads to create and which tracking ids to update.
 
     Args:
         leads: The batch's mapped leads, in input order.
+        seqs: Each record's position in the whole input, across streams: a
+            lead's tracking id is always its person's latest record's, even
+            when another stream's batch is written later.
         tracking_field: The Zoho field holding the CDP tracking id.
-        lead_of: The existing (or earlier created) lead holding an identity.
-        tracking_of: An existing lead's current tracking id.
+        memory: What the run knows of existing leads.
     """
+    lead_of = memory.lead_of
     keys = [identity_keys(lead) for lead in leads]
     plan = BatchPlan()
     assigned: dict[int, str] = {}
@@ -137,14 +152,15 @@ def plan_batch(
         if person_lead is None:
             fields = merge_person(leads, group, tracking_field)
             group_keys = list(dict.fromkeys(k for i in group for k in keys[i]))
-            plan.creates.append(NewLead(fields, group, group_keys))
+            tracked = [seqs[i] for i in group if leads[i].get(tracking_field) is not None]
+            plan.creates.append(NewLead(fields, group, group_keys, max(tracked, default=-1)))
             continue
         for i in group:
             assigned[i] = matches[i] or person_lead
             for key in keys[i]:
                 if lead_of(key) is None:
                     plan.joined.setdefault(key, assigned[i])
-    _plan_tracking(leads, tracking_field, assigned, tracking_of, plan)
+    _plan_tracking(leads, seqs, tracking_field, assigned, memory, plan)
     return plan
 
 
@@ -171,22 +187,24 @@ def _person_lead(
     return None
 
 
-def _plan_tracking(
+def _plan_tracking(  # noqa: PLR0913
     leads: Sequence[Mapping[str, t.Any]],
+    seqs: Sequence[int],
     tracking_field: str,
     assigned: Mapping[int, str],
-    tracking_of: Callable[[str], t.Any],
+    memory: LeadMemory,
     plan: BatchPlan,
 ) -> None:
-    """One update per existing lead, to its last record's tracking id, if it differs."""
+    """One update per existing lead, to its latest record's tracking id, if it differs."""
     last: dict[str, int] = {}
     for index, lead_id in assigned.items():
         if leads[index].get(tracking_field) is not None:
             last[lead_id] = index
     for index, lead_id in assigned.items():
-        credited = last.get(lead_id) == index
         value = leads[index].get(tracking_field)
-        if credited and str(value) != str(tracking_of(lead_id)):
-            plan.updates.append(TrackingUpdate(lead_id, value, index))
+        current, current_seq = memory.tracking_of(lead_id)
+        latest = last.get(lead_id) == index and seqs[index] > current_seq
+        if latest and str(value) != str(current):
+            plan.updates.append(TrackingUpdate(lead_id, value, index, seqs[index]))
         else:
             plan.unchanged[index] = lead_id

@@ -77,6 +77,7 @@ class ZohoLeadsSink(BatchSink):
                 self._reject_invalid(record, exc)
                 return
         context.setdefault("records", []).append(record)
+        context.setdefault("seqs", []).append(self.zoho_target.next_seq())
         self.stats.add(records_read=1)
 
     @override
@@ -108,7 +109,7 @@ class ZohoLeadsSink(BatchSink):
             target.dry_run.write(leads)
             self.stats.add(dry_run_written=len(leads))
         else:
-            outcomes = target.writer.write(leads, self.stats)
+            outcomes = target.writer.write(leads, self.stats, context["seqs"])
             self._tally(records, leads, outcomes)
         self.records_confirmed += len(records)
         target.release_confirmed_state()

@@ -223,6 +223,7 @@ class TargetZohoLeads(Target):
         dry_run_path = self.config.get("dry_run_path")
         self.dry_run = DryRunFile(dry_run_path) if dry_run_path else None
         self._stats: dict[str, StreamStats] = {}
+        self._seq = 0
         self._state_lock = threading.Lock()
         self._pending_states: list[tuple[dict, list[tuple[Sink, int]]]] = []
         self._last_emitted_state: dict | None = None
@@ -264,6 +265,11 @@ class TargetZohoLeads(Target):
     def max_concurrency(self) -> int:
         """Most Zoho calls in flight at once."""
         return int(self.config.get("max_concurrency", DEFAULT_MAX_CONCURRENCY))
+
+    def next_seq(self) -> int:
+        """Number the records in input order, across streams (main thread only)."""
+        self._seq += 1
+        return self._seq
 
     def stats_for(self, stream: str) -> StreamStats:
         """The counters of ``stream``, shared by its sinks across schema changes."""

@@ -109,7 +109,10 @@ class LeadInserter:
         self.trigger = trigger
 
     def write(
-        self, leads: Sequence[dict[str, t.Any]], stats: StreamStats
+        self,
+        leads: Sequence[dict[str, t.Any]],
+        stats: StreamStats,
+        seqs: Sequence[int],  # noqa: ARG002 - order matters only to Unique Lead
     ) -> list[Outcome]:
         """Insert ``leads`` and return one outcome per lead, in order."""
         client = self.client.counting_calls_with(stats.count_call)
@@ -144,20 +147,35 @@ class UniqueLeadWriter:
         self.tracking_field = tracking_field
         self.lookup = LeadLookup(tracking_field)
         self._lead_of: dict[Key, str] = {}
-        self._tracking: dict[str, t.Any] = {}
+        self._tracking: dict[str, tuple[t.Any, int]] = {}
         self._asked: set[Key] = set()
         self._lock = threading.Lock()
 
+    def lead_of(self, key: Key) -> str | None:
+        """The lead known to hold an identity (LeadMemory)."""
+        return self._lead_of.get(key)
+
+    def tracking_of(self, lead_id: str) -> tuple[t.Any, int]:
+        """A lead's tracking id and the input position it came from (LeadMemory)."""
+        return self._tracking.get(lead_id, (None, -1))
+
     def write(
-        self, leads: Sequence[dict[str, t.Any]], stats: StreamStats
+        self,
+        leads: Sequence[dict[str, t.Any]],
+        stats: StreamStats,
+        seqs: Sequence[int],
     ) -> list[Outcome]:
-        """Write a batch and return one outcome per lead, in order."""
+        """Write a batch and return one outcome per lead, in order.
+
+        Args:
+            leads: The mapped leads.
+            stats: The stream's counters.
+            seqs: Each record's position in the whole input.
+        """
         client = self.client.counting_calls_with(stats.count_call)
         with self._lock:
             self._find_existing(client, leads)
-            plan = plan_batch(
-                leads, self.tracking_field, self._lead_of.get, self._tracking.get
-            )
+            plan = plan_batch(leads, seqs, self.tracking_field, self)
             outcomes: list[Outcome | None] = [None] * len(leads)
             for index, lead_id in plan.unchanged.items():
                 outcomes[index] = Outcome(UNCHANGED, lead_id)
@@ -186,7 +204,7 @@ class UniqueLeadWriter:
             lead_id = str(row["id"])
             for key in identity_keys(row):
                 self._lead_of.setdefault(key, lead_id)
-            self._tracking.setdefault(lead_id, row.get(self.tracking_field))
+            self._tracking.setdefault(lead_id, (row.get(self.tracking_field), -1))
 
     def _create(
         self,
@@ -266,7 +284,10 @@ class UniqueLeadWriter:
             return
         for key in new.keys:
             self._lead_of.setdefault(key, outcome.lead_id)
-        self._tracking[outcome.lead_id] = new.fields.get(self.tracking_field)
+        self._tracking[outcome.lead_id] = (
+            new.fields.get(self.tracking_field),
+            new.tracking_seq,
+        )
         outcomes[new.records[0]] = outcome
         for index in new.records[1:]:
             outcomes[index] = Outcome(UNCHANGED, outcome.lead_id)
@@ -303,8 +324,13 @@ class UniqueLeadWriter:
         if kind == CREATED:
             outcomes[new.records[0]] = Outcome(CREATED, lead_id)
         value = new.fields.get(self.tracking_field)
-        if value is not None and str(value) != str(self._tracking.get(lead_id)):
-            updates[lead_id] = TrackingUpdate(lead_id, value, new.records[-1])
+        current, current_seq = self.tracking_of(lead_id)
+        planned = updates.get(lead_id)
+        newest = max(current_seq, planned.seq if planned else -1)
+        if value is not None and new.tracking_seq > newest and str(value) != str(current):
+            updates[lead_id] = TrackingUpdate(
+                lead_id, value, new.records[-1], new.tracking_seq
+            )
 
     def _update(
         self,
@@ -323,7 +349,7 @@ class UniqueLeadWriter:
             for update, item in zip(part, items, strict=True):
                 outcome = outcome_of(item, UPDATED)
                 if outcome.kind == UPDATED:
-                    self._tracking[update.lead_id] = update.value
+                    self._tracking[update.lead_id] = (update.value, update.seq)
                     outcome = Outcome(UPDATED, update.lead_id)
                 outcomes[update.record] = outcome
 

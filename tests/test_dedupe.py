@@ -64,10 +64,24 @@ def test_records_that_chain_through_email_and_phone_are_one_group():
     assert group_records(keys) == [[0, 1, 2], [3], [4], [5]]
 
 
-def plan(leads, known=None, tracking=None):
-    known = known or {}
-    tracking = tracking or {}
-    return plan_batch(leads, "CDP_ID", known.get, tracking.get)
+class Memory:
+    """Known leads for a test: identity -> id, id -> (tracking id, seq)."""
+
+    def __init__(self, known, tracking):
+        self.known = known or {}
+        self.tracking = tracking or {}
+
+    def lead_of(self, key):
+        return self.known.get(key)
+
+    def tracking_of(self, lead_id):
+        value = self.tracking.get(lead_id)
+        return value if isinstance(value, tuple) else (value, -1)
+
+
+def plan(leads, known=None, tracking=None, seqs=None):
+    seqs = seqs or list(range(1, len(leads) + 1))
+    return plan_batch(leads, seqs, "CDP_ID", Memory(known, tracking))
 
 
 def test_a_new_person_becomes_one_lead_with_the_last_tracking_id():
@@ -171,3 +185,10 @@ def test_search_values_escape_brackets_commas_and_backslashes():
     assert search_escape("a(b)c,d\\e") == "a\\(b\\)c\\,d\\\\e"
     assert search_criteria("Email", ["x@y.z"]) == "(Email:equals:x@y.z)"
     assert search_criteria("Phone", ["1", "(2)"]) == "((Phone:equals:1)or(Phone:equals:\\(2\\)))"
+
+
+def test_an_older_record_written_later_does_not_overwrite_a_newer_tracking_id():
+    """Streams drain in any order: the tracking id of the latest input record wins."""
+    result = plan([{"Phone": "555", "CDP_ID": "older"}], known={("phone", "555"): "L"}, tracking={"L": ("newer", 9)}, seqs=[4])
+    assert result.updates == []
+    assert result.unchanged == {0: "L"}
