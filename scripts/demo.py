@@ -84,7 +84,7 @@ def main() -> int:
             if "Stream '" in line or "rejected" in line or "ERROR" in line:
                 print(f"  {line}")  # noqa: T201
         print("\nSTATE the target passed on (stdout):")  # noqa: T201
-        print("  " + "\n  ".join(run.stdout.split()))  # noqa: T201
+        print("  " + "\n  ".join(run.stdout.splitlines()))  # noqa: T201
         show_leads(url)
         rejected = OUT / "rejected_records.jsonl"
         if rejected.exists():

@@ -211,6 +211,13 @@ class TargetZohoLeads(Target):
     default_sink_class = ZohoLeadsSink
     message_reader_class = LeadMessageReader
 
+    @override
+    @classmethod
+    def append_builtin_config(cls, config_jsonschema: dict) -> None:
+        """Add the SDK's settings, except ``load_method``: Unique Lead is this target's upsert."""
+        super().append_builtin_config(config_jsonschema)
+        config_jsonschema["properties"].pop("load_method", None)
+
     def __init__(self, **kwargs: t.Any) -> None:  # noqa: ANN401
         """Check every setting and compile the mapping before any input is read."""
         super().__init__(**kwargs)

@@ -1,0 +1,66 @@
+"""The docs and sample files say what the code does."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+from tests.conftest import ROOT, target_command
+
+from target_zoho_leads.target import TargetZohoLeads, _settings_schema
+
+# The target's own settings, without the SDK's built-ins (which the SDK adds
+# to the class's schema in place once a target is built).
+OWN_SETTINGS = list(_settings_schema()["properties"])
+
+
+def about_markdown() -> str:
+    done = subprocess.run([*target_command(), "--about", "--format=markdown"], capture_output=True, text=True, check=True)  # noqa: S603
+    return done.stdout
+
+
+def table_rows(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.startswith("|")]
+
+
+def test_the_readme_settings_table_is_the_about_output():
+    """README's settings table equals `target-zoho-leads --about --format=markdown`."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- settings:start -->(.*?)<!-- settings:end -->", readme, re.DOTALL)
+    assert block, "README.md lacks the settings block"
+    about = about_markdown().split("## Settings", 1)[1].split("A full list", 1)[0]
+    assert table_rows(block.group(1)) == table_rows(about)
+
+
+def test_every_setting_is_marked_secret_where_it_is_a_credential():
+    """Credentials are secret in the schema and sensitive in meltano.yml."""
+    props = TargetZohoLeads.config_jsonschema["properties"]
+    for name in ("client_id", "client_secret", "refresh_token"):
+        assert props[name].get("secret") is True
+        assert props[name].get("writeOnly") is True
+    meltano = (ROOT / "meltano.yml").read_text()
+    for name in ("client_id", "client_secret", "refresh_token"):
+        assert re.search(rf"- name: {name}\n(?:      .*\n)*?      sensitive: true", meltano), name
+
+
+def test_the_sample_config_holds_every_setting_but_dry_run():
+    """sample_config.json shows every setting (dry_run_path would stop the writes)."""
+    sample = json.loads((ROOT / "sample_config.json").read_text())
+    assert set(sample) == set(OWN_SETTINGS) - {"dry_run_path"}
+
+
+def test_meltano_yml_declares_every_setting():
+    """meltano.yml lets users set everything the target reads."""
+    meltano = (ROOT / "meltano.yml").read_text()
+    declared = set(re.findall(r"^    - name: (\w+)$", meltano, re.MULTILINE))
+    assert set(OWN_SETTINGS) <= declared
+
+
+def test_the_seed_names_are_mapped_to_settings_in_the_readme():
+    """The CDP form's names are explained."""
+    readme = (ROOT / "README.md").read_text()
+    for seed, setting in [("Client ID", "client_id"), ("Form Field Mapping", "field_mapping"),
+                          ("Value Default", "default_values"), ("Zoho Accounts URL", "accounts_url"),
+                          ("Unique Lead", "unique_lead")]:
+        assert f"**{seed}** = `{setting}`" in readme
