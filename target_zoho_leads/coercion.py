@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import json
@@ -38,7 +39,10 @@ _MOMENT = re.compile(
     r" ?(?P<tz>Z|UTC|[+-]\d{2}(?::?\d{2})?)?)?",
     re.ASCII | re.IGNORECASE,
 )
-_EMAIL = re.compile(r'[^@\s,;<>()\[\]\\"]+@[^@\s,;<>()\[\]\\".]+(?:\.[^@\s,;<>()\[\]\\".]+)+')
+_DAY_FIRST = re.compile(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b", re.ASCII)
+_EMAIL = re.compile(
+    r'[^@\s,;<>()\[\]\\"]+@[^@\s,;<>()\[\]\\".]+(?:\.[^@\s,;<>()\[\]\\".]+)+'
+)
 _PHONE = re.compile(r"[0-9+\-(). ]+", re.ASCII)
 _WEBSITE = re.compile(
     r"(?:https?://)?(?:[^\s/?#@.:]+\.)+[^\s/?#@.:]+(?::\d{1,5})?(?:[/?#]\S*)?",
@@ -90,8 +94,11 @@ def _moment(value: t.Any, reason: str) -> dt.date | dt.datetime:  # noqa: ANN401
     if _EPOCH.fullmatch(text):
         return _from_epoch(float(text), reason)
     match = _MOMENT.fullmatch(text)
+    if not match and _DAY_FIRST.match(text):
+        # `28/11/2026` or `11/28/2026`: which number is the day cannot be known.
+        msg = "day and month order is ambiguous (expected yyyy-MM-dd, year first)"
+        raise InvalidValue(msg)
     if not match:
-        # `28/11/2026` or `11/28/2026`: which is the day cannot be known.
         raise InvalidValue(reason)
     try:
         day = dt.date(int(match["y"]), int(match["m"]), int(match["d"]))
@@ -104,7 +111,7 @@ def _moment(value: t.Any, reason: str) -> dt.date | dt.datetime:  # noqa: ANN401
 
 
 def _zone(text: str | None) -> dt.timezone:
-    """Turn ``Z``, ``UTC``, ``+08``, ``+0800`` or ``+08:00`` into a zone; none is UTC."""
+    """Read ``Z``, ``UTC``, ``+08``, ``+0800`` or ``+08:00``; None means UTC."""
     if text is None or text.upper() in {"Z", "UTC"}:
         return dt.timezone.utc
     digits = text[1:].replace(":", "")
@@ -130,13 +137,13 @@ def to_integer(value: t.Any, _length: int | None = None) -> int:  # noqa: ANN401
     """Return a whole number in Zoho's 32-bit integer range."""
     number = _whole(_number(value))
     if not INT32_RANGE[0] <= number <= INT32_RANGE[1]:
-        msg = "outside the integer range (-2147483648 to 2147483647)"
+        msg = "outside the 32-bit integer range"
         raise InvalidValue(msg)
     return number
 
 
 def to_bigint(value: t.Any, _length: int | None = None) -> str:  # noqa: ANN401
-    """Return a whole number in the 64-bit range as a string of digits, as Zoho wants."""
+    """Return a whole number in the 64-bit range as text, as Zoho wants a bigint."""
     number = _whole(_number(value))
     if not INT64_RANGE[0] <= number <= INT64_RANGE[1]:
         msg = "outside the 64-bit integer range"
@@ -186,11 +193,12 @@ def _number(value: t.Any) -> int | float | decimal.Decimal:  # noqa: ANN401
     return decimal.Decimal(text)
 
 
-def _whole(number: int | float | decimal.Decimal) -> int:
+def _whole(number: float | decimal.Decimal) -> int:
     """Return the number as an int when it has no fractional part."""
     if isinstance(number, int):
         return number
-    if isinstance(number, decimal.Decimal) and number.adjusted() > _MAX_NUMBER_TEXT:
+    big = isinstance(number, decimal.Decimal) and number.adjusted() > _MAX_NUMBER_TEXT
+    if big and number:
         # Far outside any range checked next; int() would spell out every digit.
         return INT64_RANGE[1] + 1
     if number != int(number):
@@ -212,8 +220,8 @@ def to_boolean(value: t.Any, _length: int | None = None) -> bool:  # noqa: ANN40
     raise InvalidValue(msg)
 
 
-def to_text(value: t.Any, _length: int | None = None) -> str:  # noqa: ANN401, PLR0911
-    """Write any JSON value as text: numbers plainly, objects and lists as compact JSON."""
+def to_text(value: t.Any, _length: int | None = None) -> str:  # noqa: ANN401
+    """Write any JSON value as text; objects and lists as compact JSON."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -223,13 +231,18 @@ def to_text(value: t.Any, _length: int | None = None) -> str:  # noqa: ANN401, P
             msg = "not a finite number"
             raise InvalidValue(msg)
         # A phone or an id that came through JSON as 18600000000.0.
-        return str(int(value)) if value.is_integer() and abs(value) < _EXACT_INT else repr(value)
+        whole = value.is_integer() and abs(value) < _EXACT_INT
+        return str(int(value)) if whole else repr(value)
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
     try:
         if isinstance(value, (dict, list, tuple)):
             return json.dumps(
-                value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=str
+                value,
+                separators=(",", ":"),
+                ensure_ascii=False,
+                allow_nan=False,
+                default=str,
             )
         return str(value)
     except (TypeError, ValueError, RecursionError):
@@ -247,13 +260,13 @@ def to_email(value: t.Any, length: int | None = None) -> str:  # noqa: ANN401
 
 
 def to_phone(value: t.Any, length: int | None = None) -> str:  # noqa: ANN401
-    """Return a phone number of digits, spaces and ``+ - ( ) .``, five digits at least."""
+    """Return a phone of digits, spaces and ``+ - ( ) .``, with five digits at least."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = to_text(value)
     text = value.strip() if isinstance(value, str) else ""
     digits = sum(char.isdigit() for char in text)
     if not _PHONE.fullmatch(text) or digits < MIN_PHONE_DIGITS:
-        msg = "not a phone number (expected digits, spaces and + - ( ) ., five digits at least)"
+        msg = "not a phone number (expected 5+ digits, spaces and + - ( ) . only)"
         raise InvalidValue(msg)
     return _within(text, length or DEFAULT_PHONE_LENGTH)
 
@@ -290,10 +303,9 @@ def to_choices(value: t.Any, known: Collection[str] = ()) -> list[str]:  # noqa:
         if text in known:
             return [text]
         if text.startswith("["):
-            try:
+            # Not JSON after all: split it as text.
+            with contextlib.suppress(ValueError, RecursionError):
                 value = json.loads(text)
-            except (ValueError, RecursionError):
-                pass  # not JSON after all: split it as text
     if isinstance(value, str):
         # `;` first: with it, a comma inside a choice is not a separator.
         items: t.Iterable[t.Any] = value.split(";" if ";" in value else ",")

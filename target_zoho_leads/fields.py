@@ -1,0 +1,374 @@
+"""Check the mapping against the Leads field metadata; coerce values to their fields."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import threading
+import typing as t
+
+from target_zoho_leads import coercion
+from target_zoho_leads.coercion import InvalidValue
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
+INVALID_VALUE_POLICIES = ("reject", "drop_field")
+INVALID_DATA = "INVALID_DATA"
+_DEFAULT_LENGTHS = {"text": 255, "textarea": 32000}
+MAX_SUGGESTIONS = 3
+SUGGESTION_CUTOFF = 0.6  # difflib's own default for close matches
+SUGGESTION_BAND = 0.1  # how far below the best match a suggestion may score
+# Beyond this many new values a field is clearly fed free text: stop warning.
+MAX_NEW_PICKLIST_VALUES = 100
+
+_CONVERTERS: dict[str, Callable[[t.Any, int | None], t.Any]] = {
+    "date": coercion.to_date,
+    "datetime": coercion.to_datetime,
+    "integer": coercion.to_integer,
+    "bigint": coercion.to_bigint,
+    "double": coercion.to_decimal,
+    "currency": coercion.to_decimal,
+    "percent": coercion.to_percent,
+    "boolean": coercion.to_boolean,
+    "email": coercion.to_email,
+    "phone": coercion.to_phone,
+    "website": coercion.to_website,
+}
+_TEXT_TYPES = frozenset({"text", "textarea", "picklist", "multiselectpicklist"})
+# A data type this module does not know is handled by the JSON type Zoho gives it.
+_BY_JSON_TYPE = {
+    "string": "other",
+    "integer": "integer",
+    "double": "double",
+    "boolean": "boolean",
+}
+# Types a CDP event cannot fill: (what the field is, what it needs instead).
+_NEEDS = {
+    "lookup": ("a lookup field", "the id of {record}"),
+    "multi_module_lookup": ("a lookup field", "the id of {record}"),
+    "multiselectlookup": ("a multi-select lookup", "ids of {record}s"),
+    "ownerlookup": ("an owner field", "the id of a Zoho user"),
+    "userlookup": ("a user lookup", "the id of a Zoho user"),
+    "multiuserlookup": ("a multi-user lookup", "ids of Zoho users"),
+    "fileupload": ("a file upload field", "files uploaded to Zoho first"),
+    "imageupload": ("an image upload field", "images uploaded to Zoho first"),
+    "consent_lookup": ("a consent field", "a Data Processing Basis record"),
+}
+# Types Zoho fills itself, or through another API.
+_NOT_WRITTEN = {
+    "profileimage": "the record image: Zoho sets it from an uploaded photo",
+    "subform": "a subform: its rows are records this target does not write",
+    "formula": "a formula field: Zoho computes it",
+    "autonumber": "an auto-number field: Zoho numbers each record",
+    "rollup_summary": "a rollup summary: Zoho computes it from related records",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldProblem:
+    """One value that cannot be sent; its reason never quotes it (personal data)."""
+
+    field: str
+    code: str
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _Field:
+    """What coercion and the start-up checks need of one Zoho field."""
+
+    name: str
+    label: str
+    data_type: str
+    kind: str | None  # how values are converted; None: this target cannot fill it
+    length: int | None
+    choices: dict[str, str]  # actual or display value -> the actual value to send
+    read_only: bool
+    mandatory: bool
+    module: str | None  # the module a lookup points to
+
+    @classmethod
+    def from_metadata(cls, field: dict[str, t.Any]) -> _Field:
+        """Read one item of Zoho's ``fields`` array."""
+        data_type = str(field.get("data_type") or "")
+        if data_type in _CONVERTERS or data_type in _TEXT_TYPES:
+            kind: str | None = data_type
+        elif data_type in _NEEDS or data_type in _NOT_WRITTEN:
+            kind = None
+        else:
+            kind = _BY_JSON_TYPE.get(str(field.get("json_type") or "string"))
+        choices: dict[str, str] = {}
+        for item in field.get("pick_list_values") or ():
+            actual = item.get("actual_value") if isinstance(item, dict) else None
+            if isinstance(actual, str):
+                choices.setdefault(actual, actual)
+                choices.setdefault(str(item.get("display_value") or actual), actual)
+        lookup = field.get("lookup")
+        module = lookup.get("module") if isinstance(lookup, dict) else None
+        length = field.get("length")
+        if not isinstance(length, int) or length <= 0:
+            # Emails, phones and websites fall back to their own limits.
+            length = _DEFAULT_LENGTHS.get(data_type)
+        return cls(
+            name=str(field["api_name"]),
+            label=str(field.get("field_label") or field.get("display_label") or ""),
+            data_type=data_type,
+            kind=kind,
+            length=length,
+            choices=choices,
+            read_only=bool(field.get("read_only") or field.get("field_read_only")),
+            mandatory=bool(field.get("system_mandatory")),
+            module=module.get("api_name") if isinstance(module, dict) else None,
+        )
+
+    @property
+    def writable(self) -> bool:
+        """Tell whether a mapping may feed this field."""
+        return not self.read_only and self.kind is not None
+
+    def refusal(self) -> str | None:
+        """Say why the mapping may not feed this field, or None when it may."""
+        if self.read_only:
+            return f"{self.name} is read-only in Zoho Leads: Zoho ignores a value sent"
+        if self.kind is not None:
+            return None
+        if self.data_type in _NOT_WRITTEN:
+            return f"{self.name} is {_NOT_WRITTEN[self.data_type]}"
+        if self.data_type not in _NEEDS:
+            return (
+                f"{self.name} has the data type {self.data_type or 'none'}, "
+                "which this target cannot fill from an event"
+            )
+        what, needs = _NEEDS[self.data_type]
+        record = f"a {self.module} record" if self.module else "another module's record"
+        needs = needs.format(record=record)
+        return (
+            f"{self.name} is {what}: it needs {needs}, which a CDP event does not carry"
+        )
+
+
+class LeadFields:
+    """The Leads fields of one org: start-up checks and per-value coercion.
+
+    Counters are shared by every sink thread of a run, so they change under a lock.
+
+    Attributes:
+        truncated: Field -> text values cut to the field's length, in leads sent.
+        dropped: Field -> invalid values left out under the ``drop_field`` policy.
+        new_picklist_values: Field -> distinct values sent that its picklist lacks
+            (counting stops at ``MAX_NEW_PICKLIST_VALUES``).
+    """
+
+    def __init__(self, fields: t.Iterable[_Field]) -> None:
+        """Keep the fields by API name (`from_metadata` reads Zoho's answer)."""
+        self._fields = {field.name: field for field in fields}
+        self._lock = threading.Lock()
+        self._pending: list[str] = []
+        self._new_values: dict[str, set[str]] = {}
+        self.truncated: dict[str, int] = {}
+        self.dropped: dict[str, int] = {}
+        self.new_picklist_values: dict[str, int] = {}
+
+    @classmethod
+    def from_metadata(cls, fields: list[dict[str, t.Any]]) -> LeadFields:
+        """Build from the ``fields`` array of ``GET /settings/fields?module=Leads``.
+
+        Args:
+            fields: Zoho's field objects; items without an ``api_name`` are skipped.
+        """
+        return cls(
+            _Field.from_metadata(field)
+            for field in fields
+            if isinstance(field, dict) and field.get("api_name")
+        )
+
+    def check_config(
+        self, mapped: t.Iterable[str], defaulted: t.Iterable[str]
+    ) -> list[str]:
+        """Find every start-up problem of the mapping and defaults, worded for the user.
+
+        Args:
+            mapped: Zoho fields that have a source mapping.
+            defaulted: Zoho fields that have a default value.
+
+        Returns:
+            One message per problem, in the order the fields were given; [] when fine.
+        """
+        given = dict.fromkeys([*mapped, *defaulted])
+        problems = []
+        for name in given:
+            field = self._fields.get(name)
+            problem = field.refusal() if field else self._unknown(name)
+            if problem:
+                problems.append(problem)
+        # `id` is mandatory only on update, and Zoho assigns it on insert.
+        missing = [
+            field.name
+            for field in self._fields.values()
+            if field.mandatory and field.writable and field.name not in {"id", *given}
+        ]
+        problems.extend(
+            f"{name} is mandatory in Zoho Leads but has no mapping and no default: add"
+            f" {name}=<source> to field_mapping or {name}=<value> to default_values"
+            for name in missing
+        )
+        return problems
+
+    def _unknown(self, name: str) -> str:
+        """Word an unknown field; suggest writable ones of a similar name or label."""
+        candidates: dict[str, str] = {}
+        for field in self._fields.values():
+            if field.writable:
+                candidates.setdefault(field.name.lower(), field.name)
+                # Users copy names from the layout, where First_Name reads "First Name".
+                label = field.label.replace(" ", "_").lower()
+                candidates.setdefault(label, field.name)
+        scores: dict[str, float] = {}
+        for key, api_name in candidates.items():
+            ratio = difflib.SequenceMatcher(None, name.lower(), key).ratio()
+            if ratio >= SUGGESTION_CUTOFF:
+                scores[api_name] = max(scores.get(api_name, 0.0), ratio)
+        ranked = sorted(scores, key=lambda field: (-scores[field], field))
+        # `Frist_Name` is plainly First_Name: Last_Name, a distant second, is noise.
+        best = scores[ranked[0]] if ranked else 1.0
+        near = [field for field in ranked if scores[field] >= best - SUGGESTION_BAND]
+        names = near[:MAX_SUGGESTIONS]
+        if not names:
+            return f"{name}: no such Leads field, and none has a similar name"
+        listed = " or ".join(
+            [", ".join(names[:-1]), names[-1]] if len(names) > 1 else names
+        )
+        return f"{name}: no such Leads field; did you mean {listed}?"
+
+    def coerce(
+        self, lead: dict[str, t.Any], policy: str
+    ) -> tuple[dict[str, t.Any] | None, list[FieldProblem], list[str]]:
+        """Convert each value of a lead to the shape Zoho accepts for its field.
+
+        Fields the metadata lacks, read-only fields, fields this target cannot
+        fill and null values are passed on untouched: the start-up checks deal
+        with those, and coercion stays total.
+
+        Args:
+            lead: Zoho field -> JSON value, as the mapper made it.
+            policy: ``reject`` (any problem rejects the lead) or ``drop_field``
+                (invalid values are left out and the rest is sent).
+
+        Returns:
+            The lead to send (None when rejected), the problems found, and notes
+            on this lead (a text cut, a new picklist value), naming fields only.
+            Counters and the log-once messages of `take_warnings` change only
+            for a lead that is sent.
+
+        Raises:
+            ValueError: An unknown policy.
+        """
+        if policy not in INVALID_VALUE_POLICIES:
+            msg = f"invalid_value_policy must be one of {INVALID_VALUE_POLICIES}"
+            raise ValueError(msg)
+        sent: dict[str, t.Any] = {}
+        problems: list[FieldProblem] = []
+        events: list[tuple[_Field, str | None]] = []
+        for name, value in lead.items():
+            field = self._fields.get(name)
+            if field is None or not field.writable or value is None:
+                sent[name] = value
+                continue
+            try:
+                converted = self._convert(field, value, events)
+            except InvalidValue as exc:
+                problems.append(FieldProblem(name, INVALID_DATA, exc.reason))
+                continue
+            # `;;` for a multi-select is nothing, and nothing is never sent; not a
+            # falsiness test, since 0 and false are values.
+            if converted not in ([], ""):
+                sent[name] = converted
+        if problems and policy == "reject":
+            return None, problems, []
+        return sent, problems, self._record(events, problems)
+
+    def _convert(
+        self,
+        field: _Field,
+        value: t.Any,  # noqa: ANN401 - any JSON value
+        events: list[tuple[_Field, str | None]],
+    ) -> t.Any:  # noqa: ANN401 - the JSON value for the field
+        """Convert one value; note a text cut (None) or a new picklist value."""
+        if field.kind == "multiselectpicklist":
+            choices = coercion.to_choices(value, field.choices)
+            if field.choices:
+                new = (item for item in choices if item not in field.choices)
+                events.extend((field, item) for item in new)
+            return [field.choices.get(choice, choice) for choice in choices]
+        if field.kind == "picklist":
+            text = coercion.to_text(value).strip()
+            if text and field.choices and text not in field.choices:
+                events.append((field, text))
+            return field.choices.get(text, text)
+        if field.kind in {"text", "textarea"}:
+            text = coercion.to_text(value)
+            if field.length is not None and len(text) > field.length:
+                events.append((field, None))
+                return text[: field.length]
+            return text
+        return _CONVERTERS.get(field.kind or "", coercion.to_text)(value, field.length)
+
+    def _record(
+        self, events: list[tuple[_Field, str | None]], problems: list[FieldProblem]
+    ) -> list[str]:
+        """Count what a sent lead went through; return its notes."""
+        notes: list[str] = []
+        with self._lock:
+            for field, new_value in events:
+                if new_value is None:
+                    notes.append(f"{field.name}: cut to {field.length} characters")
+                    self._count_cut(field)
+                else:
+                    notes.append(f"{field.name}: value not in the picklist, sent as is")
+                    self._count_new_value(field.name, new_value)
+            for problem in problems:
+                self.dropped[problem.field] = self.dropped.get(problem.field, 0) + 1
+                if self.dropped[problem.field] == 1:
+                    self._pending.append(
+                        f"{problem.field}: invalid values are left out of the lead"
+                        f" (invalid_value_policy drop_field); first: {problem.reason}"
+                    )
+        return list(dict.fromkeys(notes))  # one note per field and kind
+
+    def _count_cut(self, field: _Field) -> None:
+        """Count one text cut; warn on the field's first."""
+        self.truncated[field.name] = self.truncated.get(field.name, 0) + 1
+        if self.truncated[field.name] == 1:
+            self._pending.append(
+                f"{field.name}: values longer than {field.length} characters are cut "
+                f"to {field.length} (first seen; counted in the summary)"
+            )
+
+    def _count_new_value(self, name: str, value: str) -> None:
+        """Count a value its picklist lacks; warn once per value, naming the field."""
+        seen = self._new_values.setdefault(name, set())
+        if value in seen or len(seen) > MAX_NEW_PICKLIST_VALUES:
+            return
+        if len(seen) == MAX_NEW_PICKLIST_VALUES:
+            seen.add("")  # a marker that closes the set: later values are not tracked
+            self._pending.append(
+                f"{name}: over {MAX_NEW_PICKLIST_VALUES} values not in the picklist; "
+                "further ones are sent without a warning"
+            )
+            return
+        seen.add(value)
+        self.new_picklist_values[name] = len(seen)
+        self._pending.append(
+            f"{name}: value not in the picklist; Zoho will add it "
+            f"(first seen; {len(seen)} new value(s) of this field so far)"
+        )
+
+    def take_warnings(self) -> list[str]:
+        """Return the log-once warnings queued since the last call, and forget them.
+
+        They name fields and counts, never a value.
+        """
+        with self._lock:
+            pending, self._pending = self._pending, []
+        return pending
