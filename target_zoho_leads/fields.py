@@ -183,6 +183,11 @@ class LeadFields:
             if isinstance(field, dict) and field.get("api_name")
         )
 
+    @property
+    def names(self) -> frozenset[str]:
+        """The api_name of every Leads field."""
+        return frozenset(self._fields)
+
     def check_config(
         self, mapped: t.Iterable[str], defaulted: t.Iterable[str]
     ) -> list[str]:

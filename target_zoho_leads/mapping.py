@@ -135,6 +135,8 @@ class LeadMapper:
         # A directly built mapper may carry blank defaults: they mean nothing.
         defaults = {k: v for k, v in default_values.items() if not is_empty(v)}
         only_defaults = (field for field in defaults if field not in field_mapping)
+        self.mapped_fields: tuple[str, ...] = tuple(field_mapping)
+        self.default_values: dict[str, t.Any] = defaults
         self._fields = (*field_mapping, *only_defaults)
         self._plan = tuple(
             (

@@ -17,6 +17,7 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from target_zoho_leads.fields import LeadFields
     from target_zoho_leads.target import TargetZohoLeads
 
 _TALLY = {CREATED: "created", UPDATED: "updated", UNCHANGED: "unchanged"}
@@ -109,10 +110,36 @@ class ZohoLeadsSink(BatchSink):
             target.dry_run.write(leads)
             self.stats.add(dry_run_written=len(leads))
         else:
-            outcomes = target.writer.write(leads, self.stats, context["seqs"])
-            self._tally(records, leads, outcomes)
+            self._tally(records, leads, self._write(leads, context["seqs"]))
         self.records_confirmed += len(records)
         target.release_confirmed_state()
+
+    def _write(self, leads: list[dict[str, t.Any]], seqs: list[int]) -> list[Outcome]:
+        """Coerce each lead to Zoho's formats, write the valid ones, return all outcomes."""
+        target = self.zoho_target
+        writer = target.writer
+        fields = t.cast("LeadFields", target.lead_fields)
+        outcomes: list[Outcome | None] = [None] * len(leads)
+        sendable: list[int] = []
+        payloads: list[dict[str, t.Any]] = []
+        for index, lead in enumerate(leads):
+            payload, problems, _ = fields.coerce(lead, target.invalid_value_policy)
+            if payload is None:
+                outcomes[index] = Outcome(
+                    REJECTED,
+                    code=problems[0].code,
+                    message="; ".join(f"{p.field} {p.reason}" for p in problems),
+                    field=problems[0].field,
+                )
+            else:
+                sendable.append(index)
+                payloads.append(payload)
+        for message in fields.take_warnings():
+            self.logger.warning("%s", message)
+        written = writer.write(payloads, self.stats, [seqs[i] for i in sendable])
+        for index, outcome in zip(sendable, written, strict=True):
+            outcomes[index] = outcome
+        return t.cast("list[Outcome]", outcomes)
 
     def _tally(
         self,

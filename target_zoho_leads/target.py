@@ -8,7 +8,6 @@ import re
 import sys
 import threading
 import typing as t
-from concurrent.futures import ThreadPoolExecutor
 
 from singer_sdk import typing as th
 from singer_sdk.exceptions import (
@@ -21,8 +20,15 @@ from singer_sdk.exceptions import (
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.target_base import Target
 
-from target_zoho_leads.auth import DEFAULT_ACCOUNTS_URL, ZohoAuth, check_base_url
-from target_zoho_leads.client import ZohoCRMClient, new_session
+from target_zoho_leads.auth import DEFAULT_ACCOUNTS_URL, check_base_url
+from target_zoho_leads.connect import (
+    DEFAULT_API_VERSION,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_TRACKING_ID_FIELD,
+    ZohoConnection,
+)
+from target_zoho_leads.fields import INVALID_VALUE_POLICIES, LeadFields
 from target_zoho_leads.exceptions import InputError, TargetZohoLeadsError
 from target_zoho_leads.mapping import FIELD_NAME_PATTERN, LeadMapper
 from target_zoho_leads.reader import LeadMessageReader
@@ -39,11 +45,8 @@ else:
 if t.TYPE_CHECKING:
     from singer_sdk.sinks import Sink
 
-DEFAULT_API_VERSION = "v8"
-DEFAULT_TRACKING_ID_FIELD = "CDP_ID"
 DEFAULT_MAX_CONCURRENCY = 4
-DEFAULT_REQUEST_TIMEOUT = 60
-DEFAULT_MAX_RETRIES = 8
+DEFAULT_INVALID_VALUE_POLICY = "reject"
 MAX_CONCURRENCY_LIMIT = 25  # Zoho's highest per-org concurrency (Ultimate edition)
 TRIGGERS = ("workflow", "approval", "blueprint", "pathfinder", "orchestration")
 
@@ -174,6 +177,16 @@ def _settings_schema() -> dict[str, t.Any]:
             "timeout, dropped connection) before the run fails.",
         ),
         th.Property(
+            "invalid_value_policy",
+            th.StringType,
+            default=DEFAULT_INVALID_VALUE_POLICY,
+            title="Invalid Value Policy",
+            description="What to do with a value Zoho would refuse for its field "
+            "type (a malformed email, a date it cannot read): reject (the record "
+            "is not sent and goes to the rejected records) or drop_field (that "
+            "field is left out, the rest of the lead is sent, the drop is counted).",
+        ),
+        th.Property(
             "rejected_records_path",
             th.StringType,
             title="Rejected Records Path",
@@ -234,9 +247,9 @@ class TargetZohoLeads(Target):
         self._state_lock = threading.Lock()
         self._pending_states: list[tuple[dict, list[tuple[Sink, int]]]] = []
         self._last_emitted_state: dict | None = None
-        self._writer: LeadInserter | UniqueLeadWriter | None = None
-        self._executor: ThreadPoolExecutor | None = None
-        self._session = None
+        self._zoho: ZohoConnection | None = None
+        self._connect_lock = threading.Lock()
+        self.lead_fields: LeadFields | None = None
 
     def _check_settings(self) -> None:
         """Raise one ConfigValidationError listing every setting that is wrong."""
@@ -265,6 +278,11 @@ class TargetZohoLeads(Target):
         tracking = config.get("tracking_id_field", DEFAULT_TRACKING_ID_FIELD)
         if not FIELD_NAME_PATTERN.match(tracking or ""):
             errors.append("tracking_id_field must be a Zoho API name such as CDP_ID")
+        self.invalid_value_policy = config.get(
+            "invalid_value_policy", DEFAULT_INVALID_VALUE_POLICY
+        )
+        if self.invalid_value_policy not in INVALID_VALUE_POLICIES:
+            errors.append(f"invalid_value_policy must be one of {list(INVALID_VALUE_POLICIES)}")
         if errors:
             raise ConfigValidationError(errors[0], errors=errors)
 
@@ -284,39 +302,35 @@ class TargetZohoLeads(Target):
 
     @property
     def writer(self) -> LeadInserter | UniqueLeadWriter:
-        """The Zoho writer, built on first use so that dry runs never touch the network."""
-        if self._writer is None:
-            self._writer = self._build_writer()
-        return self._writer
+        """The Zoho writer; the first use connects and checks the settings against Zoho."""
+        return self.connect().writer
 
-    def _build_writer(self) -> LeadInserter | UniqueLeadWriter:
-        config = self.config
-        timeout = float(config.get("request_timeout", DEFAULT_REQUEST_TIMEOUT))
-        self._session = new_session(self.max_concurrency)
-        auth = ZohoAuth(
-            accounts_url=config.get("accounts_url", DEFAULT_ACCOUNTS_URL),
-            client_id=config["client_id"],
-            client_secret=config["client_secret"],
-            refresh_token=config["refresh_token"],
-            session=self._session,
-            timeout=timeout,
-        )
-        client = ZohoCRMClient(
-            auth=auth,
-            session=self._session,
-            api_version=config.get("api_version", DEFAULT_API_VERSION),
-            timeout=timeout,
-            max_retries=int(config.get("max_retries", DEFAULT_MAX_RETRIES)),
-            max_concurrency=self.max_concurrency,
-        )
-        self._executor = ThreadPoolExecutor(
-            max_workers=self.max_concurrency, thread_name_prefix="zoho-call"
-        )
-        trigger = config.get("trigger")
-        if self.unique_lead:
-            tracking = config.get("tracking_id_field", DEFAULT_TRACKING_ID_FIELD)
-            return UniqueLeadWriter(client, self._executor, trigger, tracking)
-        return LeadInserter(client, self._executor, trigger)
+    def connect(self) -> ZohoConnection:
+        """Connect to Zoho once: fetch the Leads fields and check the settings.
+
+        Called before any input is read by the CLI, and on first use otherwise;
+        never in a dry run, which must not touch the network.
+
+        Raises:
+            ConfigValidationError: The mapping does not fit the Leads fields.
+        """
+        with self._connect_lock:  # sinks drained in parallel must share one writer
+            return self._connect()
+
+    def _connect(self) -> ZohoConnection:
+        if self._zoho is None:
+            zoho = ZohoConnection(
+                self.config,
+                max_concurrency=self.max_concurrency,
+                unique_lead=self.unique_lead,
+            )
+            try:
+                self.lead_fields = zoho.load_fields(self.lead_mapper, self.invalid_value_policy)
+            except BaseException:
+                zoho.close()
+                raise
+            self._zoho = zoho
+        return self._zoho
 
     # STATE: passed on only once every record before it is written or rejected.
 
@@ -374,12 +388,9 @@ class TargetZohoLeads(Target):
 
     def close(self) -> None:
         """Stop the call threads and close the HTTP session."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        if self._zoho is not None:
+            self._zoho.close()
+            self._zoho = None
 
     def fail(self, exc: BaseException) -> t.NoReturn:
         """End the run with one clear line, after writing what was accepted.
@@ -425,6 +436,8 @@ class TargetZohoLeads(Target):
             parse_env_config=bool(getattr(config, "parse_env", False)),
         )
         try:
+            if target.dry_run is None:
+                target.connect()  # settings checked against Zoho before stdin is read
             target.listen(file_input)
         except (TargetZohoLeadsError, *INPUT_ERRORS) as exc:
             target.fail(exc)

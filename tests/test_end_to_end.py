@@ -38,26 +38,33 @@ def test_the_seed_mapping_yields_exactly_the_expected_leads(sandbox, config, run
     assert run.errors == []
 
 
-def test_the_seed_defaults_reach_zoho_and_its_refusals_become_rejected_records(sandbox, config, run_target, tmp_path):
-    """The seed's default Email '123.test.com' is not an email: Zoho rejects, the file keeps it."""
+def test_the_seed_defaults_are_checked_against_zoho_before_any_write(sandbox, config, run_target):
+    """The seed's default Email '123.test.com' is not an email: refused at start-up, nothing written."""
     config.update(field_mapping=SEED_MAPPING + ",Last_Name=adUcName", default_values=SEED_DEFAULTS)
     run = run_target(config, singer_lines("cdp_events", CDP_EVENTS[:2]))
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 1
+    assert "default_values Email" in run.stderr
+    assert "Traceback" not in run.stderr
     assert sandbox.leads() == []
+    assert [r["path"] for r in sandbox.requests() if r["path"].startswith("/crm")] == ["/crm/v8/settings/fields"]
+
+
+def test_values_zoho_refuses_become_rejected_records_in_an_owner_only_file(sandbox, config, run_target, tmp_path):
+    """A malformed email is rejected locally, kept with its reason, and never logged."""
+    events = [
+        {"name": "Wang Fang", "email": "wang@example.com", "anonymous_id": "ad-1"},
+        {"name": "Liu Yang", "email": "liu at example", "anonymous_id": "ad-2"},
+    ]
+    run = run_target(config, singer_lines("cdp_events", events))
+    assert run.returncode == 0, run.stderr
+    assert stored(sandbox, "Last_Name", "Email") == [{"Last_Name": "Wang Fang", "Email": "wang@example.com"}]
     rejected = [json.loads(line) for line in (tmp_path / "rejected.jsonl").read_text().splitlines()]
-    assert [(r["code"], r["field"]) for r in rejected] == [("INVALID_DATA", "Email")] * 2
-    assert [r["record"]["anonymous_id"] for r in rejected] == ["ad-1", "ad-2"]
-    assert rejected[0]["lead"] == {
-        "Phone": "18600001111",
-        "CDP_ID": "ad-1",
-        "First_Name": "Wang Fang",
-        "Last_Name": "Wang Fang",
-        "Email": "123.test.com",
-    }
+    assert [(r["code"], r["field"], r["record"]["anonymous_id"]) for r in rejected] == [("INVALID_DATA", "Email", "ad-2")]
+    assert rejected[0]["lead"] == {"Last_Name": "Liu Yang", "Email": "liu at example", "CDP_ID": "ad-2"}
     assert stat.S_IMODE(os.stat(tmp_path / "rejected.jsonl").st_mode) == 0o600
-    assert "2 rejected" in run.summary("cdp_events")
-    assert "123.test.com" not in run.stderr
-    assert "Wang Fang" not in run.stderr
+    assert "1 rejected" in run.summary("cdp_events")
+    assert "liu at example" not in run.stderr
+    assert "Liu Yang" not in run.stderr
 
 
 def test_a_partly_failed_call_keeps_the_good_leads(sandbox, config, run_target, tmp_path):
@@ -124,7 +131,9 @@ def test_state_is_passed_on_only_after_the_records_before_it_are_written(sandbox
 
 def test_state_stops_at_the_last_batch_that_was_written(sandbox, config, run_target):
     """The second batch fails (token throttled): only the first batch's STATE comes out."""
-    sandbox.configure(token_expiry_calls=1, token_limit=1)
+    # Every token dies after one call and only two may be minted: the fields
+    # call and the first write get one each, the second write cannot.
+    sandbox.configure(token_expiry_calls=1, token_limit=2)
     config["batch_size_rows"] = 10
     run = run_target(config, singer_lines("web", [{"name": f"P{i}"} for i in range(30)], state_every=10))
     assert run.returncode == 1
@@ -142,7 +151,8 @@ def test_a_run_that_cannot_write_fails_clearly_without_advancing_state(sandbox, 
     assert run.returncode == 1
     assert run.states == []
     assert len(run.errors) == 1
-    assert "POST /crm/v8/Leads still failing after 2 tries" in run.errors[0]
+    assert "still failing after 2 tries" in run.errors[0]
+    assert sandbox.leads() == []
     assert "Traceback" not in run.stderr
 
 
@@ -233,7 +243,8 @@ def test_an_expiring_token_is_refreshed_and_the_run_completes(sandbox, config, r
     run = run_target(config, singer_lines("web", events))
     assert run.returncode == 0, run.stderr
     assert len(sandbox.leads()) == 600
-    assert sandbox.stats()["tokens_minted"] == 3
+    # Seven calls (the fields, six inserts), a token every two of them.
+    assert sandbox.stats()["tokens_minted"] == 4
 
 
 def test_transient_failures_are_retried_and_every_lead_lands(sandbox, config, run_target):

@@ -6,10 +6,14 @@ import io
 import json
 
 import pytest
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from target_zoho_leads.dedupe import normal_email, normal_phone
+from target_zoho_leads.auth import ZohoAuth
+from target_zoho_leads.client import ZohoCRMClient
+from target_zoho_leads.dedupe import EMAIL, PHONE, normal_email, normal_phone
+from target_zoho_leads.lookup import LeadLookup, query_forms
 from target_zoho_leads.sandbox import ZohoSandbox
 from target_zoho_leads.target import TargetZohoLeads
 from tests.conftest import singer_lines
@@ -85,7 +89,7 @@ def test_the_real_command_with_unique_lead_1_creates_each_person_once(sandbox, c
     assert "0 leads created, 0 updated, 6 unchanged duplicates" in again.summary("web")
 
 
-HOSTILE = ["o'brien@x.com", "' or ''='@x.com", "a(b)c@x.com", "x,y@x.com", "back\\slash@x.com", "100%@x.com"]
+HOSTILE = ["o'brien@x.com", "' or ''='", "a(b)c", "x,y", "back\\slash", "100%", "%", "')"]
 
 
 @pytest.mark.parametrize("coql_scope", [True, False], ids=["coql", "search-fallback"])
@@ -93,22 +97,34 @@ def test_hostile_values_are_looked_up_exactly_and_break_no_query(shared_sandbox,
     """Quotes, brackets, commas, backslashes and % find their own lead and nothing else."""
     shared_sandbox.reset()
     shared_sandbox.configure(coql_scope=coql_scope)
+    session = requests.Session()
     try:
-        ids = shared_sandbox.seed([{"Last_Name": f"H{i}", "Email": email, "CDP_ID": "old"} for i, email in enumerate(HOSTILE)])
-        shared_sandbox.seed([{"Last_Name": "Decoy", "Email": "brien@x.com", "Phone": "' or ''='", "CDP_ID": "decoy"}])
-        events = [{"email": email.upper(), "anonymous_id": f"new-{i}"} for i, email in enumerate(HOSTILE)]
-        events.append({"phone": "' or ''='", "anonymous_id": "phone-hostile"})
-        run_in_process(unique_config(shared_sandbox), singer_lines("web", events))
-        leads = {lead["id"]: lead for lead in shared_sandbox.leads()}
-        assert len(leads) == len(HOSTILE) + 1
-        assert [leads[i]["CDP_ID"] for i in ids] == [f"new-{i}" for i in range(len(HOSTILE))]
-        decoy = next(lead for lead in leads.values() if lead["Last_Name"] == "Decoy")
-        assert decoy["CDP_ID"] == "phone-hostile"
-        lookups = [r for r in shared_sandbox.requests() if "coql" in r["path"] or "search" in r["path"]]
-        assert lookups
-        assert all(r["status"] in (200, 204) for r in lookups if r["path"].endswith(("coql", "search")) and (coql_scope or "search" in r["path"]))
+        ids = shared_sandbox.seed([{"Last_Name": f"H{i}", "Email": value, "Phone": value} for i, value in enumerate(HOSTILE)])
+        shared_sandbox.seed([{"Last_Name": "Decoy", "Email": "brien@x.com", "Phone": "or"}])
+        auth = ZohoAuth(accounts_url=shared_sandbox.accounts_url, client_id=shared_sandbox.client_id,
+                        client_secret=shared_sandbox.client_secret, refresh_token=shared_sandbox.refresh_token,
+                        session=session, timeout=10)
+        client = ZohoCRMClient(auth=auth, session=session, max_retries=1)
+        lookup = LeadLookup("CDP_ID")
+        for kind in (EMAIL, PHONE):
+            for lead_id, value in zip(ids, HOSTILE):
+                key = (kind, normal_email(value) if kind == EMAIL else normal_phone(value))
+                rows = lookup.find(client, {key: query_forms(kind, value)})
+                assert [row["id"] for row in rows] == [lead_id], (kind, value)
+        assert lookup.use_search is not coql_scope
+        statuses = {r["status"] for r in shared_sandbox.requests() if r["path"].startswith("/crm")}
+        assert statuses <= {200, 204, 401}
     finally:
+        session.close()
         shared_sandbox.configure(coql_scope=True)
+
+
+def test_an_apostrophe_email_goes_through_the_whole_target(shared_sandbox):
+    """o'brien@x.com is a valid email: found, and only its tracking id updated."""
+    shared_sandbox.reset()
+    lead_id = shared_sandbox.seed([{"Last_Name": "OBrien", "Email": "O'Brien@x.com", "CDP_ID": "old"}])[0]
+    run_in_process(unique_config(shared_sandbox), singer_lines("web", [{"email": "o'brien@x.com", "anonymous_id": "new"}]))
+    assert [(lead["id"], lead["CDP_ID"]) for lead in shared_sandbox.leads()] == [(lead_id, "new")]
 
 
 # Property: random streams of people, some already in the CRM.
