@@ -1,0 +1,114 @@
+"""Field metadata through the real command: start-up checks and value coercion."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import singer_lines
+
+WRITES = ("POST", "PUT")
+
+
+def writes(sandbox) -> list[dict]:
+    """Every write call the sandbox received."""
+    return [r for r in sandbox.requests() if r["method"] in WRITES and r["path"].startswith("/crm")]
+
+
+@pytest.mark.parametrize(
+    ("mapping", "defaults", "expected"),
+    [
+        ("Frist_Name=name,Last_Name=name", "", ["Frist_Name: no such Leads field; did you mean First_Name?"]),
+        ("Last_Name=name,Created_Time=time", "", ["Created_Time"]),
+        ("Email=email", "", ["Last_Name"]),
+        ("Last_Name=name,Campaign_Source=campaign", "", ["Campaign_Source is a lookup field"]),
+        (
+            "Frist_Name=name,Emial=email,Created_Time=time",
+            "Lead_Source=CDP",
+            ["Frist_Name", "Emial", "Created_Time", "Last_Name"],
+        ),
+    ],
+    ids=["typo", "read-only", "no-last-name", "lookup", "several-at-once"],
+)
+def test_a_mapping_that_does_not_fit_the_leads_fields_stops_before_any_write(sandbox, config, run_target, mapping, defaults, expected):
+    """One clear message with every problem, exit 1, and no write reaches Zoho."""
+    config.update(field_mapping=mapping, default_values=defaults)
+    run = run_target(config, singer_lines("web", [{"name": "A", "email": "a@x.com"}]))
+    assert run.returncode == 1
+    for text in expected:
+        assert text in run.stderr
+    assert "Traceback" not in run.stderr
+    assert writes(sandbox) == []
+    assert sandbox.leads() == []
+
+
+MAPPING = {
+    "Last_Name": "name",
+    "Email": "email",
+    "Event_Date": "day",
+    "Visit_Time": "at",
+    "No_of_Employees": "staff",
+    "Annual_Revenue": "revenue",
+    "Email_Opt_Out": "opt_out",
+    "Interests": "interests",
+    "Big_Number": "big",
+    "First_Name": "first",
+}
+
+EVENTS = [
+    {"name": "Dates", "day": "2026-11-28T23:30:00+08:00", "at": "2026-11-28 10:00:00", "staff": "1,200",
+     "revenue": " 3,500.50 ", "opt_out": "yes", "interests": "CRM; Analytics", "big": 9007199254740993},
+    {"name": "Epochs", "day": 1764300000, "at": 1764300000000, "staff": 12.0, "revenue": 10,
+     "opt_out": 0, "interests": ["CRM"], "big": "42"},
+    {"name": "Long", "first": "x" * 60, "opt_out": "FALSE", "day": "2026/11/28", "at": "2026-11-28T10:00:00Z"},
+]
+
+
+def test_every_coerced_lead_is_accepted_by_zoho(sandbox, config, run_target, tmp_path):
+    """Dates, datetimes, numbers, booleans and multi-selects in assorted shapes all land."""
+    config.update(field_mapping=MAPPING, default_values="")
+    run = run_target(config, singer_lines("web", EVENTS))
+    assert run.returncode == 0, run.stderr
+    assert not (tmp_path / "rejected.jsonl").exists()
+    leads = {lead["Last_Name"]: lead for lead in sandbox.leads()}
+    assert leads["Dates"]["Event_Date"] == "2026-11-28"
+    assert leads["Dates"]["Visit_Time"] == "2026-11-28T10:00:00+00:00"
+    assert leads["Dates"]["No_of_Employees"] == 1200
+    assert leads["Dates"]["Annual_Revenue"] == 3500.5
+    assert leads["Dates"]["Email_Opt_Out"] is True
+    assert leads["Dates"]["Interests"] == ["CRM", "Analytics"]
+    assert leads["Dates"]["Big_Number"] == "9007199254740993"
+    assert leads["Epochs"]["Event_Date"] == "2025-11-28"
+    assert leads["Epochs"]["Visit_Time"] == "2025-11-28T03:20:00+00:00"
+    assert leads["Epochs"]["Email_Opt_Out"] is False
+    assert leads["Long"]["First_Name"] == "x" * 40
+    assert leads["Long"]["Event_Date"] == "2026-11-28"
+    assert "3 leads created" in run.summary("web")
+    assert "First_Name" in run.stderr  # the cut is warned by field name
+
+
+def test_drop_field_keeps_the_rest_of_the_lead(sandbox, config, run_target, tmp_path):
+    """A bad date is left out; the lead is still created with everything else."""
+    config.update(field_mapping=MAPPING, default_values="", invalid_value_policy="drop_field")
+    run = run_target(config, singer_lines("web", [{"name": "Partly bad", "email": "ok@x.com", "day": "28/11/2026", "staff": "many"}]))
+    assert run.returncode == 0, run.stderr
+    [lead] = sandbox.leads()
+    assert lead["Last_Name"] == "Partly bad"
+    assert lead["Email"] == "ok@x.com"
+    assert "Event_Date" not in lead
+    assert "No_of_Employees" not in lead
+    assert "1 leads created, 0 updated, 0 unchanged duplicates, 0 rejected" in run.summary("web")
+    assert "Event_Date" in run.stderr
+    assert "28/11/2026" not in run.stderr
+
+
+def test_reject_policy_sends_nothing_of_a_lead_with_a_bad_value(sandbox, config, run_target, tmp_path):
+    """The default policy: the record is rejected with the field and the reason."""
+    config.update(field_mapping=MAPPING, default_values="")
+    run = run_target(config, singer_lines("web", [{"name": "Bad", "staff": "many"}, {"name": "Good"}]))
+    assert run.returncode == 0, run.stderr
+    assert [lead["Last_Name"] for lead in sandbox.leads()] == ["Good"]
+    [rejected] = [json.loads(line) for line in (tmp_path / "rejected.jsonl").read_text().splitlines()]
+    assert (rejected["code"], rejected["field"]) == ("INVALID_DATA", "No_of_Employees")
+    assert "many" not in rejected["message"]
