@@ -79,7 +79,15 @@ class ZohoLeadsSink(BatchSink):
                 return
         context.setdefault("records", []).append(record)
         context.setdefault("seqs", []).append(self.zoho_target.next_seq())
-        self.stats.add(records_read=1)
+
+    @override
+    def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: t.Any) -> None:  # noqa: ANN401
+        """Leave date-time strings as they are.
+
+        The SDK turns them into datetime objects on every record, only for the
+        mapping to turn them back into text; Zoho's formats are applied once,
+        by the field coercion, from the strings themselves.
+        """
 
     @override
     def _after_process_record(self, context: dict) -> None:
@@ -105,6 +113,7 @@ class ZohoLeadsSink(BatchSink):
         """Write the batch, report every rejected record, then release STATE."""
         records: list[dict] = context.get("records", [])
         target = self.zoho_target
+        self.stats.add(records_read=len(records))
         leads = [target.lead_mapper.map(record) for record in records]
         if target.dry_run is not None:
             target.dry_run.write(leads)

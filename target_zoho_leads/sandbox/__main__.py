@@ -1,0 +1,159 @@
+"""CLI: ``python -m target_zoho_leads.sandbox --port N`` serves until a signal."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import typing as t
+
+from target_zoho_leads.sandbox.core import ZohoSandbox
+
+READY_LINE = "Zoho sandbox ready: accounts_url={url}"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Read the command line.
+
+    Args:
+        argv: Arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        The parsed options.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m target_zoho_leads.sandbox",
+        description="Serve a local imitation of Zoho CRM (accounts and API) over HTTP.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
+    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0, help="delay per API call"
+    )
+    parser.add_argument(
+        "--fail-429",
+        type=float,
+        default=0,
+        metavar="RATE",
+        help="share of API calls answered 429 TOO_MANY_REQUESTS",
+    )
+    parser.add_argument(
+        "--fail-5xx",
+        type=float,
+        default=0,
+        metavar="RATE",
+        help="share of API calls answered 500/502/503",
+    )
+    parser.add_argument(
+        "--drop-before",
+        type=float,
+        default=0,
+        metavar="RATE",
+        help="share of API calls dropped before any work",
+    )
+    parser.add_argument(
+        "--drop-after",
+        type=float,
+        default=0,
+        metavar="RATE",
+        help="share of API calls dropped after the work is done",
+    )
+    parser.add_argument(
+        "--hang",
+        type=float,
+        default=0,
+        metavar="RATE",
+        help="share of API calls never answered",
+    )
+    parser.add_argument(
+        "--hang-seconds",
+        type=float,
+        default=30,
+        help="how long a hanging call holds the connection",
+    )
+    parser.add_argument(
+        "--retry-after",
+        type=float,
+        default=None,
+        help="seconds to put in Retry-After on 429 answers",
+    )
+    parser.add_argument(
+        "--token-expiry-calls",
+        type=int,
+        default=0,
+        metavar="N",
+        help="an access token dies after N API calls (0: never)",
+    )
+    parser.add_argument(
+        "--search-lag-seconds",
+        type=float,
+        default=0,
+        help="how long new leads stay invisible to search",
+    )
+    parser.add_argument(
+        "--org-concurrency",
+        type=int,
+        default=0,
+        help="answer 429 beyond this many calls in flight (0: no limit)",
+    )
+    parser.add_argument(
+        "--unique-field",
+        action="append",
+        default=[],
+        dest="unique_fields",
+        help="a field the org marks unique",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="random seed for faults")
+    parser.add_argument(
+        "--no-coql-scope",
+        action="store_true",
+        help="answer COQL calls with OAUTH_SCOPE_MISMATCH",
+    )
+    return parser.parse_args(argv)
+
+
+def knobs_from(args: argparse.Namespace) -> dict[str, t.Any]:
+    """The sandbox knobs the options ask for."""
+    return {
+        "latency_ms": args.latency_ms,
+        "fail_429_rate": args.fail_429,
+        "fail_5xx_rate": args.fail_5xx,
+        "drop_before_rate": args.drop_before,
+        "drop_after_rate": args.drop_after,
+        "hang_rate": args.hang,
+        "hang_seconds": args.hang_seconds,
+        "retry_after": args.retry_after,
+        "token_expiry_calls": args.token_expiry_calls,
+        "search_lag_seconds": args.search_lag_seconds,
+        "org_concurrency": args.org_concurrency,
+        "unique_fields": args.unique_fields,
+        "seed": args.seed,
+        "coql_scope": not args.no_coql_scope,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until SIGINT or SIGTERM, then stop cleanly.
+
+    Args:
+        argv: Arguments after the program name.
+
+    Returns:
+        The exit status: 0.
+    """
+    args = parse_args(argv)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
+    with ZohoSandbox(args.host, args.port, **knobs_from(args)) as sandbox:
+        sys.stdout.write(READY_LINE.format(url=sandbox.url) + "\n")
+        sys.stdout.flush()
+        # wait() with a timeout keeps the main thread responsive to signals.
+        while not stop.wait(0.5):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

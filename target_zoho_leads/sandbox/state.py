@@ -1,0 +1,205 @@
+"""The sandbox's knobs, its seeded fault dice, its stats and its request log."""
+
+from __future__ import annotations
+
+import collections
+import copy
+import dataclasses
+import random
+import threading
+import typing as t
+
+
+@dataclasses.dataclass
+class Knobs:
+    """Behaviour switches; every fault is off by default.
+
+    Rates are probabilities per ``/crm`` call, from 0 to 1.
+    """
+
+    latency_ms: float = 0
+    fail_429_rate: float = 0
+    fail_5xx_rate: float = 0
+    retry_after: float | None = None
+    drop_before_rate: float = 0
+    drop_after_rate: float = 0
+    hang_rate: float = 0
+    hang_seconds: float = 30
+    token_expiry_calls: int = 0
+    token_ttl_seconds: float = 3600
+    token_limit: int = 10
+    token_window_seconds: float = 600
+    token_fail_rate: float = 0
+    coql_scope: bool = True
+    search_lag_seconds: float = 0
+    unique_fields: list[str] = dataclasses.field(default_factory=list)
+    org_concurrency: int = 0
+    seed: int | None = None
+
+    def update(self, **knobs: object) -> None:
+        """Set knobs by name.
+
+        Args:
+            **knobs: Knob names and values.
+
+        Raises:
+            ValueError: A name is not a knob.
+        """
+        names = {field.name for field in dataclasses.fields(self)}
+        unknown = sorted(set(knobs) - names)
+        if unknown:
+            msg = f"unknown sandbox knob(s): {', '.join(unknown)}"
+            raise ValueError(msg)
+        for name, value in knobs.items():
+            # One unique field name alone is a list of one, not of its letters.
+            if name == "unique_fields" and isinstance(value, str):
+                setattr(self, name, [value])
+            elif name == "unique_fields":
+                setattr(self, name, list(t.cast("list[str]", value)))
+            else:
+                setattr(self, name, value)
+
+
+class FaultDice:
+    """Draws the faults of each call from one seeded generator.
+
+    Every call draws the same number of numbers whatever the rates, so a seed
+    gives the same fault sequence however the knobs are set.
+    """
+
+    def __init__(self, seed: int | None) -> None:
+        """Seed the generator (None: from the system)."""
+        self._lock = threading.Lock()
+        self._random = random.Random(seed)  # noqa: S311 - fault injection, not crypto
+
+    def reseed(self, seed: int | None) -> None:
+        """Restart the sequence from ``seed``."""
+        with self._lock:
+            self._random.seed(seed)
+
+    def draw(self, knobs: Knobs) -> tuple[str | None, bool, int]:
+        """Decide one call's fate.
+
+        Args:
+            knobs: The current knobs.
+
+        Returns:
+            The fault to answer with before any work (``hang``,
+            ``drop_before``, ``429``, ``5xx`` or None), whether to drop the
+            answer after the work, and the 5xx status to use.
+        """
+        with self._lock:
+            rolls = [self._random.random() for _ in range(5)]
+            status = self._random.choice([500, 502, 503])
+        before = None
+        for name, rate, roll in (
+            ("hang", knobs.hang_rate, rolls[0]),
+            ("drop_before", knobs.drop_before_rate, rolls[1]),
+            ("429", knobs.fail_429_rate, rolls[2]),
+            ("5xx", knobs.fail_5xx_rate, rolls[3]),
+        ):
+            if roll < rate:
+                before = name
+                break
+        return before, rolls[4] < knobs.drop_after_rate, status
+
+    def token_fails(self, knobs: Knobs) -> bool:
+        """Whether a token request should fail with a server error."""
+        if knobs.token_fail_rate <= 0:
+            return False  # no draw: keeps the API calls' fault sequence unchanged
+        with self._lock:
+            return self._random.random() < knobs.token_fail_rate
+
+
+class Recorder:
+    """Counts calls and keeps the request log, behind its own lock."""
+
+    def __init__(self) -> None:
+        """Start with nothing recorded."""
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stats, the request log and the minted tokens."""
+        with self._lock:
+            self._stats: dict[str, t.Any] = {
+                "api_calls": 0,
+                "calls": collections.Counter(),
+                "token_requests": 0,
+                "tokens_minted": 0,
+                "token_mint_times": [],
+                "max_in_flight": 0,
+                "faults": {
+                    "429": 0,
+                    "5xx": 0,
+                    "drop_before": 0,
+                    "drop_after": 0,
+                    "hang": 0,
+                },
+                "records_created": 0,
+                "records_updated": 0,
+            }
+            self._log: list[dict[str, t.Any]] = []
+            self._tokens: list[str] = []
+
+    def begin_call(self) -> int:
+        """Count a ``/crm`` call entering; return how many were already in flight."""
+        with self._lock:
+            before = self.in_flight
+            self.in_flight += 1
+            self._stats["api_calls"] += 1
+            self._stats["max_in_flight"] = max(
+                self._stats["max_in_flight"], self.in_flight
+            )
+            return before
+
+    def end_call(self) -> None:
+        """Count a ``/crm`` call leaving."""
+        with self._lock:
+            self.in_flight -= 1
+
+    def add(self, key: str, amount: int = 1) -> None:
+        """Add to a top-level counter such as ``records_created``."""
+        with self._lock:
+            self._stats[key] += amount
+
+    def count_route(self, route: str) -> None:
+        """Count one call of ``METHOD /path`` (ids replaced by ``{id}``)."""
+        with self._lock:
+            self._stats["calls"][route] += 1
+
+    def fault(self, kind: str) -> None:
+        """Count one injected fault."""
+        with self._lock:
+            self._stats["faults"][kind] += 1
+
+    def minted(self, token: str, when: float) -> None:
+        """Remember a minted access token and when it was minted."""
+        with self._lock:
+            self._stats["tokens_minted"] += 1
+            self._stats["token_mint_times"].append(when)
+            self._tokens.append(token)
+
+    def log(self, entry: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Append a request-log entry; the caller may still set its status."""
+        with self._lock:
+            self._log.append(entry)
+        return entry
+
+    def stats(self) -> dict[str, t.Any]:
+        """A copy of the stats."""
+        with self._lock:
+            stats = copy.deepcopy(self._stats)
+        stats["calls"] = dict(stats["calls"])
+        return stats
+
+    def requests(self) -> list[dict[str, t.Any]]:
+        """A copy of the request log."""
+        with self._lock:
+            return copy.deepcopy(self._log)
+
+    def tokens(self) -> list[str]:
+        """Every access token minted since the last reset."""
+        with self._lock:
+            return list(self._tokens)

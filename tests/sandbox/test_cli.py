@@ -1,0 +1,83 @@
+"""``python -m target_zoho_leads.sandbox``: the ready line, knobs and a clean stop."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from .conftest import TIMEOUT
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+READY = re.compile(r"Zoho sandbox ready: accounts_url=(http://127\.0\.0\.1:(\d+))\n")
+
+
+def start(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """Start the CLI and wait for its ready line; the process and its URL."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "target_zoho_leads.sandbox", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    match = READY.fullmatch(line)
+    if match is None:
+        process.kill()
+        _, err = process.communicate(timeout=TIMEOUT)
+        pytest.fail(f"no ready line: {line!r} {err}")
+    return process, match.group(1)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_the_cli_prints_the_ready_line_and_stops_cleanly_on_a_signal(signum):
+    """It serves on the printed port and exits 0 without a traceback."""
+    process, url = start()
+    try:
+        with requests.Session() as session:
+            assert session.get(f"{url}/__sandbox/leads", timeout=TIMEOUT).json() == []
+    finally:
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 0
+    assert out == ""
+    assert "Traceback" not in err
+
+
+def test_cli_options_set_the_knobs():
+    """Fault options reach the sandbox's knobs."""
+    process, url = start(
+        "--fail-429",
+        "1",
+        "--seed",
+        "4",
+        "--no-coql-scope",
+        "--token-expiry-calls",
+        "3",
+        "--latency-ms",
+        "1",
+    )
+    try:
+        with requests.Session() as session:
+            config = session.get(f"{url}/__sandbox/config", timeout=TIMEOUT).json()
+            answer = session.get(f"{url}/crm/v8/settings/fields", timeout=TIMEOUT)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=TIMEOUT)
+    assert (config["fail_429_rate"], config["seed"], config["coql_scope"]) == (
+        1,
+        4,
+        False,
+    )
+    assert (config["token_expiry_calls"], config["latency_ms"]) == (3, 1)
+    assert answer.status_code == 429
