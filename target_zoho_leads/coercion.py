@@ -264,7 +264,7 @@ def to_phone(value: t.Any, length: int | None = None) -> str:  # noqa: ANN401
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = to_text(value)
     text = value.strip() if isinstance(value, str) else ""
-    digits = sum(char.isdigit() for char in text)
+    digits = sum(map(str.isdigit, text))
     if not _PHONE.fullmatch(text) or digits < MIN_PHONE_DIGITS:
         msg = "not a phone number (expected 5+ digits, spaces and + - ( ) . only)"
         raise InvalidValue(msg)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import sys
 import threading
 import typing as t
 
@@ -163,6 +164,14 @@ class LeadFields:
     def __init__(self, fields: t.Iterable[_Field]) -> None:
         """Keep the fields by API name (`from_metadata` reads Zoho's answer)."""
         self._fields = {field.name: field for field in fields}
+        # The fields coerce() converts; the rest of a lead passes untouched.
+        self._writable = {n: f for n, f in self._fields.items() if f.writable}
+        # Text that fits needs no conversion: the fast path for most CDP values.
+        self._text_room = {
+            n: f.length if f.length is not None else sys.maxsize
+            for n, f in self._writable.items()
+            if f.kind in {"text", "textarea"}
+        }
         self._lock = threading.Lock()
         self._pending: list[str] = []
         self._new_values: dict[str, set[str]] = {}
@@ -275,9 +284,14 @@ class LeadFields:
         sent: dict[str, t.Any] = {}
         problems: list[FieldProblem] = []
         events: list[tuple[_Field, str | None]] = []
+        writable = self._writable
+        text_room = self._text_room
         for name, value in lead.items():
-            field = self._fields.get(name)
-            if field is None or not field.writable or value is None:
+            if type(value) is str and len(value) <= text_room.get(name, -1):
+                sent[name] = value
+                continue
+            field = writable.get(name)
+            if field is None or value is None:
                 sent[name] = value
                 continue
             try:
@@ -291,6 +305,8 @@ class LeadFields:
                 sent[name] = converted
         if problems and policy == "reject":
             return None, problems, []
+        if not events and not problems:
+            return sent, problems, []  # the common case needs no lock
         return sent, problems, self._record(events, problems)
 
     def _convert(

@@ -31,6 +31,7 @@ from target_zoho_leads.connect import (
 from target_zoho_leads.fields import INVALID_VALUE_POLICIES, LeadFields
 from target_zoho_leads.exceptions import InputError, TargetZohoLeadsError
 from target_zoho_leads.mapping import FIELD_NAME_PATTERN, LeadMapper
+from target_zoho_leads.progress import ProgressReporter
 from target_zoho_leads.reader import LeadMessageReader
 from target_zoho_leads.sinks import ZohoLeadsSink
 from target_zoho_leads.stats import StreamStats
@@ -296,6 +297,15 @@ class TargetZohoLeads(Target):
         self._seq += 1
         return self._seq
 
+    @property
+    def records_seen(self) -> int:
+        """Records read so far, all streams."""
+        return self._seq
+
+    def all_stats(self) -> list[StreamStats]:
+        """Every stream's counters."""
+        return list(self._stats.values())
+
     def stats_for(self, stream: str) -> StreamStats:
         """The counters of ``stream``, shared by its sinks across schema changes."""
         return self._stats.setdefault(stream, StreamStats(stream))
@@ -435,9 +445,13 @@ class TargetZohoLeads(Target):
             validate_config=True,
             parse_env_config=bool(getattr(config, "parse_env", False)),
         )
+        progress = ProgressReporter(lambda: target.records_seen, target.all_stats)
         try:
             if target.dry_run is None:
                 target.connect()  # settings checked against Zoho before stdin is read
+            progress.start()
             target.listen(file_input)
         except (TargetZohoLeadsError, *INPUT_ERRORS) as exc:
+            progress.stop()
             target.fail(exc)
+        progress.stop()

@@ -1,0 +1,33 @@
+"""The progress line an operator sees on a long run."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from target_zoho_leads.progress import ProgressReporter
+from target_zoho_leads.stats import StreamStats
+
+
+def test_progress_is_logged_at_a_steady_rhythm_with_the_running_counts(caplog):
+    """Records read, leads written, rejected, rate and API calls, every interval."""
+    web = StreamStats("web")
+    web.add(created=40, updated=5, unchanged=3, rejected=2, api_calls=7)
+    reporter = ProgressReporter(lambda: 120, lambda: [web], every=0.05)
+    with caplog.at_level(logging.INFO, logger="target-zoho-leads.progress"):
+        reporter.start()
+        time.sleep(0.3)
+        reporter.stop()
+    lines = [r.getMessage() for r in caplog.records if r.name == "target-zoho-leads.progress"]
+    assert len(lines) >= 3
+    assert lines[0].startswith("Progress: 120 records read, 48 written to Zoho, 2 rejected, ")
+    assert lines[0].endswith(" records/s, 7 API calls")
+
+
+def test_stopping_ends_the_reporting_thread():
+    """No line comes after stop, and the thread is gone."""
+    reporter = ProgressReporter(lambda: 0, lambda: [], every=10)
+    reporter.start()
+    reporter.stop()
+    assert reporter._thread is not None  # noqa: SLF001
+    assert not reporter._thread.is_alive()  # noqa: SLF001
