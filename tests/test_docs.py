@@ -8,11 +8,12 @@ import subprocess
 
 from tests.conftest import ROOT, target_command
 
-from target_zoho_leads.target import TargetZohoLeads, _settings_schema
+from target_zoho_leads.settings import settings_schema
+from target_zoho_leads.target import TargetZohoLeads
 
 # The target's own settings, without the SDK's built-ins (which the SDK adds
 # to the class's schema in place once a target is built).
-OWN_SETTINGS = list(_settings_schema()["properties"])
+OWN_SETTINGS = list(settings_schema()["properties"])
 
 
 def about_markdown() -> str:

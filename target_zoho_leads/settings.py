@@ -1,0 +1,175 @@
+"""The target's settings (SPEC §2): their schema, defaults and how they are read."""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk import typing as th
+
+from target_zoho_leads.auth import DEFAULT_ACCOUNTS_URL
+from target_zoho_leads.connect import (
+    DEFAULT_API_VERSION,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_TRACKING_ID_FIELD,
+)
+
+DEFAULT_MAX_CONCURRENCY = 4
+DEFAULT_INVALID_VALUE_POLICY = "reject"
+MAX_CONCURRENCY_LIMIT = 25  # Zoho's highest per-org concurrency (Ultimate edition)
+TRIGGERS = ("workflow", "approval", "blueprint", "pathfinder", "orchestration")
+
+_STRING_OR_OBJECT = th.CustomType({"type": ["string", "object"]})
+
+
+def settings_schema() -> dict[str, t.Any]:
+    """The JSON schema of the target's settings (SPEC §2)."""
+    return th.PropertiesList(
+        th.Property(
+            "client_id",
+            th.StringType,
+            required=True,
+            secret=True,
+            title="Client ID",
+            description="Zoho OAuth client id of your Self Client or server app "
+            "(Zoho API console).",
+        ),
+        th.Property(
+            "client_secret",
+            th.StringType,
+            required=True,
+            secret=True,
+            title="Client Secret",
+            description="Zoho OAuth client secret.",
+        ),
+        th.Property(
+            "refresh_token",
+            th.StringType,
+            required=True,
+            secret=True,
+            title="Refresh Token",
+            description="Zoho OAuth refresh token with the scopes "
+            "ZohoCRM.modules.leads.ALL, ZohoCRM.settings.fields.READ and "
+            "ZohoCRM.coql.READ.",
+        ),
+        th.Property(
+            "field_mapping",
+            _STRING_OR_OBJECT,
+            required=True,
+            title="Form Field Mapping",
+            description="Which source field feeds which Zoho Leads field: "
+            "'Phone=phone,Phone=wxPhone,CDP_ID=anonymous_id' (a field may repeat; "
+            "the first non-empty source wins) or an object "
+            '{"Phone": ["phone", "wxPhone"]}. Sources are top-level keys, keys '
+            "inside `properties`, or dotted paths.",
+        ),
+        th.Property(
+            "default_values",
+            _STRING_OR_OBJECT,
+            title="Value Default",
+            description="Value for a Zoho field the mapping leaves empty, or a "
+            "constant for a field with no mapping: 'Lead_Source=CDP,Last_Name="
+            "Unknown' or an object. `\\,` is a literal comma.",
+        ),
+        th.Property(
+            "accounts_url",
+            th.StringType,
+            default=DEFAULT_ACCOUNTS_URL,
+            title="Zoho Accounts URL",
+            description="Accounts server of your Zoho data centre: "
+            "https://accounts.zoho.com, .eu, .in, .com.au, .jp, .sa, .com.cn, "
+            "https://accounts.zohocloud.ca or https://accounts.zoho.uk.",
+        ),
+        th.Property(
+            "unique_lead",
+            th.CustomType({"type": ["boolean", "integer", "string"]}),
+            default=False,
+            title="Unique Lead",
+            description="Deduplicate on Email and Phone: an existing lead only gets "
+            "its tracking id updated, a new person becomes one new lead, and a run "
+            'never creates two leads for one person. true/false, 1/0 or "1"/"0".',
+        ),
+        th.Property(
+            "tracking_id_field",
+            th.StringType,
+            default=DEFAULT_TRACKING_ID_FIELD,
+            title="Tracking ID Field",
+            description="The Zoho field that holds the CDP tracking id: the only "
+            "field written on an existing lead when unique_lead is on.",
+        ),
+        th.Property(
+            "api_version",
+            th.StringType,
+            default=DEFAULT_API_VERSION,
+            title="API Version",
+            description="Zoho CRM REST API version used in the path (/crm/v8/...).",
+        ),
+        th.Property(
+            "trigger",
+            th.ArrayType(th.StringType),
+            title="Trigger",
+            description="Zoho automation to run on insert and update, any of "
+            "workflow, approval, blueprint, pathfinder, orchestration. Not set: "
+            "Zoho runs its default automation; [] runs none.",
+        ),
+        th.Property(
+            "max_concurrency",
+            th.IntegerType,
+            default=DEFAULT_MAX_CONCURRENCY,
+            title="Max Concurrency",
+            description="Most Zoho API calls in flight at once (1 to 25; Zoho "
+            "allows 5 to 25 per org by edition).",
+        ),
+        th.Property(
+            "request_timeout",
+            th.NumberType,
+            default=DEFAULT_REQUEST_TIMEOUT,
+            title="Request Timeout",
+            description="Seconds to wait for one HTTP request.",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType,
+            default=DEFAULT_MAX_RETRIES,
+            title="Max Retries",
+            description="Tries for one call on a transient failure (429, 5xx, "
+            "timeout, dropped connection) before the run fails.",
+        ),
+        th.Property(
+            "invalid_value_policy",
+            th.StringType,
+            default=DEFAULT_INVALID_VALUE_POLICY,
+            title="Invalid Value Policy",
+            description="What to do with a value Zoho would refuse for its field "
+            "type (a malformed email, a date it cannot read): reject (the record "
+            "is not sent and goes to the rejected records) or drop_field (that "
+            "field is left out, the rest of the lead is sent, the drop is counted).",
+        ),
+        th.Property(
+            "rejected_records_path",
+            th.StringType,
+            title="Rejected Records Path",
+            description="JSONL file that receives every record Zoho or local "
+            "validation rejected, with the reason (created owner-readable only).",
+        ),
+        th.Property(
+            "dry_run_path",
+            th.StringType,
+            title="Dry Run Path",
+            description="When set, nothing is sent to Zoho: each record's mapped "
+            "lead is written to this JSONL file instead.",
+        ),
+    ).to_dict()
+
+
+def parse_flag(value: t.Any) -> bool:  # noqa: ANN401
+    """Read a switch the way the CDP's form writes it: true/false, 1/0, "1"/"0".
+
+    Raises:
+        ValueError: The value is none of those.
+    """
+    text = str(value).strip().lower()
+    if isinstance(value, bool) or text in {"1", "0", "true", "false"}:
+        return text in {"1", "true"}
+    msg = f'expected true/false, 1/0 or "1"/"0", got {str(value)[:20]!r}'
+    raise ValueError(msg)
