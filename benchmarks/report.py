@@ -1,0 +1,178 @@
+"""The benchmark's table: each figure beside its baseline or goal."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import subprocess
+import typing as t
+
+# Issue 6's goals.
+MAX_CPU_RATIO = 0.3
+MAX_INSERT_CALLS_PER_1000 = 10  # Zoho takes at most 100 records per insert call
+MAX_UNIQUE_CALLS_PER_1000 = 25
+MIN_SPEEDUP = 5
+MAX_IN_FLIGHT = 8
+MAX_MEMORY_RATIO = 1.5
+
+Row = tuple[str, str, str, str]  # what, measured, baseline or goal, verdict
+
+
+def environment() -> dict[str, t.Any]:
+    """What the figures depend on: CPUs, Python, singer-sdk and the commit measured."""
+    try:
+        commit = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],  # noqa: S607 - git on PATH
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "singer_sdk": importlib.metadata.version("singer-sdk"),
+        "commit": commit,
+    }
+
+
+def _text(text: str) -> Row:
+    """A heading or a note: no figure of its own."""
+    return (text, "", "", "")
+
+
+def _goal(label: str, value: str, goal: str, met: bool) -> Row:  # noqa: FBT001
+    return (f"    {label}", value, goal, "met" if met else "MISSED")
+
+
+def _cpu_rows(a: dict[str, t.Any]) -> list[Row]:
+    ratio = a["ratio"]
+    return [
+        _text(
+            f"(a) CPU s (user+sys), {a['records']:,} records, insert, no latency"
+            + (f", least of {a['runs']} runs" if a["runs"] > 1 else "")
+        ),
+        ("    target-zoho-leads", f"{a['target_cpu_s']:.2f} s", "", ""),
+        (
+            "    no-op singer-sdk target, SDK defaults",
+            f"{a['noop_cpu_s']:.2f} s",
+            "baseline",
+            "",
+        ),
+        _goal(
+            "ratio target / no-op",
+            f"{ratio:.2f}",
+            f"goal <= {MAX_CPU_RATIO}",
+            ratio <= MAX_CPU_RATIO,
+        ),
+        _text(
+            f"      (wall s: target {a['target_wall_s']:.1f}, "
+            f"no-op {a['noop_wall_s']:.1f})"
+        ),
+    ]
+
+
+def _calls_rows(b: dict[str, t.Any]) -> list[Row]:
+    insert, unique = b["insert_per_1000"], b["unique_lead_per_1000"]
+    # The run's one start-up call (the Leads fields) is shown, not held against
+    # a goal that is about records per insert call.
+    startup = b["insert_startup_calls"] * 1000 / b["records"]
+    return [
+        _text(
+            f"(b) API calls per 1,000 records (api_calls.py, {b['records']:,} records)"
+        ),
+        _goal(
+            "insert",
+            f"{insert:.1f}",
+            f"goal {MAX_INSERT_CALLS_PER_1000} + start-up",
+            insert - startup <= MAX_INSERT_CALLS_PER_1000,
+        ),
+        _text(f"      ({_calls(b['insert_calls'])})"),
+        _goal(
+            "unique_lead, 30% existing, 20% repeats",
+            f"{unique:.1f}",
+            f"goal <= {MAX_UNIQUE_CALLS_PER_1000}",
+            unique <= MAX_UNIQUE_CALLS_PER_1000,
+        ),
+        _text(f"      ({_calls(b['unique_lead_calls'])})"),
+    ]
+
+
+def _calls(counts: dict[str, int]) -> str:
+    """``100 POST /crm/v8/Leads, ...``: the calls per endpoint."""
+    return ", ".join(f"{count} {name}" for name, count in sorted(counts.items()))
+
+
+def _concurrency_rows(c: dict[str, t.Any]) -> list[Row]:
+    speedup, in_flight = c["speedup"], c["max_in_flight_c8"]
+    return [
+        _text(f"(c) wall s, {c['records']:,} records, {c['latency_ms']} ms latency"),
+        ("    max_concurrency 1", f"{c['wall_s_c1']:.2f} s", "baseline", ""),
+        ("    max_concurrency 8", f"{c['wall_s_c8']:.2f} s", "", ""),
+        _goal(
+            "speed-up 1 -> 8",
+            f"{speedup:.2f}x",
+            f"goal >= {MIN_SPEEDUP}x",
+            speedup >= MIN_SPEEDUP,
+        ),
+        _goal(
+            "most calls in flight at 8 (at 1)",
+            f"{in_flight} ({c['max_in_flight_c1']})",
+            f"goal <= {MAX_IN_FLIGHT}",
+            in_flight <= MAX_IN_FLIGHT,
+        ),
+    ]
+
+
+def _memory_rows(d: dict[str, t.Any]) -> list[Row]:
+    ratio = d["ratio"]
+    small, large = d["records_small"], d["records_large"]
+    return [
+        _text("(d) peak memory (max RSS of the target process), insert"),
+        (f"    {small:,} records", f"{d['max_rss_mb_small']:.1f} MB", "baseline", ""),
+        (f"    {large:,} records", f"{d['max_rss_mb_large']:.1f} MB", "", ""),
+        _goal(
+            "ratio",
+            f"{ratio:.2f}",
+            f"goal <= {MAX_MEMORY_RATIO}",
+            ratio <= MAX_MEMORY_RATIO,
+        ),
+        _text(
+            f"      ({large:,}-record run: {d['cpu_s_large']:.1f} s CPU, "
+            f"{d['wall_s_large']:.1f} s wall)"
+        ),
+    ]
+
+
+SECTIONS: dict[str, t.Callable[[dict[str, t.Any]], list[Row]]] = {
+    "a": _cpu_rows,
+    "b": _calls_rows,
+    "c": _concurrency_rows,
+    "d": _memory_rows,
+}
+
+
+def table(results: dict[str, t.Any]) -> str:
+    """The printed report of ``bench.py``'s results."""
+    env = results["environment"]
+    quick = " (--quick: NOT the issue's sizes)" if results["quick"] else ""
+    rows: list[Row] = [("Figure", "Measured", "Baseline / goal", "")]
+    for letter, section in SECTIONS.items():
+        if letter in results:
+            rows += section(results[letter])
+    # Headings and notes (no figure) run across the columns instead of widening them.
+    widths = [max(len(row[i]) for row in rows if row[1]) for i in range(4)]
+    title = (
+        f"target-zoho-leads benchmark{quick}: {env['cpus']} CPUs, Python "
+        f"{env['python']}, singer-sdk {env['singer_sdk']}, commit {env['commit']}"
+    )
+    lines = [title, ""]
+    for what, measured, goal, verdict in rows:
+        line = f"{what:<{widths[0]}}  {measured:>{widths[1]}}  {goal:<{widths[2]}}"
+        lines.append(f"{line}  {verdict}".rstrip())
+        if len(lines) == 3:  # noqa: PLR2004 - under the column titles
+            lines.append("-" * (sum(widths) + 6 + len("MISSED")))
+    lines.append(f"\nTotal benchmark time: {results['total_seconds']:.0f} s")
+    return "\n".join(lines)
