@@ -44,15 +44,14 @@ def coql_literal(value: str) -> str:
 
 
 def pair_up(conditions: Sequence[str]) -> str:
-    """Join conditions with ``or``, bracketed in pairs as Zoho requires.
+    """Join conditions with ``or``, bracketed in pairs as Zoho's COQL requires.
 
-    ``a``, ``b``, ``c`` become ``((a) or (b)) or (c)``: every ``or`` joins
-    exactly two operands.
+    ``a``, ``b``, ``c`` become ``((a or b) or c)``: every ``or`` joins exactly
+    two operands, the form Zoho's documentation gives for three criteria.
     """
-    where = f"({conditions[0]})"
-    for index, condition in enumerate(conditions[1:], start=1):
-        joined = f"{where} or ({condition})"
-        where = f"({joined})" if index < len(conditions) - 1 else joined
+    where = conditions[0]
+    for condition in conditions[1:]:
+        where = f"({where} or {condition})"
     return where
 
 
@@ -130,7 +129,7 @@ class LeadLookup:
             while True:
                 query = (
                     f"select {select} from Leads where {where} "
-                    f"limit {offset}, {ROWS_PER_PAGE}"
+                    f"limit {ROWS_PER_PAGE} offset {offset}"
                 )
                 rows, more = client.coql_page(query)
                 yield from rows

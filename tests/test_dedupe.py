@@ -157,10 +157,10 @@ def test_coql_literals_double_quotes_and_nothing_else(value, literal):
 
 def test_conditions_are_bracketed_in_pairs():
     """Zoho rejects ``a or b or c``; every ``or`` joins two operands."""
-    assert pair_up(["a"]) == "(a)"
-    assert pair_up(["a", "b"]) == "(a) or (b)"
-    assert pair_up(["a", "b", "c"]) == "((a) or (b)) or (c)"
-    assert pair_up(["a", "b", "c", "d"]) == "(((a) or (b)) or (c)) or (d)"
+    assert pair_up(["a"]) == "a"
+    assert pair_up(["a", "b"]) == "(a or b)"
+    assert pair_up(["a", "b", "c"]) == "((a or b) or c)"
+    assert pair_up(["a", "b", "c", "d"]) == "(((a or b) or c) or d)"
 
 
 def test_where_clauses_respect_in_list_and_condition_limits():
