@@ -36,6 +36,16 @@ DATA_CENTRES: dict[str, tuple[str, str]] = {
 # just before expiry from failing on the way.
 EXPIRY_MARGIN_SECONDS = 60.0
 TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 - a path, not a secret
+THROTTLED = "Access Denied"
+
+
+class ZohoTokenThrottledError(ZohoAuthError, ZohoTransientError):
+    """Zoho's token throttle: a refusal of the credentials that time may lift.
+
+    Being transient, the call that needed the token is retried with the usual
+    backoff, so a short throttle is waited out within ``max_retries``; past
+    that the run fails with the throttle's own message.
+    """
 
 
 def is_loopback_host(host: str) -> bool:
@@ -197,12 +207,14 @@ class ZohoAuth:
                 "centre: make a new one in the API console of the account's data "
                 "centre and check accounts_url"
             )
-        elif code == "Access Denied":
+        elif code == THROTTLED:
             hint = (
                 "Zoho is throttling token requests (at most 10 access tokens per "
                 "refresh token in 10 minutes); wait ten minutes and make sure no "
                 "other job is refreshing the same token in a loop"
             )
+            msg = f"Zoho refused the token request at {where} ({code}): {hint}"
+            return ZohoTokenThrottledError(msg, code=code, status=status)
         else:
             hint = "check client_id, client_secret, refresh_token and accounts_url"
         msg = f"Zoho refused the token request at {where} ({code}): {hint}"

@@ -31,6 +31,18 @@ HTTP_NO_CONTENT = 204
 HTTP_UNAUTHORIZED = 401
 HTTP_TOO_MANY_REQUESTS = 429
 HTTP_SERVER_ERROR = 500
+SCOPES = (
+    "ZohoCRM.modules.leads.ALL",
+    "ZohoCRM.settings.fields.READ",
+    "ZohoCRM.coql.READ",
+)
+# Which scope a call needs, by a part of its path; Leads writes need the first.
+SCOPE_OF_PATH = (
+    ("/coql", "ZohoCRM.coql.READ"),
+    ("/settings/fields", "ZohoCRM.settings.fields.READ"),
+    ("/Leads/search", "ZohoSearch.securesearch.READ"),
+    ("/Leads", "ZohoCRM.modules.leads.ALL"),
+)
 
 
 class ZohoCRMClient:
@@ -82,7 +94,7 @@ class ZohoCRMClient:
         clone._on_call = on_call  # noqa: SLF001
         return clone
 
-    def request(
+    def request(  # noqa: PLR0913 - each keyword is one caller's need
         self,
         method: str,
         path: str,
@@ -90,6 +102,7 @@ class ZohoCRMClient:
         json: t.Any = None,  # noqa: ANN401
         params: dict[str, t.Any] | None = None,
         settle_ambiguous: bool = False,
+        on_resend: Callable[[], None] | None = None,
     ) -> t.Any:  # noqa: ANN401
         """Make one Zoho call and return its JSON answer (``None`` for 204).
 
@@ -101,6 +114,8 @@ class ZohoCRMClient:
             settle_ambiguous: When a write's answer is lost, raise the
                 ``ZohoTransientError`` (``ambiguous=True``) at once instead of
                 re-sending, so the caller can find out what happened first.
+            on_resend: Told each time a write whose answer was lost is sent
+                again (it may then be applied twice).
 
         Raises:
             ZohoTransientError: A lost write answer, with ``settle_ambiguous``.
@@ -114,8 +129,14 @@ class ZohoCRMClient:
         def giveup(exc: Exception) -> bool:
             return settle_ambiguous and getattr(exc, "ambiguous", False)
 
+        def on_retry(exc: Exception) -> None:
+            if on_resend is not None and getattr(exc, "ambiguous", False):
+                on_resend()
+
         try:
-            return with_retries(attempt, max_tries=self.max_retries, giveup=giveup)
+            return with_retries(
+                attempt, max_tries=self.max_retries, giveup=giveup, on_retry=on_retry
+            )
         except ZohoTransientError as exc:
             if giveup(exc):
                 raise
@@ -206,8 +227,11 @@ class ZohoCRMClient:
         trigger: Sequence[str] | None,
         *,
         settle_ambiguous: bool = False,
+        on_resend: Callable[[], None] | None = None,
     ) -> list[dict[str, t.Any]]:
         """Insert (``POST``) or update (``PUT``) up to 100 leads; one item per record.
+
+        ``settle_ambiguous`` and ``on_resend`` are as for :meth:`request`.
 
         Raises:
             ZohoAPIError: Zoho's answer did not hold one item per record.
@@ -216,7 +240,11 @@ class ZohoCRMClient:
         if trigger is not None:
             body["trigger"] = list(trigger)
         answer = self.request(
-            method, "/Leads", json=body, settle_ambiguous=settle_ambiguous
+            method,
+            "/Leads",
+            json=body,
+            settle_ambiguous=settle_ambiguous,
+            on_resend=on_resend,
         )
         items = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(items, list) or len(items) != len(records):
@@ -257,16 +285,24 @@ def _call_error(name: str, status: int, body: t.Any) -> ZohoAPIError:  # noqa: A
     message = str(body.get("message") or "") if isinstance(body, dict) else ""
     if code == "OAUTH_SCOPE_MISMATCH":
         msg = (
-            f"{name}: the refresh token lacks the OAuth scope this call needs "
-            "(OAUTH_SCOPE_MISMATCH); make a new one with the scopes "
-            "ZohoCRM.modules.leads.ALL,ZohoCRM.settings.fields.READ,"
-            "ZohoCRM.coql.READ"
+            f"{name}: the refresh token lacks the OAuth scope {_scope_for(name)}, "
+            "which this call needs (OAUTH_SCOPE_MISMATCH); make a new one with "
+            f"the scopes {','.join(SCOPES)}"
         )
         return ZohoScopeError(msg, code=code, status=status)
     msg = f"{name}: Zoho answered HTTP {status} {code}" + (
         f" ({message})" if message else ""
     )
     return ZohoAPIError(msg, code=code, status=status)
+
+
+def _scope_for(name: str) -> str:
+    """The OAuth scope a call (``METHOD /crm/v8/path``) needs."""
+    path = name.split(" ", 1)[-1]
+    for part, scope in SCOPE_OF_PATH:
+        if part in path:
+            return scope
+    return SCOPES[0]
 
 
 def _json_or_none(response: requests.Response) -> t.Any:  # noqa: ANN401

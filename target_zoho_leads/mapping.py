@@ -13,6 +13,8 @@ from collections.abc import Mapping
 
 from singer_sdk.exceptions import ConfigValidationError
 
+from target_zoho_leads.reader import MAX_NESTING, brackets, nesting
+
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -339,10 +341,15 @@ def _remember_properties(record: t.Mapping[str, t.Any], cache: list[t.Any]) -> t
     """Decode the record's `properties` (an object or its JSON text) once."""
     properties = record.get("properties")
     if isinstance(properties, str):
+        text = properties
         try:
-            properties = json.loads(properties)
+            properties = json.loads(text)
         except (ValueError, RecursionError):
             properties = None  # text that is not JSON: no properties to look in
+        # Deeper than the reader allows for a line: values this deep would
+        # exhaust the stack when converted, and no mapping reaches them.
+        if brackets(text) > MAX_NESTING and nesting(properties) > MAX_NESTING:
+            properties = None
     if not isinstance(properties, Mapping):
         properties = _NO_PROPERTIES
     cache.append(properties)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 import threading
 import typing as t
 
@@ -73,11 +74,22 @@ class RejectedRecords:
 
 
 def _open_private(path: str, mode: int) -> int:
-    """Open ``path`` for writing, creating it (and its folder) owner-readable only."""
+    """Open ``path`` for writing, creating it (and its folder) owner-readable only.
+
+    A file that was already there keeps its mode on open, so one left readable
+    by others (made by hand, or by another tool) is narrowed first: it is about
+    to receive people's data. Pipes and devices are left as they are.
+    """
     folder = os.path.dirname(path)  # noqa: PTH120
     if folder:
         os.makedirs(folder, exist_ok=True)  # noqa: PTH103
-    return os.open(path, os.O_WRONLY | os.O_CREAT | mode, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | mode, 0o600)
+    status = os.fstat(fd)
+    mine = status.st_uid == os.geteuid()  # another user's file is theirs to mind
+    if mine and stat.S_ISREG(status.st_mode) and status.st_mode & 0o077:
+        logger.warning("%s was readable by others; made it owner-only", path)
+        os.fchmod(fd, 0o600)
+    return fd
 
 
 class DryRunFile:

@@ -13,6 +13,25 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 # the SDK's Decimal parsing costs time on every record.
 _decoder = msgspec.json.Decoder()
 
+SINGER_TYPES = ("SCHEMA", "RECORD", "STATE", "ACTIVATE_VERSION", "BATCH")
+# Objects and lists within one another. CDP events nest a few levels; the
+# mapping, the STATE copies and the SDK walk values recursively, and a few
+# hundred levels would end the run in a RecursionError, the lines before unwritten.
+MAX_NESTING = 100
+# What the SDK assumes of a message's fields. Left unchecked, a record that is
+# a list or null, or a stream name that is not text, fails deep inside the SDK
+# with a bare TypeError, or is dropped without a word (a null record).
+_FIELD_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
+    "RECORD": {"stream": (str,), "record": (dict,)},
+    "SCHEMA": {
+        "stream": (str,),
+        "schema": (dict,),
+        "key_properties": (list, type(None)),
+    },
+    "ACTIVATE_VERSION": {"stream": (str,)},
+}
+_JSON_NAMES = {dict: "a JSON object", list: "a list", str: "text", type(None): "null"}
+
 
 class LeadMessageReader(GenericSingerReader[t.Any]):
     """Decodes each line with msgspec and remembers where in the input it is.
@@ -26,6 +45,7 @@ class LeadMessageReader(GenericSingerReader[t.Any]):
         """Start before the first line."""
         super().__init__()
         self.line_number = 0
+        self._described: set[str] = set()  # streams a SCHEMA has come for
 
     @property
     def default_input(self) -> t.IO[t.Any]:
@@ -47,11 +67,14 @@ class LeadMessageReader(GenericSingerReader[t.Any]):
             message = self.deserialize_json(line)
             self.assert_line_requires(message, requires={"type"})
             kind = message["type"]
-            callback = callbacks.get(kind)
+            callback = callbacks.get(kind) if isinstance(kind, str) else None
             if callback is None:
                 msg = f"unknown Singer message type {str(kind)[:40]!r}"
                 raise InvalidInputLine(msg)
+            check_message(kind, message, self._described)
             callback(message)
+            if kind == "SCHEMA":
+                self._described.add(message["stream"])
             counts[kind] += 1
         return counts
 
@@ -59,17 +82,23 @@ class LeadMessageReader(GenericSingerReader[t.Any]):
         """Decode one line into a message object.
 
         Raises:
-            InvalidInputLine: The line is not JSON, not UTF-8, or not an object.
+            InvalidInputLine: The line is not JSON, not UTF-8, not an object,
+                or nested more than :data:`MAX_NESTING` levels deep.
         """
+        too_deep = f"not a valid Singer line (nested over {MAX_NESTING} levels deep)"
         try:
             message = _decoder.decode(line)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             reason = str(exc).split("\n", 1)[0][:120]
             msg = f"not a valid JSON line ({reason})"
             raise InvalidInputLine(msg) from None
+        except RecursionError:  # msgspec's own limit, some thousand levels
+            raise InvalidInputLine(too_deep) from None
         if not isinstance(message, dict):
             msg = "a Singer message must be a JSON object"
             raise InvalidInputLine(msg)
+        if brackets(line) > MAX_NESTING and nesting(message) > MAX_NESTING:
+            raise InvalidInputLine(too_deep)
         return message
 
     @staticmethod
@@ -81,6 +110,111 @@ class LeadMessageReader(GenericSingerReader[t.Any]):
         """
         missing = requires.difference(line_dict)
         if missing:
-            kind = str(line_dict.get("type", "?"))[:40]
-            msg = f"the {kind} message lacks {', '.join(sorted(missing))}"
+            kind = line_dict.get("type")
+            if "properties" in requires:  # the SDK asks this of a SCHEMA's schema
+                what = "the schema of the SCHEMA message"
+            else:
+                what = f"the {kind} message" if kind in SINGER_TYPES else "the message"
+            msg = f"{what} lacks {', '.join(sorted(missing))}"
             raise InvalidInputLine(msg)
+
+
+def check_message(kind: str, message: dict, described: t.Container[str]) -> None:
+    """Check what the SDK takes for granted in a message, naming fields, never values.
+
+    Args:
+        kind: The message type.
+        message: The decoded message.
+        described: The streams a SCHEMA has already come for.
+
+    Raises:
+        InvalidInputLine: The message cannot be processed safely.
+    """
+    if kind == "BATCH":
+        # Not a capability this target declares: the SDK would read whatever
+        # local files the line names, past the record checks.
+        msg = "BATCH messages are not supported by this target; send RECORD messages"
+        raise InvalidInputLine(msg)
+    for field, types in _FIELD_TYPES.get(kind, {}).items():
+        value = message.get(field, types[0]())  # a missing field is the SDK's to name
+        if not isinstance(value, types):
+            wanted = " or ".join(_name(type_) for type_ in types)
+            got = _name(type(value))
+            msg = f"the {field} of a {kind} message must be {wanted}, not {got}"
+            raise InvalidInputLine(msg)
+    stream = str(message.get("stream"))[:40]
+    if kind == "ACTIVATE_VERSION" and message.get("stream") not in described:
+        # The SDK looks the stream up without asking first: a KeyError.
+        msg = f"an ACTIVATE_VERSION for stream {stream!r} came before its SCHEMA"
+        raise InvalidInputLine(msg)
+    if kind == "SCHEMA":
+        _check_schema(message, stream)
+
+
+def _check_schema(message: dict, stream: str) -> None:
+    """The parts of a SCHEMA message the SDK and the schema compiler rely on."""
+    if not all(isinstance(key, str) for key in message.get("key_properties") or []):
+        msg = "the key_properties of a SCHEMA message must be a list of field names"
+        raise InvalidInputLine(msg)
+    schema = message.get("schema", {})
+    properties = schema.get("properties", {})
+    if not isinstance(properties, dict):  # the SDK edits it in place as an object
+        msg = (
+            "the properties of a SCHEMA message's schema must be a JSON object, "
+            f"not {_name(type(properties))}"
+        )
+        raise InvalidInputLine(msg)
+    if _refers_elsewhere(schema):
+        # The schema compiler would fetch it: a tap's SCHEMA must not have the
+        # target reading URLs or local files.
+        msg = (
+            f"the SCHEMA of stream {stream!r} has a $ref to another document; "
+            "only references within the schema (#/...) are read"
+        )
+        raise InvalidInputLine(msg)
+
+
+def _name(type_: type) -> str:
+    return _JSON_NAMES.get(type_, type_.__name__)
+
+
+def brackets(line: str | bytes) -> int:
+    """How many objects and lists a line opens at most: a cheap bound on nesting."""
+    if isinstance(line, bytes):
+        return line.count(b"{") + line.count(b"[")
+    return line.count("{") + line.count("[")
+
+
+def nesting(value: t.Any) -> int:  # noqa: ANN401 - any decoded JSON
+    """How deep objects and lists go in ``value``, without recursing.
+
+    Stops counting once past :data:`MAX_NESTING`.
+    """
+    deepest = 0
+    stack = [(value, 1)]
+    while stack and deepest <= MAX_NESTING:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: t.Iterable[t.Any] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _refers_elsewhere(schema: t.Any) -> bool:  # noqa: ANN401 - any decoded JSON
+    """Whether a schema holds a ``$ref`` that is not a ``#...`` pointer within it."""
+    stack = [schema]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            ref = item.get("$ref")
+            if isinstance(ref, str) and not ref.startswith("#"):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

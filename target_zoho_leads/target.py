@@ -41,7 +41,7 @@ from target_zoho_leads.settings import (
     parse_flag,
     settings_schema,
 )
-from target_zoho_leads.sinks import ZohoLeadsSink
+from target_zoho_leads.sinks import ZohoLeadsSink, compile_record_check
 from target_zoho_leads.stats import StreamStats
 from target_zoho_leads.writes import LeadInserter, UniqueLeadWriter
 
@@ -187,6 +187,19 @@ class TargetZohoLeads(Target):
                 raise
             self._zoho = zoho
         return self._zoho
+
+    @override
+    def _process_schema_message(self, message_dict: dict) -> None:
+        """Check a SCHEMA compiles before the SDK builds a sink for it.
+
+        The SDK logs its own error line when a sink cannot be set up; checked
+        here first, a broken SCHEMA gives the one clear line every bad input
+        gets.
+        """
+        schema = message_dict.get("schema")
+        if isinstance(schema, dict) and self.config.get("validate_records", True):
+            compile_record_check(str(message_dict.get("stream")), schema)
+        super()._process_schema_message(message_dict)
 
     # STATE: passed on only once every record before it is written or rejected.
 

@@ -114,11 +114,25 @@ class LeadInserter:
         stats: StreamStats,
         seqs: Sequence[int],  # noqa: ARG002 - order matters only to Unique Lead
     ) -> list[Outcome]:
-        """Insert ``leads`` and return one outcome per lead, in order."""
+        """Insert ``leads`` and return one outcome per lead, in order.
+
+        A call whose answer was lost is sent again: in insert mode nothing
+        tells whether Zoho applied it, so the run counts and logs those
+        records, which Zoho may now hold twice (SPEC §6).
+        """
         client = self.client.counting_calls_with(stats.count_call)
 
         def insert(part: Sequence[dict[str, t.Any]]) -> list[Outcome]:
-            items = client.write_leads("POST", part, self.trigger)
+            def resent() -> None:
+                stats.add(ambiguous_writes=len(part))
+                logger.warning(
+                    "%d new leads were sent but no answer came back; sending them "
+                    "again, so Zoho may hold them twice (Unique Lead would look "
+                    "them up first)",
+                    len(part),
+                )
+
+            items = client.write_leads("POST", part, self.trigger, on_resend=resent)
             return [outcome_of(item, CREATED) for item in items]
 
         jobs = [lambda part=part: insert(part) for part in chunks(leads)]
@@ -229,6 +243,13 @@ class UniqueLeadWriter:
                 )
                 self._find_existing(client, [n.fields for n in lost], again=True)
             pending = self._settle(lost, outcomes, updates)
+            blind = sum(1 for new in pending if not new.keys)
+            if blind:
+                logger.warning(
+                    "%d of them have no email or phone to look up by; sending them "
+                    "again, so Zoho may hold them twice",
+                    blind,
+                )
         if pending:
             msg = f"{len(pending)} leads could not be created: Zoho kept dropping the answer"
             raise ZohoRetriesExhaustedError(msg, code="NETWORK")
