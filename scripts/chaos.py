@@ -179,16 +179,12 @@ def target_command() -> list[str]:
 
 def sandbox_config(sandbox: ZohoSandbox, folder: Path, **settings: t.Any) -> dict[str, t.Any]:  # noqa: ANN401
     """Settings pointing at ``sandbox``, rejected records kept in ``folder``."""
-    return {
-        "client_id": sandbox.client_id,
-        "client_secret": sandbox.client_secret,
-        "refresh_token": sandbox.refresh_token,
-        "accounts_url": sandbox.accounts_url,
+    return sandbox.target_settings(**{
         "field_mapping": MAPPING,
         "default_values": "Last_Name=Unknown",
         "rejected_records_path": str(folder / "rejected.jsonl"),
         **settings,
-    }
+    })
 
 
 @dataclasses.dataclass

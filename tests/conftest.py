@@ -71,16 +71,12 @@ def sandbox():
 @pytest.fixture
 def config(sandbox, tmp_path) -> dict:
     """Settings pointing at the sandbox, with the seed's own mapping."""
-    return {
-        "client_id": sandbox.client_id,
-        "client_secret": sandbox.client_secret,
-        "refresh_token": sandbox.refresh_token,
-        "accounts_url": sandbox.accounts_url,
+    return sandbox.target_settings(**{
         "field_mapping": "Last_Name=name,Email=email,Phone=phone,Phone=wxPhone,CDP_ID=anonymous_id",
         "default_values": "Last_Name=Unknown",
         "rejected_records_path": str(tmp_path / "rejected.jsonl"),
         "max_retries": 3,
-    }
+    })
 
 
 @pytest.fixture

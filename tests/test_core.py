@@ -16,15 +16,7 @@ DEFAULTS = {"Last_Name": "Standard test", "Lead_Source": "CDP"}
 
 def sandbox_config(sandbox: ZohoSandbox) -> dict:
     """Settings for the SDK's test streams, pointing at ``sandbox``."""
-    return {
-        "client_id": sandbox.client_id,
-        "client_secret": sandbox.client_secret,
-        "refresh_token": sandbox.refresh_token,
-        "accounts_url": sandbox.accounts_url,
-        "field_mapping": MAPPING,
-        "default_values": DEFAULTS,
-        "max_retries": 2,
-    }
+    return sandbox.target_settings(field_mapping=MAPPING, default_values=DEFAULTS, max_retries=2)
 
 
 # The SDK builds the class with a fixed config; the sandbox's port is only

@@ -30,17 +30,14 @@ def shared_sandbox():
 
 
 def unique_config(sandbox: ZohoSandbox, **extra) -> dict:
-    return {
-        "client_id": sandbox.client_id,
-        "client_secret": sandbox.client_secret,
-        "refresh_token": sandbox.refresh_token,
-        "accounts_url": sandbox.accounts_url,
+    """Unique Lead settings, as the CDP's form writes the switch ("1")."""
+    return sandbox.target_settings(**{
         "field_mapping": MAPPING,
         "default_values": "Last_Name=Unknown",
         "unique_lead": "1",
         "max_retries": 3,
         **extra,
-    }
+    })
 
 
 def run_in_process(config: dict, text: str, capsys=None) -> TargetZohoLeads:

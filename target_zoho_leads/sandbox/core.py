@@ -140,6 +140,16 @@ class ZohoSandbox:
         """The refresh token the token endpoint accepts."""
         return self.credentials.refresh_token
 
+    def target_settings(self, **extra: t.Any) -> dict[str, t.Any]:  # noqa: ANN401
+        """The target settings that point at this sandbox, plus ``extra``."""
+        return {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+            "accounts_url": self.accounts_url,
+            **extra,
+        }
+
     def leads(self) -> list[dict[str, t.Any]]:
         """All stored leads in insertion order, each with its ``id``."""
         return self.store.all()
