@@ -7,6 +7,7 @@ import logging
 import threading
 import typing as t
 
+import msgspec
 import requests
 import urllib3.exceptions
 
@@ -23,6 +24,9 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 logger = logging.getLogger(__name__)
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
 
 MAX_RECORDS_PER_WRITE = 100  # Zoho's limit for one insert or update call
 TOKEN_REFUSED_CODES = frozenset({"INVALID_TOKEN", "AUTHENTICATION_FAILURE"})
@@ -177,6 +181,12 @@ class ZohoCRMClient:
         """Send the request within a concurrency slot; classify network failures."""
         url = f"{self.auth.api_domain}/crm/{self.api_version}{path}"
         headers = {"Authorization": f"Zoho-oauthtoken {token}"}
+        body = kwargs.pop("json", None)
+        if body is not None:
+            # msgspec encodes a 100-lead body several times faster than the
+            # json module requests would use; every insert call pays that.
+            kwargs["data"] = _encode(body)
+            headers["Content-Type"] = "application/json"
         with self._slots:
             self._on_call()
             try:
@@ -307,8 +317,8 @@ def _scope_for(name: str) -> str:
 
 def _json_or_none(response: requests.Response) -> t.Any:  # noqa: ANN401
     try:
-        return response.json()
-    except ValueError:
+        return _decode(response.content)
+    except (msgspec.DecodeError, ValueError):
         return None
 
 
