@@ -28,24 +28,54 @@ def make_input(records: int, rng: random.Random) -> tuple[str, list[dict]]:
     """Singer input of CDP events, and the CRM's existing leads."""
     distinct = int(records * 0.8)
     people = [
-        {"email": f"person{i}@example.com", "phone": f"+86139{i:08d}", "exists": rng.random() < 0.3}
+        {
+            "email": f"person{i}@example.com",
+            "phone": f"+86139{i:08d}",
+            "exists": rng.random() < 0.3,
+        }
         for i in range(distinct)
     ]
-    order = list(range(distinct)) + [rng.randrange(distinct) for _ in range(records - distinct)]
+    order = list(range(distinct)) + [
+        rng.randrange(distinct) for _ in range(records - distinct)
+    ]
     rng.shuffle(order)
-    lines = [json.dumps({"type": "SCHEMA", "stream": "cdp_events", "schema": {"type": "object", "properties": {}}, "key_properties": []})]
+    lines = [
+        json.dumps(
+            {
+                "type": "SCHEMA",
+                "stream": "cdp_events",
+                "schema": {"type": "object", "properties": {}},
+                "key_properties": [],
+            }
+        )
+    ]
     for seq, who in enumerate(order):
         person = people[who]
-        event = {"anonymous_id": f"anon-{seq}", "name": f"Person {who}", "email": person["email"], "phone": person["phone"]}
-        lines.append(json.dumps({"type": "RECORD", "stream": "cdp_events", "record": event}))
+        event = {
+            "anonymous_id": f"anon-{seq}",
+            "name": f"Person {who}",
+            "email": person["email"],
+            "phone": person["phone"],
+        }
+        lines.append(
+            json.dumps({"type": "RECORD", "stream": "cdp_events", "record": event})
+        )
     existing = [
-        {"Last_Name": f"Person {i}", "Email": p["email"], "Phone": p["phone"], "CDP_ID": "old"}
-        for i, p in enumerate(people) if p["exists"]
+        {
+            "Last_Name": f"Person {i}",
+            "Email": p["email"],
+            "Phone": p["phone"],
+            "CDP_ID": "old",
+        }
+        for i, p in enumerate(people)
+        if p["exists"]
     ]
     return "\n".join(lines) + "\n", existing
 
 
-def run(sandbox: ZohoSandbox, stdin: str, existing: list[dict], *, unique: bool) -> dict:
+def run(
+    sandbox: ZohoSandbox, stdin: str, existing: list[dict], *, unique: bool
+) -> dict:
     """One run of the command; returns the sandbox's call counts."""
     sandbox.reset()
     sandbox.seed(existing)
@@ -61,8 +91,14 @@ def run(sandbox: ZohoSandbox, stdin: str, existing: list[dict], *, unique: bool)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "config.json"
         path.write_text(json.dumps(config))
-        command = [str(Path(sys.executable).parent / "target-zoho-leads"), "--config", str(path)]
-        done = subprocess.run(command, input=stdin.encode(), capture_output=True, check=False)  # noqa: S603
+        command = [
+            str(Path(sys.executable).parent / "target-zoho-leads"),
+            "--config",
+            str(path),
+        ]
+        done = subprocess.run(
+            command, input=stdin.encode(), capture_output=True, check=False
+        )  # noqa: S603
     if done.returncode:
         sys.exit(done.stderr.decode()[-2000:])
     return sandbox.stats()
@@ -75,14 +111,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     stdin, existing = make_input(args.records, random.Random(args.seed))
-    print(f"{args.records} records, {len(existing)} people already in the CRM, 20% repeats")  # noqa: T201
+    print(
+        f"{args.records} records, {len(existing)} people already in the CRM, 20% repeats"
+    )  # noqa: T201
     with ZohoSandbox() as sandbox:
         for unique, goal in ((False, "10 (Zoho's 100-record limit)"), (True, "<= 25")):
             stats = run(sandbox, stdin, existing, unique=unique)
             per_1000 = stats["api_calls"] * 1000 / args.records
-            calls = ", ".join(f"{name}: {count}" for name, count in sorted(stats["calls"].items()))
+            calls = ", ".join(
+                f"{name}: {count}" for name, count in sorted(stats["calls"].items())
+            )
             mode = "unique_lead" if unique else "insert     "
-            print(f"{mode}  {per_1000:5.1f} calls per 1,000 records  (goal {goal}; {calls}; leads now {stats.get('leads', len(sandbox.leads()))})")  # noqa: T201
+            print(
+                f"{mode}  {per_1000:5.1f} calls per 1,000 records  (goal {goal}; {calls}; leads now {stats.get('leads', len(sandbox.leads()))})"
+            )  # noqa: T201
 
 
 if __name__ == "__main__":

@@ -125,11 +125,15 @@ def make_input(records: int, rng: random.Random) -> ChaosInput:
             Person(
                 index=i,
                 email=f"person{i}@example.com" if kind != "phone" else None,
-                phone=rng.choice((f"+86139{digits}", spaced)) if kind != "email" else None,
+                phone=rng.choice((f"+86139{digits}", spaced))
+                if kind != "email"
+                else None,
                 exists=rng.random() < 0.3,  # noqa: PLR2004
             )
         )
-    order = list(range(distinct)) + [rng.randrange(distinct) for _ in range(records - distinct)]
+    order = list(range(distinct)) + [
+        rng.randrange(distinct) for _ in range(records - distinct)
+    ]
     rng.shuffle(order)
     out = ChaosInput(people, [], [], set())
     for seq, who in enumerate(order):
@@ -146,7 +150,9 @@ def make_input(records: int, rng: random.Random) -> ChaosInput:
             person = people[who]
             event["name"] = f"Person {who}"
             if person.email:
-                event["email"] = rng.choice((str.lower, str.upper, str.title))(person.email)
+                event["email"] = rng.choice((str.lower, str.upper, str.title))(
+                    person.email
+                )
             if person.phone:
                 event["phone"] = person.phone
             out.owners.append(who)
@@ -163,7 +169,11 @@ def singer_text(
     input, so a resumed run starts at ``records[bookmark:]`` as a tap would.
     """
     schema = {"type": "object", "properties": {}}
-    lines = [json.dumps({"type": "SCHEMA", "stream": STREAM, "schema": schema, "key_properties": []})]
+    lines = [
+        json.dumps(
+            {"type": "SCHEMA", "stream": STREAM, "schema": schema, "key_properties": []}
+        )
+    ]
     for offset, record in enumerate(records, start=start + 1):
         lines.append(json.dumps({"type": "RECORD", "stream": STREAM, "record": record}))
         if offset % state_every == 0 or offset == start + len(records):
@@ -174,17 +184,25 @@ def singer_text(
 def target_command() -> list[str]:
     """The installed console script beside this Python."""
     script = Path(sys.executable).parent / "target-zoho-leads"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "target_zoho_leads"]
+    return (
+        [str(script)]
+        if script.exists()
+        else [sys.executable, "-m", "target_zoho_leads"]
+    )
 
 
-def sandbox_config(sandbox: ZohoSandbox, folder: Path, **settings: t.Any) -> dict[str, t.Any]:  # noqa: ANN401
+def sandbox_config(
+    sandbox: ZohoSandbox, folder: Path, **settings: t.Any
+) -> dict[str, t.Any]:  # noqa: ANN401
     """Settings pointing at ``sandbox``, rejected records kept in ``folder``."""
-    return sandbox.target_settings(**{
-        "field_mapping": MAPPING,
-        "default_values": "Last_Name=Unknown",
-        "rejected_records_path": str(folder / "rejected.jsonl"),
-        **settings,
-    })
+    return sandbox.target_settings(
+        **{
+            "field_mapping": MAPPING,
+            "default_values": "Last_Name=Unknown",
+            "rejected_records_path": str(folder / "rejected.jsonl"),
+            **settings,
+        }
+    )
 
 
 @dataclasses.dataclass
@@ -213,19 +231,29 @@ class Figures:
     def accounted(self) -> int:
         """Records the summary says became something."""
         s = self.summary
-        return s.get("created", 0) + s.get("updated", 0) + s.get("unchanged", 0) + s.get("rejected", 0)
+        return (
+            s.get("created", 0)
+            + s.get("updated", 0)
+            + s.get("unchanged", 0)
+            + s.get("rejected", 0)
+        )
 
     def failures(self) -> list[str]:
         """Each figure that misses issue 5's bar, in words; empty when all hold."""
         out = list(self.problems)
         if self.exit_code != 0:
             out.append(f"exit code {self.exit_code}")
-        if self.summary.get("read") != self.records_in or self.accounted != self.records_in:
+        if (
+            self.summary.get("read") != self.records_in
+            or self.accounted != self.records_in
+        ):
             out.append(f"{self.records_in} records in, summary {self.summary}")
         if self.max_tokens_in_window > TOKENS_PER_WINDOW:
             out.append(f"{self.max_tokens_in_window} tokens minted in 10 minutes")
         if self.max_in_flight > self.max_concurrency:
-            out.append(f"{self.max_in_flight} calls in flight, max_concurrency {self.max_concurrency}")
+            out.append(
+                f"{self.max_in_flight} calls in flight, max_concurrency {self.max_concurrency}"
+            )
         if self.last_state != {"done": self.records_in}:
             out.append(f"last STATE {self.last_state}")
         out += [f"leaked: {what}" for what in self.leaked]
@@ -267,7 +295,10 @@ class Figures:
                 self.max_in_flight <= self.max_concurrency,
                 f"max calls in flight {self.max_in_flight} (max_concurrency {self.max_concurrency})",
             ),
-            (self.last_state == {"done": self.records_in}, f"last STATE {self.last_state}"),
+            (
+                self.last_state == {"done": self.records_in},
+                f"last STATE {self.last_state}",
+            ),
             (
                 not self.leaked,
                 "secrets and personal data kept out of the outputs"
@@ -278,10 +309,14 @@ class Figures:
             f"[{self.mode}] {self.records_in} records in {self.seconds:.0f} s, "
             f"{self.api_calls} API calls, faults injected {self.faults}"
         )
-        return "\n".join([head, *(f"  {'PASS' if ok else 'FAIL'} {text}" for ok, text in checks)])
+        return "\n".join(
+            [head, *(f"  {'PASS' if ok else 'FAIL'} {text}" for ok, text in checks)]
+        )
 
 
-def most_in_window(times: t.Sequence[float], window: float = TOKEN_WINDOW_SECONDS) -> int:
+def most_in_window(
+    times: t.Sequence[float], window: float = TOKEN_WINDOW_SECONDS
+) -> int:
     """The most timestamps that fall within any ``window`` seconds."""
     ordered = sorted(times)
     best, first = 0, 0
@@ -292,7 +327,9 @@ def most_in_window(times: t.Sequence[float], window: float = TOKEN_WINDOW_SECOND
     return best
 
 
-def check_unique(data: ChaosInput, leads: list[dict[str, t.Any]], resent: int) -> tuple[int, int, list[str]]:
+def check_unique(
+    data: ChaosInput, leads: list[dict[str, t.Any]], resent: int
+) -> tuple[int, int, list[str]]:
     """Exactly one lead per person, existing leads unchanged but for CDP_ID.
 
     Records with no email and no phone cannot be looked up: like insert mode,
@@ -303,22 +340,41 @@ def check_unique(data: ChaosInput, leads: list[dict[str, t.Any]], resent: int) -
     """
     holders: dict[tuple[str, str | None], list[str]] = {}
     for lead in leads:
-        for key in (("email", normal_email(lead.get("Email"))), ("phone", normal_phone(lead.get("Phone")))):
+        for key in (
+            ("email", normal_email(lead.get("Email"))),
+            ("phone", normal_phone(lead.get("Phone"))),
+        ):
             if key[1]:
                 holders.setdefault(key, []).append(lead["id"])
     shared = sum(len(ids) > 1 for ids in holders.values())
-    problems = [f"{shared} emails or phones held by more than one lead"] if shared else []
-    expected = _check_people(data, {lead["id"]: lead for lead in leads}, holders, problems)
-    anonymous = [r["anonymous_id"] for seq, r in enumerate(data.records) if data.owners[seq] is None and seq not in data.bad]
-    copies = [lead.get("CDP_ID") for lead in leads if lead.get("CDP_ID") in set(anonymous)]
+    problems = (
+        [f"{shared} emails or phones held by more than one lead"] if shared else []
+    )
+    expected = _check_people(
+        data, {lead["id"]: lead for lead in leads}, holders, problems
+    )
+    anonymous = [
+        r["anonymous_id"]
+        for seq, r in enumerate(data.records)
+        if data.owners[seq] is None and seq not in data.bad
+    ]
+    copies = [
+        lead.get("CDP_ID") for lead in leads if lead.get("CDP_ID") in set(anonymous)
+    ]
     if set(copies) != set(anonymous):
-        problems.append(f"{len(set(anonymous) - set(copies))} records with no email or phone have no lead")
+        problems.append(
+            f"{len(set(anonymous) - set(copies))} records with no email or phone have no lead"
+        )
     extra = len(copies) - len(set(copies))
     if extra > resent:
-        problems.append(f"{extra} extra copies but only {resent} records re-sent after a lost answer")
+        problems.append(
+            f"{extra} extra copies but only {resent} records re-sent after a lost answer"
+        )
     expected += len(anonymous)
     if len(leads) != expected + extra:
-        problems.append(f"{len(leads)} leads, expected {expected} + {extra} extra copies")
+        problems.append(
+            f"{len(leads)} leads, expected {expected} + {extra} extra copies"
+        )
     return expected, extra, problems
 
 
@@ -329,7 +385,11 @@ def _check_people(
     problems: list[str],
 ) -> int:
     """Check each person's one lead; return how many people should have one."""
-    last_record = {who: data.records[seq]["anonymous_id"] for seq, who in enumerate(data.owners) if who is not None}
+    last_record = {
+        who: data.records[seq]["anonymous_id"]
+        for seq, who in enumerate(data.owners)
+        if who is not None
+    }
     expected = 0
     for person in data.people:
         if not person.exists and person.index not in last_record:
@@ -342,13 +402,20 @@ def _check_people(
         lead = by_id[ids.pop()]
         if lead.get("CDP_ID") != last_record.get(person.index, "old"):
             problems.append(f"person {person.index}'s tracking id is not their latest")
-        kept = (lead.get("City"), lead.get("Last_Name")) == ("Keep", f"Existing {person.index}")
+        kept = (lead.get("City"), lead.get("Last_Name")) == (
+            "Keep",
+            f"Existing {person.index}",
+        )
         if person.exists and not kept:
-            problems.append(f"existing lead of person {person.index} changed beyond its tracking id")
+            problems.append(
+                f"existing lead of person {person.index} changed beyond its tracking id"
+            )
     return expected
 
 
-def check_insert(data: ChaosInput, leads: list[dict[str, t.Any]], resent: int) -> tuple[int, int, list[str]]:
+def check_insert(
+    data: ChaosInput, leads: list[dict[str, t.Any]], resent: int
+) -> tuple[int, int, list[str]]:
     """Every good record's lead present; extra copies only from answers that were lost.
 
     Returns:
@@ -357,7 +424,9 @@ def check_insert(data: ChaosInput, leads: list[dict[str, t.Any]], resent: int) -
     problems: list[str] = []
     seeded = sum(p.exists for p in data.people)
     ids = [lead.get("CDP_ID") for lead in leads if lead.get("CDP_ID") != "old"]
-    wanted = {r["anonymous_id"] for seq, r in enumerate(data.records) if seq not in data.bad}
+    wanted = {
+        r["anonymous_id"] for seq, r in enumerate(data.records) if seq not in data.bad
+    }
     missing = wanted - set(ids)
     if missing:
         problems.append(f"{len(missing)} records have no lead")
@@ -366,15 +435,23 @@ def check_insert(data: ChaosInput, leads: list[dict[str, t.Any]], resent: int) -
         problems.append(f"{len(unexpected)} leads of rejected records")
     extra = len(ids) - len(set(ids))
     if extra > resent:
-        problems.append(f"{extra} extra copies but only {resent} records re-sent after a lost answer")
+        problems.append(
+            f"{extra} extra copies but only {resent} records re-sent after a lost answer"
+        )
     return seeded + len(wanted), extra, problems
 
 
-def leaks(sandbox: ZohoSandbox, data: ChaosInput, stdout: str, stderr: str, rejected: str) -> list[str]:
+def leaks(
+    sandbox: ZohoSandbox, data: ChaosInput, stdout: str, stderr: str, rejected: str
+) -> list[str]:
     """Secrets found in any output, and input emails or phones found in the log."""
     found = []
     secrets = [sandbox.client_secret, sandbox.refresh_token, *sandbox.minted_tokens()]
-    for name, text in (("stdout", stdout), ("stderr", stderr), ("rejected records", rejected)):
+    for name, text in (
+        ("stdout", stdout),
+        ("stderr", stderr),
+        ("rejected records", rejected),
+    ):
         hits = sum(secret in text for secret in secrets)
         if hits:
             found.append(f"{hits} secrets in {name}")
@@ -398,10 +475,16 @@ def run_chaos(  # noqa: PLR0913
     timeout: float = 3600,
 ) -> Figures:
     """Run the real command once on ``data`` against a faulty sandbox and measure it."""
-    with ZohoSandbox(seed=seed, **FAULTS) as sandbox, tempfile.TemporaryDirectory() as tmp:
+    with (
+        ZohoSandbox(seed=seed, **FAULTS) as sandbox,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         folder = Path(tmp)
         sandbox.seed(data.existing_leads())
-        settings: dict[str, t.Any] = {"unique_lead": unique, "max_concurrency": max_concurrency}
+        settings: dict[str, t.Any] = {
+            "unique_lead": unique,
+            "max_concurrency": max_concurrency,
+        }
         if batch_size_rows:
             settings["batch_size_rows"] = batch_size_rows
         config = sandbox_config(sandbox, folder, **settings)
@@ -419,8 +502,14 @@ def run_chaos(  # noqa: PLR0913
         stdout, stderr = done.stdout.decode(), done.stderr.decode(errors="replace")
         rejected_path = folder / "rejected.jsonl"
         rejected = rejected_path.read_text() if rejected_path.exists() else ""
-        match = [m.groupdict() for m in SUMMARY.finditer(stderr) if m["stream"] == STREAM]
-        summary = {k: int(v) for k, v in match[-1].items() if k != "stream" and v} if match else {}
+        match = [
+            m.groupdict() for m in SUMMARY.finditer(stderr) if m["stream"] == STREAM
+        ]
+        summary = (
+            {k: int(v) for k, v in match[-1].items() if k != "stream" and v}
+            if match
+            else {}
+        )
         leads = sandbox.leads()
         check = check_unique if unique else check_insert
         expected, extra, problems = check(data, leads, summary.get("ambiguous", 0))
@@ -453,9 +542,21 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-concurrency", type=int, default=4)
-    parser.add_argument("--batch-size-rows", type=int, default=400, help="records per batch (4 calls of 100)")
-    parser.add_argument("--backoff-base", type=float, default=None, help="first backoff step in seconds (< 1)")
-    parser.add_argument("--debug", action="store_true", help="run the target at LOGLEVEL=DEBUG")
+    parser.add_argument(
+        "--batch-size-rows",
+        type=int,
+        default=400,
+        help="records per batch (4 calls of 100)",
+    )
+    parser.add_argument(
+        "--backoff-base",
+        type=float,
+        default=None,
+        help="first backoff step in seconds (< 1)",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="run the target at LOGLEVEL=DEBUG"
+    )
     args = parser.parse_args()
     env = {"LOGLEVEL": "DEBUG"} if args.debug else {}
     if args.backoff_base is not None:

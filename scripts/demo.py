@@ -17,7 +17,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "demo-output"
-SHOWN_FIELDS = ("Last_Name", "Email", "Phone", "CDP_ID", "Event_Name", "Area", "Lead_Source")
+SHOWN_FIELDS = (
+    "Last_Name",
+    "Email",
+    "Phone",
+    "CDP_ID",
+    "Event_Name",
+    "Area",
+    "Lead_Source",
+)
 
 
 def start_sandbox() -> tuple[subprocess.Popen[str], str]:
@@ -54,7 +62,10 @@ def show_leads(url: str) -> None:
     with urllib.request.urlopen(f"{url}/__sandbox/leads") as answer:  # noqa: S310
         leads = json.load(answer)
     print(f"\nLeads in the Zoho sandbox ({len(leads)}):")  # noqa: T201
-    widths = [max(len(f), *(len(str(lead.get(f, ""))) for lead in leads)) for f in SHOWN_FIELDS]
+    widths = [
+        max(len(f), *(len(str(lead.get(f, ""))) for lead in leads))
+        for f in SHOWN_FIELDS
+    ]
     print("  ".join(f.ljust(w) for f, w in zip(SHOWN_FIELDS, widths)))  # noqa: T201
     for lead in leads:
         cells = (str(lead.get(f, "")).ljust(w) for f, w in zip(SHOWN_FIELDS, widths))
@@ -68,7 +79,9 @@ def main() -> int:
     sandbox, url = start_sandbox()
     try:
         config = demo_config(url)
-        print(f"Zoho sandbox at {url}; running target-zoho-leads on sample/cdp_events.singer\n")  # noqa: T201
+        print(
+            f"Zoho sandbox at {url}; running target-zoho-leads on sample/cdp_events.singer\n"
+        )  # noqa: T201
         target = Path(sys.executable).parent / "target-zoho-leads"
         with (ROOT / "sample" / "cdp_events.singer").open() as events:
             run = subprocess.run(  # noqa: S603
@@ -91,7 +104,9 @@ def main() -> int:
             print(f"\nRejected records, kept in {rejected.relative_to(ROOT)}:")  # noqa: T201
             for line in rejected.read_text().splitlines():
                 item = json.loads(line)
-                print(f"  {item['code']} on {item['field']}: event {item['record'].get('event_id')}")  # noqa: T201
+                print(
+                    f"  {item['code']} on {item['field']}: event {item['record'].get('event_id')}"
+                )  # noqa: T201
         print(f"\nExit code: {run.returncode}")  # noqa: T201
         return run.returncode
     finally:

@@ -14,9 +14,18 @@ def main() -> None:
     """Replace the block between the settings markers with the --about table."""
     script = Path(sys.executable).parent / "target-zoho-leads"
     about = subprocess.run(  # noqa: S603
-        [str(script), "--about", "--format=markdown"], capture_output=True, text=True, check=True
+        [str(script), "--about", "--format=markdown"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
-    table = "\n".join(line for line in about.split("## Settings", 1)[1].split("A full list", 1)[0].splitlines() if line.startswith("|"))
+    table = "\n".join(
+        line
+        for line in about.split("## Settings", 1)[1]
+        .split("A full list", 1)[0]
+        .splitlines()
+        if line.startswith("|")
+    )
     text = README.read_text()
     text = re.sub(
         r"(<!-- settings:start -->\n).*?(\n<!-- settings:end -->)",

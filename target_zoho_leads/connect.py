@@ -24,7 +24,9 @@ DEFAULT_MAX_RETRIES = 8
 class ZohoConnection:
     """Everything that talks to Zoho during a run, built once and closed at the end."""
 
-    def __init__(self, config: t.Mapping[str, t.Any], *, max_concurrency: int, unique_lead: bool) -> None:
+    def __init__(
+        self, config: t.Mapping[str, t.Any], *, max_concurrency: int, unique_lead: bool
+    ) -> None:
         """Build the session, token source, client and call threads; no call yet."""
         timeout = float(config.get("request_timeout", DEFAULT_REQUEST_TIMEOUT))
         self.session = new_session(max_concurrency)
@@ -56,7 +58,7 @@ class ZohoConnection:
             else LeadInserter(self.client, self.executor, trigger)
         )
 
-    def load_fields(self, mapper: LeadMapper, policy: str) -> LeadFields:
+    def load_fields(self, mapper: LeadMapper) -> LeadFields:
         """Fetch the Leads field metadata once and check the settings against it.
 
         Raises:

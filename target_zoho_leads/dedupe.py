@@ -152,8 +152,12 @@ def plan_batch(
         if person_lead is None:
             fields = merge_person(leads, group, tracking_field)
             group_keys = list(dict.fromkeys(k for i in group for k in keys[i]))
-            tracked = [seqs[i] for i in group if leads[i].get(tracking_field) is not None]
-            plan.creates.append(NewLead(fields, group, group_keys, max(tracked, default=-1)))
+            tracked = [
+                seqs[i] for i in group if leads[i].get(tracking_field) is not None
+            ]
+            plan.creates.append(
+                NewLead(fields, group, group_keys, max(tracked, default=-1))
+            )
             continue
         for i in group:
             assigned[i] = matches[i] or person_lead

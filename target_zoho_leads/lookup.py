@@ -70,7 +70,7 @@ def coql_where_clauses(values: Mapping[str, Iterable[str]]) -> list[str]:
 
 
 def search_escape(value: str) -> str:
-    """Escape a value for a search criteria: ``(``, ``)``, ``,`` and ``\\``."""
+    r"""Escape a value for a search criteria: ``(``, ``)``, ``,`` and ``\``."""
     out = value.replace("\\", "\\\\")
     for char in "(),":
         out = out.replace(char, "\\" + char)
@@ -127,8 +127,9 @@ class LeadLookup:
         for where in coql_where_clauses(values):
             offset = 0
             while True:
+                # Every value in `where` went through coql_literal.
                 query = (
-                    f"select {select} from Leads where {where} "
+                    f"select {select} from Leads where {where} "  # noqa: S608
                     f"limit {ROWS_PER_PAGE} offset {offset}"
                 )
                 rows, more = client.coql_page(query)
@@ -143,7 +144,9 @@ class LeadLookup:
         for field, field_values in values.items():
             ordered = sorted(field_values)
             for start in range(0, len(ordered), SEARCH_CONDITIONS):
-                criteria = search_criteria(field, ordered[start : start + SEARCH_CONDITIONS])
+                criteria = search_criteria(
+                    field, ordered[start : start + SEARCH_CONDITIONS]
+                )
                 page, more = 1, True
                 while more:
                     rows, more = client.search(criteria, page)

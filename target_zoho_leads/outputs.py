@@ -33,7 +33,11 @@ class RejectedRecords:
         self._logged: dict[str, int] = {}
 
     def add(
-        self, stream: str, record: t.Mapping[str, t.Any], lead: t.Any, outcome: Outcome  # noqa: ANN401
+        self,
+        stream: str,
+        record: t.Mapping[str, t.Any],
+        lead: t.Any,
+        outcome: Outcome,
     ) -> None:
         """Report one rejected record."""
         with self._lock:
@@ -58,7 +62,11 @@ class RejectedRecords:
                 self._append(stream, record, lead, outcome)
 
     def _append(
-        self, stream: str, record: t.Mapping[str, t.Any], lead: t.Any, outcome: Outcome  # noqa: ANN401
+        self,
+        stream: str,
+        record: t.Mapping[str, t.Any],
+        lead: t.Any,
+        outcome: Outcome,
     ) -> None:
         line = {
             "stream": stream,

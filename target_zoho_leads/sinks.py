@@ -30,7 +30,9 @@ def _refuse_remote_ref(uri: str) -> t.NoReturn:
     raise fastjsonschema.JsonSchemaDefinitionException(msg)
 
 
-_NO_REMOTE_REFS = dict.fromkeys(("http", "https", "file", "ftp", "data", ""), _refuse_remote_ref)
+_NO_REMOTE_REFS = dict.fromkeys(
+    ("http", "https", "file", "ftp", "data", ""), _refuse_remote_ref
+)
 
 
 def compile_record_check(stream: str, schema: dict) -> t.Callable[[dict], t.Any]:
@@ -44,10 +46,20 @@ def compile_record_check(stream: str, schema: dict) -> t.Callable[[dict], t.Any]
             message names the stream and the kind of problem only.
     """
     try:
-        return fastjsonschema.compile(schema, use_formats=False, handlers=_NO_REMOTE_REFS)
+        return fastjsonschema.compile(
+            schema, use_formats=False, handlers=_NO_REMOTE_REFS
+        )
     except fastjsonschema.JsonSchemaDefinitionException as exc:
         reason = str(exc)[:200]
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError, re.error, RecursionError) as exc:
+    except (
+        TypeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        IndexError,
+        re.error,
+        RecursionError,
+    ) as exc:
         # fastjsonschema assumes well-typed keywords ({"items": 5} is a TypeError).
         reason = f"a keyword has a value of the wrong kind ({type(exc).__name__})"
     msg = f"the SCHEMA of stream '{stream[:100]}' is not valid JSON Schema: {reason}"
@@ -104,7 +116,9 @@ class ZohoLeadsSink(BatchSink):
         context.setdefault("seqs", []).append(self.zoho_target.next_seq())
 
     @override
-    def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: t.Any) -> None:  # noqa: ANN401
+    def _parse_timestamps_in_record(
+        self, record: dict, schema: dict, treatment: t.Any
+    ) -> None:
         """Leave date-time strings as they are.
 
         The SDK turns them into datetime objects on every record, only for the
@@ -126,7 +140,9 @@ class ZohoLeadsSink(BatchSink):
         """A record that does not match its SCHEMA is rejected, not sent."""
         # fastjsonschema names the path and the rule, never the value.
         field = (exc.name or "").removeprefix("data").lstrip(".") or None
-        outcome = Outcome(REJECTED, code="SCHEMA_MISMATCH", message=exc.message, field=field)
+        outcome = Outcome(
+            REJECTED, code="SCHEMA_MISMATCH", message=exc.message, field=field
+        )
         self.zoho_target.rejected.add(self.stream_name, record, None, outcome)
         self.stats.add(records_read=1, rejected=1)
         self.records_confirmed += 1

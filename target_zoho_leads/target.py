@@ -63,6 +63,7 @@ INPUT_ERRORS = (
     InvalidJSONSchema,
 )
 
+
 class TargetZohoLeads(Target):
     """Singer target that writes CDP events to Zoho CRM as Leads."""
 
@@ -103,7 +104,9 @@ class TargetZohoLeads(Target):
         config = self.config
         errors: list[str] = []
         try:
-            check_base_url(config.get("accounts_url", DEFAULT_ACCOUNTS_URL), "accounts_url")
+            check_base_url(
+                config.get("accounts_url", DEFAULT_ACCOUNTS_URL), "accounts_url"
+            )
         except ValueError as exc:
             errors.append(str(exc))
         trigger = config.get("trigger")
@@ -129,7 +132,9 @@ class TargetZohoLeads(Target):
             "invalid_value_policy", DEFAULT_INVALID_VALUE_POLICY
         )
         if self.invalid_value_policy not in INVALID_VALUE_POLICIES:
-            errors.append(f"invalid_value_policy must be one of {list(INVALID_VALUE_POLICIES)}")
+            errors.append(
+                f"invalid_value_policy must be one of {list(INVALID_VALUE_POLICIES)}"
+            )
         if errors:
             raise ConfigValidationError(errors[0], errors=errors)
 
@@ -181,7 +186,7 @@ class TargetZohoLeads(Target):
                 unique_lead=self.unique_lead,
             )
             try:
-                self.lead_fields = zoho.load_fields(self.lead_mapper, self.invalid_value_policy)
+                self.lead_fields = zoho.load_fields(self.lead_mapper)
             except BaseException:
                 zoho.close()
                 raise
@@ -291,7 +296,7 @@ class TargetZohoLeads(Target):
         *,
         about: bool = False,
         about_format: str | None = None,
-        config: t.Any = None,  # noqa: ANN401
+        config: t.Any = None,
         file_input: t.IO[str] | None = None,
     ) -> None:
         """Run the target from the command line, turning known failures into one line."""

@@ -69,7 +69,9 @@ def outcome_of(item: t.Mapping[str, t.Any], success: str) -> Outcome:
     )
 
 
-def chunks(items: Sequence[T], size: int = MAX_RECORDS_PER_WRITE) -> Iterator[Sequence[T]]:
+def chunks(
+    items: Sequence[T], size: int = MAX_RECORDS_PER_WRITE
+) -> Iterator[Sequence[T]]:
     """Split ``items`` into runs of at most ``size``, in order."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -201,12 +203,18 @@ class UniqueLeadWriter:
         return t.cast("list[Outcome]", outcomes)
 
     def _find_existing(
-        self, client: ZohoCRMClient, leads: Sequence[t.Mapping[str, t.Any]], *, again: bool = False
+        self,
+        client: ZohoCRMClient,
+        leads: Sequence[t.Mapping[str, t.Any]],
+        *,
+        again: bool = False,
     ) -> None:
         """Look up every identity of ``leads`` not yet known, in as few calls as fit."""
         forms: dict[Key, set[str]] = {}
         for lead in leads:
-            for key, raw in zip(identity_keys(lead), _raw_identities(lead)):
+            for key, raw in zip(
+                identity_keys(lead), _raw_identities(lead), strict=True
+            ):
                 if again or (key not in self._lead_of and key not in self._asked):
                     forms.setdefault(key, set()).update(query_forms(key[0], raw))
         if not forms:
@@ -214,7 +222,9 @@ class UniqueLeadWriter:
         rows = self.lookup.find(client, forms)
         self._asked.update(forms)
         # The oldest lead wins when a CRM already holds duplicates of a person.
-        for row in sorted(rows, key=lambda r: (len(str(r.get("id"))), str(r.get("id")))):
+        for row in sorted(
+            rows, key=lambda r: (len(str(r.get("id"))), str(r.get("id")))
+        ):
             lead_id = str(row["id"])
             for key in identity_keys(row):
                 self._lead_of.setdefault(key, lead_id)
@@ -322,7 +332,9 @@ class UniqueLeadWriter:
         """Mark the lost creates that did happen; return those to send again."""
         again = []
         for new in lost:
-            lead_id = next((self._lead_of[k] for k in new.keys if k in self._lead_of), None)
+            lead_id = next(
+                (self._lead_of[k] for k in new.keys if k in self._lead_of), None
+            )
             if lead_id is None:
                 again.append(new)
             else:
@@ -348,7 +360,11 @@ class UniqueLeadWriter:
         current, current_seq = self.tracking_of(lead_id)
         planned = updates.get(lead_id)
         newest = max(current_seq, planned.seq if planned else -1)
-        if value is not None and new.tracking_seq > newest and str(value) != str(current):
+        if (
+            value is not None
+            and new.tracking_seq > newest
+            and str(value) != str(current)
+        ):
             updates[lead_id] = TrackingUpdate(
                 lead_id, value, new.records[-1], new.tracking_seq
             )
