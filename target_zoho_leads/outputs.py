@@ -31,6 +31,7 @@ class RejectedRecords:
         self.path = path
         self._lock = threading.Lock()
         self._logged: dict[str, int] = {}
+        self._file: t.TextIO | None = None
 
     def add(
         self,
@@ -76,9 +77,19 @@ class RejectedRecords:
             "lead": lead,
             "record": record,
         }
-        fd = _open_private(t.cast("str", self.path), os.O_APPEND)
-        with os.fdopen(fd, "a", encoding="utf-8") as out:
-            out.write(json.dumps(line, default=str, ensure_ascii=False) + "\n")
+        if self._file is None:  # opened once, on the first rejection
+            fd = _open_private(t.cast("str", self.path), os.O_APPEND)
+            self._file = os.fdopen(fd, "a", encoding="utf-8")
+        self._file.write(json.dumps(line, default=str, ensure_ascii=False) + "\n")
+        # Flushed per line: a run that is killed keeps what it reported.
+        self._file.flush()
+
+    def close(self) -> None:
+        """Close the file, if a rejection opened it."""
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
 
 
 def _open_private(path: str, mode: int) -> int:

@@ -261,10 +261,11 @@ class TargetZohoLeads(Target):
             self.logger.info("%s", stats.summary())
 
     def close(self) -> None:
-        """Stop the call threads and close the HTTP session."""
+        """Stop the call threads, close the HTTP session and the rejected-records file."""
         if self._zoho is not None:
             self._zoho.close()
             self._zoho = None
+        self.rejected.close()
 
     def fail(self, exc: BaseException) -> t.NoReturn:
         """End the run with one clear line, after writing what was accepted.
