@@ -19,12 +19,42 @@ DEFAULT_INVALID_VALUE_POLICY = "reject"
 MAX_CONCURRENCY_LIMIT = 25  # Zoho's highest per-org concurrency (Ultimate edition)
 TRIGGERS = ("workflow", "approval", "blueprint", "pathfinder", "orchestration")
 
-_STRING_OR_OBJECT = th.CustomType({"type": ["string", "object"]})
+
+# anyOf rather than a type list: the SDK's `--config ENV` reads a setting whose
+# type list includes "object" as JSON, and the string form is not JSON. Each
+# property gets its own instance: th.Property writes its title into it.
+def _string_or_object() -> th.CustomType:
+    return th.CustomType({"anyOf": [{"type": "string"}, {"type": "object"}]})
+
+
+def _flag() -> th.CustomType:
+    """The CDP's form writes the switch as 1/0 or "1"/"0".
+
+    From the environment the SDK reads it as a boolean ("1", "true", ...).
+    """
+    return th.CustomType(
+        {"anyOf": [{"type": "boolean"}, {"type": "string"}, {"enum": [0, 1]}]}
+    )
+
+
+def _valid_nulls(schema: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Write the SDK's null marker on an optional anyOf setting as JSON Schema.
+
+    The SDK appends the bare string "null" to an anyOf list, which is not a
+    schema; Meltano and validators expect ``{"type": "null"}``.
+    """
+    for prop in schema["properties"].values():
+        if "null" in prop.get("anyOf", []):
+            prop["anyOf"] = [
+                *(s for s in prop["anyOf"] if s != "null"),
+                {"type": "null"},
+            ]
+    return schema
 
 
 def settings_schema() -> dict[str, t.Any]:
     """The JSON schema of the target's settings (SPEC §2)."""
-    return th.PropertiesList(
+    schema = th.PropertiesList(
         th.Property(
             "client_id",
             th.StringType,
@@ -54,7 +84,7 @@ def settings_schema() -> dict[str, t.Any]:
         ),
         th.Property(
             "field_mapping",
-            _STRING_OR_OBJECT,
+            _string_or_object(),
             required=True,
             title="Form Field Mapping",
             description="Which source field feeds which Zoho Leads field: "
@@ -65,7 +95,7 @@ def settings_schema() -> dict[str, t.Any]:
         ),
         th.Property(
             "default_values",
-            _STRING_OR_OBJECT,
+            _string_or_object(),
             title="Value Default",
             description="Value for a Zoho field the mapping leaves empty, or a "
             "constant for a field with no mapping: 'Lead_Source=CDP,Last_Name="
@@ -82,7 +112,7 @@ def settings_schema() -> dict[str, t.Any]:
         ),
         th.Property(
             "unique_lead",
-            th.CustomType({"type": ["boolean", "integer", "string"]}),
+            _flag(),
             default=False,
             title="Unique Lead",
             description="Deduplicate on Email and Phone: an existing lead only gets "
@@ -160,6 +190,7 @@ def settings_schema() -> dict[str, t.Any]:
             "lead is written to this JSONL file instead.",
         ),
     ).to_dict()
+    return _valid_nulls(schema)
 
 
 def parse_flag(value: t.Any) -> bool:  # noqa: ANN401

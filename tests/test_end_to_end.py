@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 
-from tests.conftest import SEED_DEFAULTS, SEED_MAPPING, singer_lines
+from tests.conftest import SEED_DEFAULTS, SEED_MAPPING, singer_lines, target_command
 
 CDP_EVENTS = [
     {"anonymous_id": "ad-1", "event": "ad_lead", "adUcName": "Wang Fang", "cluePhoneNumber": "18600001111"},
@@ -273,3 +274,37 @@ def test_no_secret_or_token_reaches_any_output_at_debug_level(sandbox, config, r
         assert secret not in run.stderr
         assert secret not in run.stdout
     assert "p1@example.com" not in run.stderr
+
+
+def test_every_setting_can_come_from_the_environment(sandbox, tmp_path):
+    """`--config ENV`: the string mapping, unique_lead "true" and a trigger list, as env vars."""
+    env = {
+        **os.environ,
+        "TARGET_ZOHO_LEADS_CLIENT_ID": sandbox.client_id,
+        "TARGET_ZOHO_LEADS_CLIENT_SECRET": sandbox.client_secret,
+        "TARGET_ZOHO_LEADS_REFRESH_TOKEN": sandbox.refresh_token,
+        "TARGET_ZOHO_LEADS_ACCOUNTS_URL": sandbox.accounts_url,
+        "TARGET_ZOHO_LEADS_FIELD_MAPPING": "Last_Name=name,Phone=phone,Phone=wxPhone,CDP_ID=anonymous_id",
+        "TARGET_ZOHO_LEADS_DEFAULT_VALUES": '{"Lead_Source": "CDP"}',
+        "TARGET_ZOHO_LEADS_UNIQUE_LEAD": "true",
+        "TARGET_ZOHO_LEADS_TRIGGER": '["workflow"]',
+        "TARGET_ZOHO_LEADS_MAX_CONCURRENCY": "2",
+    }
+    events = [
+        {"name": "Zhang", "wxPhone": "13900139004", "anonymous_id": "t1"},
+        {"name": "Zhang", "phone": "139-0013-9004", "anonymous_id": "t2"},
+    ]
+    done = subprocess.run(  # noqa: S603
+        [*target_command(), "--config", "ENV"],
+        input=singer_lines("web", events).encode(),
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert stored(sandbox, "Last_Name", "Phone", "CDP_ID", "Lead_Source") == [
+        {"Last_Name": "Zhang", "Phone": "13900139004", "CDP_ID": "t2", "Lead_Source": "CDP"}
+    ]
+    bodies = [r["json"] for r in sandbox.requests() if r["method"] == "POST" and r["path"] == "/crm/v8/Leads"]
+    assert bodies[0]["trigger"] == ["workflow"]
