@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,12 +10,16 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from target_zoho_leads.auth import DEFAULT_ACCOUNTS_URL, ZohoAuth
 from target_zoho_leads.client import ZohoCRMClient, new_session
+from target_zoho_leads.exceptions import ZohoAPIError
 from target_zoho_leads.fields import LeadFields
 from target_zoho_leads.writes import LeadInserter, UniqueLeadWriter
 
 if t.TYPE_CHECKING:
     from target_zoho_leads.mapping import LeadMapper
 
+logger = logging.getLogger(__name__)
+
+HTTP_NOT_FOUND = 404
 DEFAULT_API_VERSION = "v8"
 DEFAULT_TRACKING_ID_FIELD = "CDP_ID"
 DEFAULT_REQUEST_TIMEOUT = 60
@@ -58,13 +63,30 @@ class ZohoConnection:
             else LeadInserter(self.client, self.executor, trigger)
         )
 
-    def load_fields(self, mapper: LeadMapper) -> LeadFields:
+    def load_fields(self, mapper: LeadMapper) -> LeadFields | None:
         """Fetch the Leads field metadata once and check the settings against it.
+
+        Returns:
+            The fields, or None where the server has no field metadata to give
+            (SPEC §3 checks the mapping "when Zoho's field metadata is
+            available"): the run then goes on with values sent as mapped.
 
         Raises:
             ConfigValidationError: Every problem at once, before any write.
         """
-        fields = LeadFields.from_metadata(self.client.fields("Leads"))
+        try:
+            metadata = self.client.fields("Leads")
+        except ZohoAPIError as exc:
+            if exc.status != HTTP_NOT_FOUND:
+                raise
+            metadata = []
+        if not metadata:
+            logger.warning(
+                "Zoho gave no Leads field metadata: the settings are not checked "
+                "against the Leads fields and values are sent as mapped"
+            )
+            return None
+        fields = LeadFields.from_metadata(metadata)
         problems = fields.check_config(mapper.mapped_fields, mapper.default_values)
         if self.unique_lead and self.tracking_field not in fields.names:
             problems.append(

@@ -18,7 +18,6 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from target_zoho_leads.fields import LeadFields
     from target_zoho_leads.target import TargetZohoLeads
 
 _TALLY = {CREATED: "created", UPDATED: "updated", UNCHANGED: "unchanged"}
@@ -166,7 +165,9 @@ class ZohoLeadsSink(BatchSink):
         """Coerce each lead to Zoho's formats, write the valid ones, return all outcomes."""
         target = self.zoho_target
         writer = target.writer
-        fields = t.cast("LeadFields", target.lead_fields)
+        fields = target.lead_fields
+        if fields is None:  # no field metadata from this server: sent as mapped
+            return writer.write(leads, self.stats, seqs)
         outcomes: list[Outcome | None] = [None] * len(leads)
         sendable: list[int] = []
         payloads: list[dict[str, t.Any]] = []
