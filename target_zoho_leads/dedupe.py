@@ -31,16 +31,21 @@ def normal_phone(value: t.Any) -> str | None:  # noqa: ANN401
     return text or None
 
 
-def identity_keys(lead: Mapping[str, t.Any]) -> list[Key]:
-    """The lead's identities, email first (it decides first)."""
-    keys: list[Key] = []
+def identities(lead: Mapping[str, t.Any]) -> list[tuple[Key, t.Any]]:
+    """The lead's identities with their values as written, email first."""
+    found: list[tuple[Key, t.Any]] = []
     email = normal_email(lead.get("Email"))
     if email:
-        keys.append((EMAIL, email))
+        found.append(((EMAIL, email), lead["Email"]))
     phone = normal_phone(lead.get("Phone"))
     if phone:
-        keys.append((PHONE, phone))
-    return keys
+        found.append(((PHONE, phone), lead["Phone"]))
+    return found
+
+
+def identity_keys(lead: Mapping[str, t.Any]) -> list[Key]:
+    """The lead's identities, email first (it decides first)."""
+    return [key for key, _ in identities(lead)]
 
 
 def group_records(keys_per_record: Sequence[Sequence[Key]]) -> list[list[int]]:

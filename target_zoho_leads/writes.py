@@ -12,9 +12,8 @@ from target_zoho_leads.dedupe import (
     Key,
     NewLead,
     TrackingUpdate,
+    identities,
     identity_keys,
-    normal_email,
-    normal_phone,
     plan_batch,
 )
 from target_zoho_leads.exceptions import ZohoRetriesExhaustedError, ZohoTransientError
@@ -212,9 +211,7 @@ class UniqueLeadWriter:
         """Look up every identity of ``leads`` not yet known, in as few calls as fit."""
         forms: dict[Key, set[str]] = {}
         for lead in leads:
-            for key, raw in zip(
-                identity_keys(lead), _raw_identities(lead), strict=True
-            ):
+            for key, raw in identities(lead):
                 if again or (key not in self._lead_of and key not in self._asked):
                     forms.setdefault(key, set()).update(query_forms(key[0], raw))
         if not forms:
@@ -389,16 +386,6 @@ class UniqueLeadWriter:
                     self._tracking[update.lead_id] = (update.value, update.seq)
                     outcome = Outcome(UPDATED, update.lead_id)
                 outcomes[update.record] = outcome
-
-
-def _raw_identities(lead: t.Mapping[str, t.Any]) -> list[t.Any]:
-    """The email and phone as written, aligned with ``identity_keys``."""
-    return [lead[f] for f in ("Email", "Phone") if identity_of(f, lead.get(f))]
-
-
-def identity_of(field: str, value: t.Any) -> str | None:  # noqa: ANN401
-    """The normalised identity of an Email or Phone value."""
-    return normal_email(value) if field == "Email" else normal_phone(value)
 
 
 def _duplicate_record_id(item: t.Mapping[str, t.Any]) -> str | None:
