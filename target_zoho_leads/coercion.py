@@ -11,7 +11,7 @@ import re
 import typing as t
 
 if t.TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Callable, Collection
 
 INT32_RANGE = (-(2**31), 2**31 - 1)
 INT64_RANGE = (-(2**63), 2**63 - 1)
@@ -48,6 +48,16 @@ _WEBSITE = re.compile(
     r"(?:https?://)?(?:[^\s/?#@.:]+\.)+[^\s/?#@.:]+(?::\d{1,5})?(?:[/?#]\S*)?",
     re.IGNORECASE,
 )
+# Text these match is already what Zoho takes for the field type, and is sent
+# as it is: the usual CDP value skips the conversion. Each match is a value
+# the type's `to_...` function returns unchanged (whitespace cannot match at
+# either end); other values take that function.
+_PLAIN_PHONE = re.compile(r"\+?\d{5,}", re.ASCII)  # +8613800138000, 13800138000
+SENT_AS_IS: dict[str, tuple[Callable[[str], object], int]] = {
+    "email": (_EMAIL.fullmatch, DEFAULT_EMAIL_LENGTH),
+    "phone": (_PLAIN_PHONE.fullmatch, DEFAULT_PHONE_LENGTH),
+    "website": (_WEBSITE.fullmatch, DEFAULT_WEBSITE_LENGTH),
+}
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 

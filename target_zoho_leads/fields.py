@@ -67,6 +67,55 @@ _NOT_WRITTEN = {
 
 
 @dataclasses.dataclass(frozen=True)
+class _AsIs:
+    """How to tell that a text value can go to a field unchanged.
+
+    A value that passes is exactly what the full conversion would return for
+    it; one that fails takes the full conversion, which decides.
+    """
+
+    room: int  # the most characters
+    match: Callable[[str], object] | None = None  # must match, when set
+    choices: t.Container[str] | None = None  # must be one of, when set
+
+    @classmethod
+    def of(cls, field: _Field) -> _AsIs | None:
+        """The test for ``field``, or None where every value needs converting."""
+        kind = field.kind
+        if kind in {"text", "textarea"}:
+            return cls(field.length if field.length is not None else sys.maxsize)
+        if kind in coercion.SENT_AS_IS:
+            match, default_length = coercion.SENT_AS_IS[kind]
+            return cls(field.length or default_length, match=match)
+        if kind == "picklist" and field.choices:
+            actual = {value for key, value in field.choices.items() if key == value}
+            return cls(sys.maxsize, choices=actual)
+        return None
+
+    def __call__(self, value: t.Any) -> bool:  # noqa: ANN401 - any JSON value
+        """Tell whether one value goes unchanged."""
+        return (
+            type(value) is str
+            and len(value) <= self.room
+            and (self.match is None or self.match(value) is not None)
+            and (self.choices is None or value in self.choices)
+        )
+
+    def all(self, texts: list[str]) -> bool:
+        """Tell whether every one of ``texts`` goes unchanged, a C loop per test."""
+        if max(map(len, texts), default=0) > self.room:
+            return False
+        if self.match is None and self.choices is None:
+            return True
+        # Each distinct value once: landing pages, sources and picklist values
+        # repeat across a batch, and so do a person's events.
+        distinct = set(texts)
+        if self.match is not None and not all(map(self.match, distinct)):
+            return False
+        return self.choices is None or all(map(self.choices.__contains__, distinct))
+
+
+@dataclasses.dataclass(frozen=True)
 class FieldProblem:
     """One value that cannot be sent; its reason never quotes it (personal data)."""
 
@@ -166,11 +215,12 @@ class LeadFields:
         self._fields = {field.name: field for field in fields}
         # The fields coerce() converts; the rest of a lead passes untouched.
         self._writable = {n: f for n, f in self._fields.items() if f.writable}
-        # Text that fits needs no conversion: the fast path for most CDP values.
-        self._text_room = {
-            n: f.length if f.length is not None else sys.maxsize
-            for n, f in self._writable.items()
-            if f.kind in {"text", "textarea"}
+        # Text already in its field's shape is sent as it is: the fast path
+        # for most CDP values.
+        self._as_is = {
+            name: check
+            for name, field in self._writable.items()
+            if (check := _AsIs.of(field)) is not None
         }
         self._lock = threading.Lock()
         self._pending: list[str] = []
@@ -285,9 +335,9 @@ class LeadFields:
         problems: list[FieldProblem] = []
         events: list[tuple[_Field, str | None]] = []
         writable = self._writable
-        text_room = self._text_room
+        as_is = self._as_is
         for name, value in lead.items():
-            if type(value) is str and len(value) <= text_room.get(name, -1):
+            if type(value) is str and (check := as_is.get(name)) and check(value):
                 sent[name] = value
                 continue
             field = writable.get(name)
@@ -308,6 +358,43 @@ class LeadFields:
         if not events and not problems:
             return sent, problems, []  # the common case needs no lock
         return sent, problems, self._record(events, problems)
+
+    def coerce_all(
+        self, leads: list[dict[str, t.Any]], policy: str
+    ) -> list[tuple[dict[str, t.Any] | None, t.Sequence[FieldProblem]]]:
+        """:meth:`coerce` for each lead of a batch, far faster: (payload, problems).
+
+        A batch is checked a field at a time: where every value of a field is
+        already in its shape (most CDP values are) the checks run in C over
+        the whole column, and only the leads holding some other value go
+        through :meth:`coerce`. A lead that needs nothing converted is
+        returned as its own payload.
+        """
+        if policy not in INVALID_VALUE_POLICIES:
+            msg = f"invalid_value_policy must be one of {INVALID_VALUE_POLICIES}"
+            raise ValueError(msg)
+        convert: set[int] = set()  # the leads that need `coerce`
+        for name in set().union(*leads).intersection(self._writable):
+            column = [lead.get(name) for lead in leads]
+            present = [value for value in column if value is not None]
+            as_is = self._as_is.get(name)
+            if (
+                as_is is not None
+                and set(map(type, present)) <= {str}
+                and as_is.all(present)
+            ):
+                continue
+            convert.update(
+                index
+                for index, value in enumerate(column)
+                if value is not None and (as_is is None or not as_is(value))
+            )
+        results: list[tuple[dict[str, t.Any] | None, t.Sequence[FieldProblem]]]
+        results = [(lead, ()) for lead in leads]
+        for index in convert:
+            payload, problems, _ = self.coerce(leads[index], policy)
+            results[index] = (payload, problems)
+        return results
 
     def _convert(
         self,

@@ -171,8 +171,8 @@ class ZohoLeadsSink(BatchSink):
         outcomes: list[Outcome | None] = [None] * len(leads)
         sendable: list[int] = []
         payloads: list[dict[str, t.Any]] = []
-        for index, lead in enumerate(leads):
-            payload, problems, _ = fields.coerce(lead, target.invalid_value_policy)
+        coerced = fields.coerce_all(leads, target.invalid_value_policy)
+        for index, (payload, problems) in enumerate(coerced):
             if payload is None:
                 outcomes[index] = Outcome(
                     REJECTED,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import typing as t
@@ -34,9 +33,8 @@ UNCHANGED = "unchanged"
 REJECTED = "rejected"
 
 
-@dataclasses.dataclass(frozen=True)
-class Outcome:
-    """What became of one record."""
+class Outcome(t.NamedTuple):
+    """What became of one record (a tuple: one is made per record written)."""
 
     kind: str
     lead_id: str | None = None
