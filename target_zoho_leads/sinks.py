@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import sys
 import typing as t
 
 import fastjsonschema
-from singer_sdk.exceptions import InvalidJSONSchema
 from singer_sdk.sinks import BatchSink
 
+from target_zoho_leads.schema_checks import RecordCheck
 from target_zoho_leads.writes import CREATED, REJECTED, UNCHANGED, UPDATED, Outcome
 
 if sys.version_info >= (3, 12):
@@ -21,48 +20,6 @@ if t.TYPE_CHECKING:
     from target_zoho_leads.target import TargetZohoLeads
 
 _TALLY = {CREATED: "created", UPDATED: "updated", UNCHANGED: "unchanged"}
-
-
-def _refuse_remote_ref(uri: str) -> t.NoReturn:
-    """A SCHEMA's ``$ref`` to a URL is never fetched: the target reads stdin only."""
-    msg = f"$ref to {uri.split(':', 1)[0]}: URLs is not followed"
-    raise fastjsonschema.JsonSchemaDefinitionException(msg)
-
-
-_NO_REMOTE_REFS = dict.fromkeys(
-    ("http", "https", "file", "ftp", "data", ""), _refuse_remote_ref
-)
-
-
-def compile_record_check(stream: str, schema: dict) -> t.Callable[[dict], t.Any]:
-    """Compile a stream's SCHEMA into a record check, many times faster than interpreting it.
-
-    Formats are not enforced, as in the SDK's default: a tap's loose
-    date-time string is for Zoho's coercion to judge, not the schema.
-
-    Raises:
-        InvalidJSONSchema: The SCHEMA is not one the compiler can use; the
-            message names the stream and the kind of problem only.
-    """
-    try:
-        return fastjsonschema.compile(
-            schema, use_formats=False, handlers=_NO_REMOTE_REFS
-        )
-    except fastjsonschema.JsonSchemaDefinitionException as exc:
-        reason = str(exc)[:200]
-    except (
-        TypeError,
-        ValueError,
-        KeyError,
-        AttributeError,
-        IndexError,
-        re.error,
-        RecursionError,
-    ) as exc:
-        # fastjsonschema assumes well-typed keywords ({"items": 5} is a TypeError).
-        reason = f"a keyword has a value of the wrong kind ({type(exc).__name__})"
-    msg = f"the SCHEMA of stream '{stream[:100]}' is not valid JSON Schema: {reason}"
-    raise InvalidJSONSchema(msg) from None
 
 
 class ZohoLeadsSink(BatchSink):
@@ -85,7 +42,9 @@ class ZohoLeadsSink(BatchSink):
         self.stats = self.zoho_target.stats_for(self.stream_name)
         self.records_received = 0
         self.records_confirmed = 0
-        self._check = self._compile_check() if self.validate_schema else None
+        self._check = (
+            RecordCheck(self.stream_name, self.schema) if self.validate_schema else None
+        )
 
     @override
     def get_validator(self) -> None:
@@ -96,10 +55,6 @@ class ZohoLeadsSink(BatchSink):
         of the stream goes on (SPEC §6).
         """
         return
-
-    def _compile_check(self) -> t.Callable[[dict], t.Any]:
-        """This stream's compiled record check (see :func:`compile_record_check`)."""
-        return compile_record_check(self.stream_name, self.schema)
 
     @override
     def process_record(self, record: dict, context: dict) -> None:
