@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import logging
 import re
 import sys
@@ -64,6 +65,25 @@ INPUT_ERRORS = (
     InvalidRecord,
     InvalidJSONSchema,
 )
+
+
+# Allocations between the garbage collector's youngest-generation passes.
+# Python's default, 700, has it run after every few records, and its older
+# passes walk every record of the batch held for writing: a tenth of a run's
+# CPU. Records hold no reference cycles, so rarer passes free the same memory.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_garbage_collector() -> None:
+    """Set the collector for a stream of records; called once, before the input.
+
+    What was loaded at start-up (the SDK, the settings, the mapping) lives
+    for the whole run: frozen, the collector stops walking it on every pass.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 class TargetZohoLeads(Target):
@@ -365,6 +385,7 @@ class TargetZohoLeads(Target):
             parse_env_config=bool(getattr(config, "parse_env", False)),
         )
         progress = ProgressReporter(lambda: target.records_seen, target.all_stats)
+        tune_garbage_collector()
         try:
             if target.dry_run is None:
                 target.connect()  # settings checked against Zoho before stdin is read
