@@ -66,8 +66,14 @@ class ZohoLeadsSink(BatchSink):
             except fastjsonschema.JsonSchemaValueException as exc:
                 self._reject_invalid(record, exc)
                 return
-        context.setdefault("records", []).append(record)
-        context.setdefault("seqs", []).append(self.zoho_target.next_seq())
+        context["records"].append(record)
+        context["seqs"].append(self.zoho_target.next_seq())
+
+    @override
+    def start_batch(self, context: dict) -> None:
+        """Give a new batch its lists: records, and their positions in the input."""
+        context["records"] = []
+        context["seqs"] = []
 
     @override
     def _parse_timestamps_in_record(
@@ -104,7 +110,9 @@ class ZohoLeadsSink(BatchSink):
     @override
     def process_batch(self, context: dict) -> None:
         """Write the batch, report every rejected record, then release STATE."""
+        # A batch whose every record broke the SCHEMA has none left to write.
         records: list[dict] = context.get("records", [])
+        seqs: list[int] = context.get("seqs", [])
         target = self.zoho_target
         self.stats.add(records_read=len(records))
         leads = [target.lead_mapper.map(record) for record in records]
@@ -112,7 +120,7 @@ class ZohoLeadsSink(BatchSink):
             target.dry_run.write(leads)
             self.stats.add(dry_run_written=len(leads))
         else:
-            self._tally(records, leads, self._write(leads, context["seqs"]))
+            self._tally(records, leads, self._write(leads, seqs))
         self.records_confirmed += len(records)
         target.release_confirmed_state()
 

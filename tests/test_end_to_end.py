@@ -308,3 +308,19 @@ def test_every_setting_can_come_from_the_environment(sandbox, tmp_path):
     ]
     bodies = [r["json"] for r in sandbox.requests() if r["method"] == "POST" and r["path"] == "/crm/v8/Leads"]
     assert bodies[0]["trigger"] == ["workflow"]
+
+
+def test_a_batch_whose_every_record_breaks_the_schema_is_rejected_and_the_run_goes_on(
+    sandbox, config, run_target, tmp_path
+):
+    """Nothing left to write in a batch is not a failure: the records are rejected, STATE passes."""
+    schema = {"type": "object", "properties": {"email": {"type": "string"}}}
+    stdin = singer_lines("web", [{"email": 5, "anonymous_id": "n1"}], state_every=1, schema=schema)
+    run = run_target(config, stdin)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.errors == []
+    assert run.states == [{"done": 1}]
+    assert sandbox.leads() == []
+    rejected = [json.loads(row) for row in (tmp_path / "rejected.jsonl").read_text().splitlines()]
+    assert [(r["code"], r["field"]) for r in rejected] == [("SCHEMA_MISMATCH", "email")]
+    assert "0 leads created, 0 updated, 0 unchanged duplicates, 1 rejected" in run.summary("web")
