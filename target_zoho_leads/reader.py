@@ -30,6 +30,7 @@ _FIELD_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
     },
     "ACTIVATE_VERSION": {"stream": (str,)},
 }
+_TOO_DEEP = f"not a valid Singer line (nested over {MAX_NESTING} levels deep)"
 _JSON_NAMES = {dict: "a JSON object", list: "a list", str: "text", type(None): "null"}
 
 
@@ -97,7 +98,6 @@ class LeadMessageReader(GenericSingerReader[t.Any]):
             InvalidInputLine: The line is not JSON, not UTF-8, not an object,
                 or nested more than :data:`MAX_NESTING` levels deep.
         """
-        too_deep = f"not a valid Singer line (nested over {MAX_NESTING} levels deep)"
         try:
             message = _decoder.decode(line)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
@@ -105,12 +105,17 @@ class LeadMessageReader(GenericSingerReader[t.Any]):
             msg = f"not a valid JSON line ({reason})"
             raise InvalidInputLine(msg) from None
         except RecursionError:  # msgspec's own limit, some thousand levels
-            raise InvalidInputLine(too_deep) from None
-        if not isinstance(message, dict):
+            raise InvalidInputLine(_TOO_DEEP) from None
+        if type(message) is not dict:  # what msgspec makes of any JSON object
             msg = "a Singer message must be a JSON object"
             raise InvalidInputLine(msg)
-        if brackets(line) > MAX_NESTING and nesting(message) > MAX_NESTING:
-            raise InvalidInputLine(too_deep)
+        opened = (
+            line.count(b"{") + line.count(b"[")  # stdin: bytes, the hot path
+            if type(line) is bytes
+            else brackets(line)
+        )
+        if opened > MAX_NESTING and nesting(message) > MAX_NESTING:
+            raise InvalidInputLine(_TOO_DEEP)
         return message
 
     @staticmethod
