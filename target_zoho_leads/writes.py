@@ -6,7 +6,7 @@ import logging
 import threading
 import typing as t
 
-from target_zoho_leads.client import MAX_RECORDS_PER_WRITE
+from target_zoho_leads.client import MAX_RECORDS_PER_WRITE, ItemDetails, WriteItem
 from target_zoho_leads.dedupe import (
     Key,
     NewLead,
@@ -27,6 +27,8 @@ if t.TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+_NO_DETAILS = ItemDetails()
+
 CREATED = "created"
 UPDATED = "updated"
 UNCHANGED = "unchanged"
@@ -43,25 +45,24 @@ class Outcome(t.NamedTuple):
     field: str | None = None
 
 
-def outcome_of(item: t.Mapping[str, t.Any], success: str) -> Outcome:
+def outcome_of(item: WriteItem, success: str) -> Outcome:
     """Read one item of an insert or update answer.
 
     Args:
         item: ``{"code", "details", "message", "status"}`` as Zoho answers.
         success: The outcome kind a successful item means.
     """
-    details = item.get("details") if isinstance(item.get("details"), dict) else {}
-    details = t.cast("dict[str, t.Any]", details)
-    if item.get("status") == "success":
-        lead_id = details.get("id")
+    details = item.details or _NO_DETAILS
+    if item.status == "success":
+        lead_id = details.id
         return Outcome(success, lead_id=str(lead_id) if lead_id else None)
-    field = details.get("api_name")
-    if not field and isinstance(details.get("json_path"), str):
-        field = details["json_path"].rsplit(".", 1)[-1]
+    field = details.api_name
+    if not field and isinstance(details.json_path, str):
+        field = details.json_path.rsplit(".", 1)[-1]
     return Outcome(
         REJECTED,
-        code=str(item.get("code") or "UNKNOWN"),
-        message=str(item.get("message") or ""),
+        code=str(item.code or "UNKNOWN"),
+        message=str(item.message or ""),
         field=str(field) if field else None,
     )
 
@@ -386,11 +387,10 @@ class UniqueLeadWriter:
                 outcomes[update.record] = outcome
 
 
-def _duplicate_record_id(item: t.Mapping[str, t.Any]) -> str | None:
+def _duplicate_record_id(item: WriteItem) -> str | None:
     """The existing lead's id in a DUPLICATE_DATA answer item, if Zoho gave it."""
-    if item.get("code") != "DUPLICATE_DATA":
+    if item.code != "DUPLICATE_DATA" or item.details is None:
         return None
-    details = item.get("details") or {}
-    duplicate = details.get("duplicate_record") if isinstance(details, dict) else None
+    duplicate = item.details.duplicate_record
     lead_id = duplicate.get("id") if isinstance(duplicate, dict) else None
     return str(lead_id) if lead_id else None

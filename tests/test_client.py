@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from target_zoho_leads.auth import ZohoAuth
-from target_zoho_leads.client import ZohoCRMClient
+from target_zoho_leads.client import ItemDetails, WriteItem, ZohoCRMClient
 from target_zoho_leads.exceptions import (
     ZohoAPIError,
     ZohoRetriesExhaustedError,
@@ -166,7 +166,7 @@ def test_a_lost_write_answer_is_resent_in_insert_mode(zoho, client, waits):
     """Without settle_ambiguous the write is retried (insert mode)."""
     zoho.script = [DROP, (201, {"data": [{"code": "SUCCESS", "status": "success", "details": {"id": "9"}, "message": "record added"}]}, {})]
     items = client.write_leads("POST", [{"Last_Name": "A"}], None)
-    assert items[0]["details"]["id"] == "9"
+    assert items[0].details.id == "9"
     assert len(zoho.seen) == 2
 
 
@@ -204,8 +204,27 @@ def test_an_all_failed_insert_returns_its_items_rather_than_raising(zoho, client
     """HTTP 400 with per-record items is record outcomes, not a failed call."""
     item = {"code": "MANDATORY_NOT_FOUND", "details": {"api_name": "Last_Name"}, "message": "required field not found", "status": "error"}
     zoho.script = [(400, {"data": [item]}, {})]
-    assert client.write_leads("POST", [{"Email": "x"}], ["workflow"]) == [item]
+    assert client.write_leads("POST", [{"Email": "x"}], ["workflow"]) == [
+        WriteItem(
+            code="MANDATORY_NOT_FOUND",
+            status="error",
+            message="required field not found",
+            details=ItemDetails(api_name="Last_Name"),
+        )
+    ]
     assert json.loads(zoho.seen[0][3]) == {"data": [{"Email": "x"}], "trigger": ["workflow"]}
+
+
+def test_answer_items_of_an_unexpected_shape_are_still_read_one_per_record(zoho, client):
+    """An item whose details are not an object, or that is not an object: read, not a crash."""
+    items = [{"code": "SUCCESS", "status": "success", "details": "odd"}, "odd", {"code": 5, "details": {"id": 7}}]
+    zoho.script = [(201, {"data": items}, {})]
+    answer = client.write_leads("POST", [{"Last_Name": "A"}] * 3, None)
+    assert answer == [
+        WriteItem(code="SUCCESS", status="success"),
+        WriteItem(),
+        WriteItem(code=5, details=ItemDetails(id=7)),
+    ]
 
 
 def test_trigger_is_left_out_when_unset(zoho, client):
