@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import operator
 import sys
 import typing as t
 
@@ -19,7 +21,13 @@ else:
 if t.TYPE_CHECKING:
     from target_zoho_leads.target import TargetZohoLeads
 
-_TALLY = {CREATED: "created", UPDATED: "updated", UNCHANGED: "unchanged"}
+_TALLY = {
+    CREATED: "created",
+    UPDATED: "updated",
+    UNCHANGED: "unchanged",
+    REJECTED: "rejected",
+}
+_KIND = operator.attrgetter("kind")
 
 
 class ZohoLeadsSink(BatchSink):
@@ -160,11 +168,12 @@ class ZohoLeadsSink(BatchSink):
         outcomes: list[Outcome],
     ) -> None:
         """Count what each record became and report the rejected ones."""
-        counts = dict.fromkeys(("created", "updated", "unchanged", "rejected"), 0)
-        for record, lead, outcome in zip(records, leads, outcomes, strict=True):
-            if outcome.kind == REJECTED:
-                counts["rejected"] += 1
-                self.zoho_target.rejected.add(self.stream_name, record, lead, outcome)
-            else:
-                counts[_TALLY[outcome.kind]] += 1
+        kinds = collections.Counter(map(_KIND, outcomes))
+        counts = {name: kinds[kind] for kind, name in _TALLY.items()}
         self.stats.add(**counts)
+        if kinds[REJECTED]:
+            for record, lead, outcome in zip(records, leads, outcomes, strict=True):
+                if outcome.kind == REJECTED:
+                    self.zoho_target.rejected.add(
+                        self.stream_name, record, lead, outcome
+                    )
