@@ -195,7 +195,7 @@ class LeadMapper:
         return self._map(record)
 
     def map_slowly(self, record: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-        """:meth:`map` as the plan says it, source by source: what `_write_out` unrolls."""
+        """:meth:`map` source by source, as planned: what `_write_out` unrolls."""
         cache: list[t.Mapping[str, t.Any]] = []  # `properties`, decoded on first use
         lead: dict[str, t.Any] = {}
         for field, getters, default in self._plan:

@@ -6,9 +6,9 @@ import typing as t
 
 import fastjsonschema
 import pytest
-from singer_sdk.exceptions import InvalidJSONSchema
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from singer_sdk.exceptions import InvalidJSONSchema
 
 from target_zoho_leads.schema_checks import RecordCheck, compile_exact_check, quick_type
 
@@ -22,8 +22,10 @@ json_values = st.recursive(
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.sampled_from([1.0, 0.0, -3.0])
     | st.text(max_size=3),
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.sampled_from(KEYS), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -43,7 +45,7 @@ def _schemas(inner: st.SearchStrategy[t.Any]) -> st.SearchStrategy[dict[str, t.A
             # Keywords types cannot say: the quick check must stand aside.
             "minimum": st.just(0),
             "enum": st.just(["a", 1]),
-            "additionalProperties": st.just(False),
+            "additionalProperties": st.just(value=False),
         },
     )
 
@@ -55,7 +57,7 @@ schemas = st.recursive(
 )
 
 
-def _exact_verdict(schema: dict, value: t.Any) -> bool:  # noqa: ANN401
+def _exact_verdict(schema: dict, value: t.Any) -> bool:
     check = compile_exact_check("s", schema)
     try:
         check(value)
@@ -73,7 +75,7 @@ def test_the_record_check_agrees_with_fastjsonschema_on_any_schema_and_value(
     try:
         record_check = RecordCheck("s", schema)
     except InvalidJSONSchema:
-        assume(False)  # a SCHEMA the target refuses at once (tested elsewhere)
+        assume(condition=False)  # a SCHEMA refused at once, tested elsewhere
     try:
         record_check(value)
         verdict = True
@@ -109,19 +111,23 @@ def test_a_schema_of_types_and_properties_gets_the_quick_check():
     ],
 )
 def test_a_schema_that_says_more_than_types_is_left_to_the_exact_check(schema):
-    """Constraints msgspec types cannot state turn the quick check off for the stream."""
+    """Constraints msgspec types cannot state turn the quick check off."""
     assert quick_type(schema) is None
 
 
 def test_a_bad_record_gets_fastjsonschemas_message_which_never_quotes_the_value():
-    """The quick check only decides that a record is fine; errors come from the exact one."""
-    record_check = RecordCheck("s", {"type": "object", "properties": {"n": {"type": "integer"}}})
+    """The quick check only says a record is fine; errors come from the exact one."""
+    record_check = RecordCheck(
+        "s", {"type": "object", "properties": {"n": {"type": "integer"}}}
+    )
     with pytest.raises(fastjsonschema.JsonSchemaValueException) as caught:
         record_check({"n": "secret@example.com"})
     assert caught.value.message == "data.n must be integer"
 
 
 def test_an_integral_float_still_passes_an_integer_field():
-    """1.0 is an integer to JSON Schema: the quick check refuses it, the exact one decides."""
-    record_check = RecordCheck("s", {"type": "object", "properties": {"n": {"type": "integer"}}})
+    """1.0 is an integer to JSON Schema: the exact check decides, not the quick one."""
+    record_check = RecordCheck(
+        "s", {"type": "object", "properties": {"n": {"type": "integer"}}}
+    )
     record_check({"n": 1.0})
