@@ -28,7 +28,6 @@ _NAME_HINT = "letters, digits and underscores, e.g. First_Name"
 # `\,` is the one escape: a comma preceded by a backslash belongs to the value.
 _PAIR_SEPARATOR = re.compile(r"(?<!\\),")
 _NO_PROPERTIES: t.Mapping[str, t.Any] = types.MappingProxyType({})
-_NO_DEFAULT = object()
 _NO_EQUALS = 'no "=" (write ZohoField=value, e.g. Phone=phone)'
 # Python refuses to print ints of 4300+ digits; such a Decimal goes out as a float.
 _MAX_INT_DIGITS = 4000
@@ -140,14 +139,6 @@ class LeadMapper:
         self.mapped_fields: tuple[str, ...] = tuple(field_mapping)
         self.default_values: dict[str, t.Any] = defaults
         self._fields = (*field_mapping, *only_defaults)
-        self._plan = tuple(
-            (
-                field,
-                tuple(_compile_source(name) for name in field_mapping.get(field, ())),
-                defaults.get(field, _NO_DEFAULT),
-            )
-            for field in self._fields
-        )
         self._map = _write_out(self._fields, field_mapping, defaults)
 
     @classmethod
@@ -193,22 +184,6 @@ class LeadMapper:
             `zoho_fields` order; always JSON-serialisable.
         """
         return self._map(record)
-
-    def map_slowly(self, record: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-        """:meth:`map` source by source, as planned: what `_write_out` unrolls."""
-        cache: list[t.Mapping[str, t.Any]] = []  # `properties`, decoded on first use
-        lead: dict[str, t.Any] = {}
-        for field, getters, default in self._plan:
-            for getter in getters:
-                value = getter(record, cache)
-                if value is not None:
-                    lead[field] = value
-                    break
-            else:
-                if default is not _NO_DEFAULT:
-                    # A copy, so a caller editing one lead's list edits no other.
-                    lead[field] = default.copy() if type(default) is list else default
-        return lead
 
 
 def _entries(setting: str, value: object, errors: list[str]) -> list[Entry]:
@@ -378,10 +353,11 @@ def _write_out(
     """Unroll the mapping into one Python function, compiled once per run.
 
     Mapping runs on every record, and a loop over fields and sources, with a
-    call per source, costs several times the lookups themselves. The function
-    does exactly what :meth:`LeadMapper.map_slowly` does, field after field;
-    names and values enter it only as ``repr`` literals or through its
-    namespace, never as code.
+    call per source, cost twice the lookups themselves. For each field in
+    turn the function tries its sources in order (top level, then
+    ``properties``, then a dotted path through the source's getter) and
+    falls back to the field's default; names and values enter it only as
+    ``repr`` literals or through its namespace, never as code.
     """
     getters: list[Getter] = []
     blocks: list[str] = []

@@ -67,19 +67,6 @@ INPUT_ERRORS = (
 )
 
 
-# The SDK's record metadata columns, which it removes from every record.
-_SDC_KEYS = frozenset(
-    {
-        "_sdc_extracted_at",
-        "_sdc_received_at",
-        "_sdc_batched_at",
-        "_sdc_deleted_at",
-        "_sdc_sequence",
-        "_sdc_table_version",
-        "_sdc_sync_started_at",
-    }
-)
-
 # Allocations between the garbage collector's youngest-generation passes.
 # Python's default, 700, has it run after every few records, and its older
 # passes walk every record of the batch held for writing: a tenth of a run's
@@ -264,8 +251,7 @@ class TargetZohoLeads(Target):
             super()._process_record_message(message_dict)
             return
         record = message_dict["record"]
-        if not _SDC_KEYS.isdisjoint(record):
-            sink._remove_sdc_metadata_from_record(record)  # noqa: SLF001
+        sink._remove_sdc_metadata_from_record(record)  # noqa: SLF001
         if sink.key_properties:
             sink._singer_validate_message(record)  # noqa: SLF001
         sink.tally_record_read()
