@@ -18,29 +18,37 @@ AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed-stamp
 LOCKS := orchestrate/requirements
 
-.PHONY: install demo sandbox test e2e lint bench readme clean meltano-env airflow-env pipeline-locks
+.PHONY: install lock check demo sandbox test test-fast e2e bench readme clean meltano-env airflow-env pipeline-locks
 
-$(STAMP): pyproject.toml
+DEV_LOCK := requirements/dev.txt
+
+# The development environment comes from a lock file, so a new release of any
+# dependency cannot change what `make test` runs; `make lock` re-resolves it.
+$(UV):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	touch $(UV)
+
+$(STAMP): pyproject.toml $(DEV_LOCK) | $(UV)
+	$(UV) pip install --quiet --python $(BIN)/python -r $(DEV_LOCK)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
 
-$(UV): $(STAMP)
-	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
-	touch $(UV)
+# Re-resolve the development lock file after changing pyproject.toml's dependencies.
+lock: | $(UV)
+	$(UV) pip compile --quiet --universal --python-version 3.10 --extra test --extra dev pyproject.toml -o $(DEV_LOCK)
 
 # Each tool is installed from its lock file (resolved by `make pipeline-locks`),
 # so CI gets the same versions every time: Airflow supports installs only that way.
-$(MELTANO_STAMP): $(LOCKS)/meltano.txt | $(UV)
+$(MELTANO_STAMP): $(LOCKS)/meltano.txt | $(STAMP)
 	rm -rf $(MELTANO_VENV)
 	$(UV) venv --quiet --python $(PYTHON) $(MELTANO_VENV)
 	$(UV) pip install --quiet --python $(MELTANO_VENV)/bin/python -r $(LOCKS)/meltano.txt
 	touch $(MELTANO_STAMP)
 
-$(AIRFLOW_STAMP): $(LOCKS)/airflow.txt | $(UV)
+$(AIRFLOW_STAMP): $(LOCKS)/airflow.txt | $(STAMP)
 	rm -rf $(AIRFLOW_VENV)
 	$(UV) venv --quiet --python $(PYTHON) $(AIRFLOW_VENV)
 	$(UV) pip install --quiet --python $(AIRFLOW_VENV)/bin/python -r $(LOCKS)/airflow.txt
@@ -65,6 +73,16 @@ sandbox: $(STAMP)
 test: $(STAMP) $(MELTANO_STAMP) $(AIRFLOW_STAMP)
 	$(BIN)/python -m pytest
 
+# Everything but the pipeline, chaos, crash and fuzz tests (marked slow): about a minute.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+# What CI enforces before the tests: lint, formatting and types.
+check: $(STAMP)
+	$(BIN)/ruff check target_zoho_leads tests scripts benchmarks orchestrate
+	$(BIN)/ruff format --check target_zoho_leads tests scripts benchmarks orchestrate
+	$(BIN)/mypy target_zoho_leads
+
 # Only the Meltano and Airflow pipelines (tests/test_pipelines.py).
 e2e: $(STAMP) $(MELTANO_STAMP) $(AIRFLOW_STAMP)
 	$(BIN)/python -m pytest tests/test_pipelines.py
@@ -79,9 +97,5 @@ bench: $(STAMP)
 	$(BIN)/python -m compileall -q target_zoho_leads
 	$(BIN)/python benchmarks/bench.py $(BENCH_FLAGS)
 
-lint: $(STAMP)
-	$(BIN)/python -m pip install --quiet ruff
-	$(BIN)/ruff check target_zoho_leads tests scripts orchestrate
-
 clean:
-	rm -rf $(VENV) $(MELTANO_VENV) $(AIRFLOW_VENV) .pytest_cache .hypothesis demo-output
+	rm -rf $(VENV) $(MELTANO_VENV) $(AIRFLOW_VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache demo-output

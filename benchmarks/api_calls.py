@@ -35,9 +35,7 @@ def make_input(records: int, rng: random.Random) -> tuple[str, list[dict]]:
         }
         for i in range(distinct)
     ]
-    order = list(range(distinct)) + [
-        rng.randrange(distinct) for _ in range(records - distinct)
-    ]
+    order = list(range(distinct)) + [rng.randrange(distinct) for _ in range(records - distinct)]
     rng.shuffle(order)
     lines = [
         json.dumps(
@@ -57,9 +55,7 @@ def make_input(records: int, rng: random.Random) -> tuple[str, list[dict]]:
             "email": person["email"],
             "phone": person["phone"],
         }
-        lines.append(
-            json.dumps({"type": "RECORD", "stream": "cdp_events", "record": event})
-        )
+        lines.append(json.dumps({"type": "RECORD", "stream": "cdp_events", "record": event}))
     existing = [
         {
             "Last_Name": f"Person {i}",
@@ -73,9 +69,7 @@ def make_input(records: int, rng: random.Random) -> tuple[str, list[dict]]:
     return "\n".join(lines) + "\n", existing
 
 
-def run(
-    sandbox: ZohoSandbox, stdin: str, existing: list[dict], *, unique: bool
-) -> dict:
+def run(sandbox: ZohoSandbox, stdin: str, existing: list[dict], *, unique: bool) -> dict:
     """One run of the command; returns the sandbox's call counts."""
     sandbox.reset()
     sandbox.seed(existing)
@@ -96,9 +90,7 @@ def run(
             "--config",
             str(path),
         ]
-        done = subprocess.run(
-            command, input=stdin.encode(), capture_output=True, check=False
-        )  # noqa: S603
+        done = subprocess.run(command, input=stdin.encode(), capture_output=True, check=False)  # noqa: S603
     if done.returncode:
         sys.exit(done.stderr.decode()[-2000:])
     return sandbox.stats()
@@ -111,20 +103,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     stdin, existing = make_input(args.records, random.Random(args.seed))
-    print(
-        f"{args.records} records, {len(existing)} people already in the CRM, 20% repeats"
-    )  # noqa: T201
+    print(f"{args.records} records, {len(existing)} people already in the CRM, 20% repeats")
     with ZohoSandbox() as sandbox:
         for unique, goal in ((False, "10 (Zoho's 100-record limit)"), (True, "<= 25")):
             stats = run(sandbox, stdin, existing, unique=unique)
             per_1000 = stats["api_calls"] * 1000 / args.records
-            calls = ", ".join(
-                f"{name}: {count}" for name, count in sorted(stats["calls"].items())
-            )
+            calls = ", ".join(f"{name}: {count}" for name, count in sorted(stats["calls"].items()))
             mode = "unique_lead" if unique else "insert     "
             print(
                 f"{mode}  {per_1000:5.1f} calls per 1,000 records  (goal {goal}; {calls}; leads now {stats.get('leads', len(sandbox.leads()))})"
-            )  # noqa: T201
+            )
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ STARTED = time.perf_counter()
 def progress(message: str, *args: object) -> None:
     """Say on stderr what is running, and since when: a full run takes minutes."""
     elapsed = time.perf_counter() - STARTED
-    print(f"[{elapsed:4.0f} s] {message % args}", file=sys.stderr, flush=True)  # noqa: T201
+    print(f"[{elapsed:4.0f} s] {message % args}", file=sys.stderr, flush=True)
 
 
 class Bench:
@@ -141,9 +141,7 @@ class Bench:
     def target_insert(self, records: int, *, again: bool = False) -> Usage:
         """The plain insert run of (a) and (d), once per size unless ``again``."""
         if again or records not in self._target_runs:
-            self._target_runs[records], _ = self.run_target(
-                records, f"insert-{records}"
-            )
+            self._target_runs[records], _ = self.run_target(records, f"insert-{records}")
         return self._target_runs[records]
 
 
@@ -157,9 +155,7 @@ def figure_cpu(bench: Bench, sizes: Sizes) -> dict[str, t.Any]:
         targets.append(bench.target_insert(sizes.cpu, again=run > 0))
     # Each target run follows its no-op run, so a pair shares the machine's
     # load of the moment: the figure is the median of the pairs' ratios.
-    ratios = [
-        t.cpu_seconds / n.cpu_seconds for t, n in zip(targets, noops, strict=True)
-    ]
+    ratios = [t.cpu_seconds / n.cpu_seconds for t, n in zip(targets, noops, strict=True)]
     middle = sorted(range(len(ratios)), key=ratios.__getitem__)[len(ratios) // 2]
     target, noop = targets[middle], noops[middle]
     return {
@@ -177,9 +173,7 @@ def figure_cpu(bench: Bench, sizes: Sizes) -> dict[str, t.Any]:
 
 def figure_calls(bench: Bench, sizes: Sizes) -> dict[str, t.Any]:
     """(b) API calls per 1,000 records, with ``api_calls.py``'s workload."""
-    progress(
-        "(b) API calls, %s records, 30%% existing, 20%% repeats", f"{sizes.calls:,}"
-    )
+    progress("(b) API calls, %s records, 30%% existing, 20%% repeats", f"{sizes.calls:,}")
     stdin, existing = api_calls.make_input(sizes.calls, random.Random(1))  # noqa: S311
     result: dict[str, t.Any] = {"records": sizes.calls, "existing_leads": len(existing)}
     for mode, unique in (("insert", False), ("unique_lead", True)):
@@ -194,9 +188,7 @@ def figure_calls(bench: Bench, sizes: Sizes) -> dict[str, t.Any]:
 
 def figure_concurrency(bench: Bench, sizes: Sizes) -> dict[str, t.Any]:
     """(c) Wall time at low and high concurrency against a slow Zoho."""
-    progress(
-        "(c) wall time, %s records, %s ms latency", f"{sizes.latency:,}", LATENCY_MS
-    )
+    progress("(c) wall time, %s records, %s ms latency", f"{sizes.latency:,}", LATENCY_MS)
     bench.sandbox.configure(latency_ms=LATENCY_MS)
     result: dict[str, t.Any] = {"records": sizes.latency, "latency_ms": LATENCY_MS}
     try:
@@ -207,9 +199,7 @@ def figure_concurrency(bench: Bench, sizes: Sizes) -> dict[str, t.Any]:
             result[f"max_in_flight_c{level}"] = stats["max_in_flight"]
     finally:
         bench.sandbox.configure(latency_ms=0)
-    result["speedup"] = (
-        result[f"wall_s_c{CONCURRENCY_LOW}"] / result[f"wall_s_c{CONCURRENCY_HIGH}"]
-    )
+    result["speedup"] = result[f"wall_s_c{CONCURRENCY_LOW}"] / result[f"wall_s_c{CONCURRENCY_HIGH}"]
     return result
 
 
@@ -259,12 +249,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "pair with the median ratio (default: "
         f"{Sizes.cpu_runs}; a shared machine adds noise)",
     )
-    parser.add_argument(
-        "--only", default="abcd", help="which figures, e.g. 'ac' (default: abcd)"
-    )
-    parser.add_argument(
-        "--keep", action="store_true", help="keep the inputs, configs and logs"
-    )
+    parser.add_argument("--only", default="abcd", help="which figures, e.g. 'ac' (default: abcd)")
+    parser.add_argument("--keep", action="store_true", help="keep the inputs, configs and logs")
     parser.add_argument(
         "--json", type=Path, help="where to write the figures (default: a temp file)"
     )
@@ -286,9 +272,7 @@ def _temp_json_path() -> Path:
 def main(argv: list[str] | None = None) -> None:
     """Run the chosen figures, print the table, write the JSON."""
     args = parse_args(argv)
-    sizes = dataclasses.replace(
-        QUICK if args.quick else Sizes(), cpu_runs=args.cpu_runs
-    )
+    sizes = dataclasses.replace(QUICK if args.quick else Sizes(), cpu_runs=args.cpu_runs)
     work = Path(tempfile.mkdtemp(prefix="target-zoho-leads-bench-"))
     results: dict[str, t.Any] = {
         "quick": args.quick,
@@ -311,8 +295,8 @@ def main(argv: list[str] | None = None) -> None:
     results["total_seconds"] = time.perf_counter() - STARTED
     json_path = args.json or _temp_json_path()
     json_path.write_text(json.dumps(results, indent=2) + "\n")
-    print(report.table(results))  # noqa: T201
-    print(f"\nFigures as JSON: {json_path}")  # noqa: T201
+    print(report.table(results))
+    print(f"\nFigures as JSON: {json_path}")
 
 
 if __name__ == "__main__":

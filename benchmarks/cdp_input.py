@@ -58,8 +58,7 @@ def event(seq: int, person: int, rng: random.Random) -> dict[str, t.Any]:
         "phone": f"+86139{person:08d}",
         "properties": {
             "ip": ".".join(str(rng.randrange(1, 255)) for _ in range(4)),
-            "url": f"https://www.example.com/{rng.choice(PAGES)}"
-            f"?utm_source={rng.choice(SOURCES)}",
+            "url": f"https://www.example.com/{rng.choice(PAGES)}?utm_source={rng.choice(SOURCES)}",
             "area": rng.choice(AREAS),
         },
     }

@@ -67,10 +67,7 @@ def _cpu_rows(a: dict[str, t.Any]) -> list[Row]:
             f"goal <= {MAX_CPU_RATIO}",
             ratio <= MAX_CPU_RATIO,
         ),
-        _text(
-            f"      (wall s: target {a['target_wall_s']:.1f}, "
-            f"no-op {a['noop_wall_s']:.1f})"
-        ),
+        _text(f"      (wall s: target {a['target_wall_s']:.1f}, no-op {a['noop_wall_s']:.1f})"),
         *_pair_rows(a),
     ]
 
@@ -90,9 +87,7 @@ def _calls_rows(b: dict[str, t.Any]) -> list[Row]:
     # a goal that is about records per insert call.
     startup = b["insert_startup_calls"] * 1000 / b["records"]
     return [
-        _text(
-            f"(b) API calls per 1,000 records (api_calls.py, {b['records']:,} records)"
-        ),
+        _text(f"(b) API calls per 1,000 records (api_calls.py, {b['records']:,} records)"),
         _goal(
             "insert",
             f"{insert:.1f}",

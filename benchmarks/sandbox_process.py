@@ -69,7 +69,7 @@ class SandboxProcess:
             self._process.wait(timeout=30)
             self._process = None
 
-    def _call(self, method: str, name: str, payload: object = None) -> t.Any:  # noqa: ANN401
+    def _call(self, method: str, name: str, payload: object = None) -> t.Any:
         data = None if payload is None else json.dumps(payload).encode()
         request = urllib.request.Request(  # noqa: S310 - the loopback sandbox
             f"{self.accounts_url}/__sandbox/{name}",

@@ -125,15 +125,11 @@ def make_input(records: int, rng: random.Random) -> ChaosInput:
             Person(
                 index=i,
                 email=f"person{i}@example.com" if kind != "phone" else None,
-                phone=rng.choice((f"+86139{digits}", spaced))
-                if kind != "email"
-                else None,
+                phone=rng.choice((f"+86139{digits}", spaced)) if kind != "email" else None,
                 exists=rng.random() < 0.3,  # noqa: PLR2004
             )
         )
-    order = list(range(distinct)) + [
-        rng.randrange(distinct) for _ in range(records - distinct)
-    ]
+    order = list(range(distinct)) + [rng.randrange(distinct) for _ in range(records - distinct)]
     rng.shuffle(order)
     out = ChaosInput(people, [], [], set())
     for seq, who in enumerate(order):
@@ -150,9 +146,7 @@ def make_input(records: int, rng: random.Random) -> ChaosInput:
             person = people[who]
             event["name"] = f"Person {who}"
             if person.email:
-                event["email"] = rng.choice((str.lower, str.upper, str.title))(
-                    person.email
-                )
+                event["email"] = rng.choice((str.lower, str.upper, str.title))(person.email)
             if person.phone:
                 event["phone"] = person.phone
             out.owners.append(who)
@@ -170,9 +164,7 @@ def singer_text(
     """
     schema = {"type": "object", "properties": {}}
     lines = [
-        json.dumps(
-            {"type": "SCHEMA", "stream": STREAM, "schema": schema, "key_properties": []}
-        )
+        json.dumps({"type": "SCHEMA", "stream": STREAM, "schema": schema, "key_properties": []})
     ]
     for offset, record in enumerate(records, start=start + 1):
         lines.append(json.dumps({"type": "RECORD", "stream": STREAM, "record": record}))
@@ -184,16 +176,10 @@ def singer_text(
 def target_command() -> list[str]:
     """The installed console script beside this Python."""
     script = Path(sys.executable).parent / "target-zoho-leads"
-    return (
-        [str(script)]
-        if script.exists()
-        else [sys.executable, "-m", "target_zoho_leads"]
-    )
+    return [str(script)] if script.exists() else [sys.executable, "-m", "target_zoho_leads"]
 
 
-def sandbox_config(
-    sandbox: ZohoSandbox, folder: Path, **settings: t.Any
-) -> dict[str, t.Any]:  # noqa: ANN401
+def sandbox_config(sandbox: ZohoSandbox, folder: Path, **settings: t.Any) -> dict[str, t.Any]:
     """Settings pointing at ``sandbox``, rejected records kept in ``folder``."""
     return sandbox.target_settings(
         **{
@@ -232,10 +218,7 @@ class Figures:
         """Records the summary says became something."""
         s = self.summary
         return (
-            s.get("created", 0)
-            + s.get("updated", 0)
-            + s.get("unchanged", 0)
-            + s.get("rejected", 0)
+            s.get("created", 0) + s.get("updated", 0) + s.get("unchanged", 0) + s.get("rejected", 0)
         )
 
     def failures(self) -> list[str]:
@@ -243,10 +226,7 @@ class Figures:
         out = list(self.problems)
         if self.exit_code != 0:
             out.append(f"exit code {self.exit_code}")
-        if (
-            self.summary.get("read") != self.records_in
-            or self.accounted != self.records_in
-        ):
+        if self.summary.get("read") != self.records_in or self.accounted != self.records_in:
             out.append(f"{self.records_in} records in, summary {self.summary}")
         if self.max_tokens_in_window > TOKENS_PER_WINDOW:
             out.append(f"{self.max_tokens_in_window} tokens minted in 10 minutes")
@@ -309,14 +289,10 @@ class Figures:
             f"[{self.mode}] {self.records_in} records in {self.seconds:.0f} s, "
             f"{self.api_calls} API calls, faults injected {self.faults}"
         )
-        return "\n".join(
-            [head, *(f"  {'PASS' if ok else 'FAIL'} {text}" for ok, text in checks)]
-        )
+        return "\n".join([head, *(f"  {'PASS' if ok else 'FAIL'} {text}" for ok, text in checks)])
 
 
-def most_in_window(
-    times: t.Sequence[float], window: float = TOKEN_WINDOW_SECONDS
-) -> int:
+def most_in_window(times: t.Sequence[float], window: float = TOKEN_WINDOW_SECONDS) -> int:
     """The most timestamps that fall within any ``window`` seconds."""
     ordered = sorted(times)
     best, first = 0, 0
@@ -347,20 +323,14 @@ def check_unique(
             if key[1]:
                 holders.setdefault(key, []).append(lead["id"])
     shared = sum(len(ids) > 1 for ids in holders.values())
-    problems = (
-        [f"{shared} emails or phones held by more than one lead"] if shared else []
-    )
-    expected = _check_people(
-        data, {lead["id"]: lead for lead in leads}, holders, problems
-    )
+    problems = [f"{shared} emails or phones held by more than one lead"] if shared else []
+    expected = _check_people(data, {lead["id"]: lead for lead in leads}, holders, problems)
     anonymous = [
         r["anonymous_id"]
         for seq, r in enumerate(data.records)
         if data.owners[seq] is None and seq not in data.bad
     ]
-    copies = [
-        lead.get("CDP_ID") for lead in leads if lead.get("CDP_ID") in set(anonymous)
-    ]
+    copies = [lead.get("CDP_ID") for lead in leads if lead.get("CDP_ID") in set(anonymous)]
     if set(copies) != set(anonymous):
         problems.append(
             f"{len(set(anonymous) - set(copies))} records with no email or phone have no lead"
@@ -372,9 +342,7 @@ def check_unique(
         )
     expected += len(anonymous)
     if len(leads) != expected + extra:
-        problems.append(
-            f"{len(leads)} leads, expected {expected} + {extra} extra copies"
-        )
+        problems.append(f"{len(leads)} leads, expected {expected} + {extra} extra copies")
     return expected, extra, problems
 
 
@@ -424,9 +392,7 @@ def check_insert(
     problems: list[str] = []
     seeded = sum(p.exists for p in data.people)
     ids = [lead.get("CDP_ID") for lead in leads if lead.get("CDP_ID") != "old"]
-    wanted = {
-        r["anonymous_id"] for seq, r in enumerate(data.records) if seq not in data.bad
-    }
+    wanted = {r["anonymous_id"] for seq, r in enumerate(data.records) if seq not in data.bad}
     missing = wanted - set(ids)
     if missing:
         problems.append(f"{len(missing)} records have no lead")
@@ -502,14 +468,8 @@ def run_chaos(  # noqa: PLR0913
         stdout, stderr = done.stdout.decode(), done.stderr.decode(errors="replace")
         rejected_path = folder / "rejected.jsonl"
         rejected = rejected_path.read_text() if rejected_path.exists() else ""
-        match = [
-            m.groupdict() for m in SUMMARY.finditer(stderr) if m["stream"] == STREAM
-        ]
-        summary = (
-            {k: int(v) for k, v in match[-1].items() if k != "stream" and v}
-            if match
-            else {}
-        )
+        match = [m.groupdict() for m in SUMMARY.finditer(stderr) if m["stream"] == STREAM]
+        summary = {k: int(v) for k, v in match[-1].items() if k != "stream" and v} if match else {}
         leads = sandbox.leads()
         check = check_unique if unique else check_insert
         expected, extra, problems = check(data, leads, summary.get("ambiguous", 0))
@@ -554,15 +514,13 @@ def main() -> None:
         default=None,
         help="first backoff step in seconds (< 1)",
     )
-    parser.add_argument(
-        "--debug", action="store_true", help="run the target at LOGLEVEL=DEBUG"
-    )
+    parser.add_argument("--debug", action="store_true", help="run the target at LOGLEVEL=DEBUG")
     args = parser.parse_args()
     env = {"LOGLEVEL": "DEBUG"} if args.debug else {}
     if args.backoff_base is not None:
         env[BACKOFF_BASE_ENV] = str(args.backoff_base)
     data = make_input(args.records, random.Random(args.seed))  # noqa: S311 - test data
-    print(  # noqa: T201
+    print(
         f"{args.records} records, {sum(p.exists for p in data.people)} people already in the CRM, "
         f"faults {FAULTS}, backoff base {env.get(BACKOFF_BASE_ENV, '1.0')} s"
     )
@@ -576,7 +534,7 @@ def main() -> None:
             batch_size_rows=args.batch_size_rows,
             env=env,
         )
-        print(figures.report(), flush=True)  # noqa: T201
+        print(figures.report(), flush=True)
         failed = failed or bool(figures.failures())
     sys.exit(1 if failed else 0)
 

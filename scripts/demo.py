@@ -30,7 +30,7 @@ SHOWN_FIELDS = (
 
 def start_sandbox() -> tuple[subprocess.Popen[str], str]:
     """Start the sandbox on a free port and return it with its accounts URL."""
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(
         [sys.executable, "-m", "target_zoho_leads.sandbox", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
@@ -61,15 +61,12 @@ def show_leads(url: str) -> None:
     """Print the sandbox's leads as a table."""
     with urllib.request.urlopen(f"{url}/__sandbox/leads") as answer:  # noqa: S310
         leads = json.load(answer)
-    print(f"\nLeads in the Zoho sandbox ({len(leads)}):")  # noqa: T201
-    widths = [
-        max(len(f), *(len(str(lead.get(f, ""))) for lead in leads))
-        for f in SHOWN_FIELDS
-    ]
-    print("  ".join(f.ljust(w) for f, w in zip(SHOWN_FIELDS, widths)))  # noqa: T201
+    print(f"\nLeads in the Zoho sandbox ({len(leads)}):")
+    widths = [max(len(f), *(len(str(lead.get(f, ""))) for lead in leads)) for f in SHOWN_FIELDS]
+    print("  ".join(f.ljust(w) for f, w in zip(SHOWN_FIELDS, widths)))
     for lead in leads:
         cells = (str(lead.get(f, "")).ljust(w) for f, w in zip(SHOWN_FIELDS, widths))
-        print("  ".join(cells))  # noqa: T201
+        print("  ".join(cells))
 
 
 def main() -> int:
@@ -79,9 +76,7 @@ def main() -> int:
     sandbox, url = start_sandbox()
     try:
         config = demo_config(url)
-        print(
-            f"Zoho sandbox at {url}; running target-zoho-leads on sample/cdp_events.singer\n"
-        )  # noqa: T201
+        print(f"Zoho sandbox at {url}; running target-zoho-leads on sample/cdp_events.singer\n")
         target = Path(sys.executable).parent / "target-zoho-leads"
         with (ROOT / "sample" / "cdp_events.singer").open() as events:
             run = subprocess.run(  # noqa: S603
@@ -92,22 +87,22 @@ def main() -> int:
                 check=False,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
-        print("Target log (stderr):")  # noqa: T201
+        print("Target log (stderr):")
         for line in run.stderr.splitlines():
             if "Stream '" in line or "rejected" in line or "ERROR" in line:
-                print(f"  {line}")  # noqa: T201
-        print("\nSTATE the target passed on (stdout):")  # noqa: T201
-        print("  " + "\n  ".join(run.stdout.splitlines()))  # noqa: T201
+                print(f"  {line}")
+        print("\nSTATE the target passed on (stdout):")
+        print("  " + "\n  ".join(run.stdout.splitlines()))
         show_leads(url)
         rejected = OUT / "rejected_records.jsonl"
         if rejected.exists():
-            print(f"\nRejected records, kept in {rejected.relative_to(ROOT)}:")  # noqa: T201
+            print(f"\nRejected records, kept in {rejected.relative_to(ROOT)}:")
             for line in rejected.read_text().splitlines():
                 item = json.loads(line)
                 print(
                     f"  {item['code']} on {item['field']}: event {item['record'].get('event_id')}"
-                )  # noqa: T201
-        print(f"\nExit code: {run.returncode}")  # noqa: T201
+                )
+        print(f"\nExit code: {run.returncode}")
         return run.returncode
     finally:
         sandbox.terminate()

@@ -21,9 +21,7 @@ def main() -> None:
     ).stdout
     table = "\n".join(
         line
-        for line in about.split("## Settings", 1)[1]
-        .split("A full list", 1)[0]
-        .splitlines()
+        for line in about.split("## Settings", 1)[1].split("A full list", 1)[0].splitlines()
         if line.startswith("|")
     )
     text = README.read_text()

@@ -75,7 +75,7 @@ class WriteItem(msgspec.Struct):
     details: ItemDetails | None = None
 
     @classmethod
-    def from_json(cls, item: t.Any) -> WriteItem:  # noqa: ANN401
+    def from_json(cls, item: t.Any) -> WriteItem:
         """Build one from an item already decoded as JSON, whatever its shape."""
         if not isinstance(item, dict):
             return cls()
@@ -175,12 +175,12 @@ class ZohoCRMClient:
         method: str,
         path: str,
         *,
-        json: t.Any = None,  # noqa: ANN401
+        json: t.Any = None,
         params: dict[str, t.Any] | None = None,
         settle_ambiguous: bool = False,
         on_resend: Callable[[], None] | None = None,
         items: msgspec.json.Decoder[_ItemsAnswer] | None = None,
-    ) -> t.Any:  # noqa: ANN401
+    ) -> t.Any:
         """Make one Zoho call and return its JSON answer (``None`` for 204).
 
         Args:
@@ -202,7 +202,7 @@ class ZohoCRMClient:
         """
         name = f"{method} /crm/{self.api_version}{path}"
 
-        def attempt() -> t.Any:  # noqa: ANN401
+        def attempt() -> t.Any:
             return self._attempt(method, path, name, items, json=json, params=params)
 
         def giveup(exc: Exception) -> bool:
@@ -220,9 +220,7 @@ class ZohoCRMClient:
             if giveup(exc):
                 raise
             msg = f"{name} still failing after {self.max_retries} tries: {exc}"
-            raise ZohoRetriesExhaustedError(
-                msg, code=exc.code, status=exc.status
-            ) from None
+            raise ZohoRetriesExhaustedError(msg, code=exc.code, status=exc.status) from None
 
     def _attempt(
         self,
@@ -230,8 +228,8 @@ class ZohoCRMClient:
         path: str,
         name: str,
         items: msgspec.json.Decoder[_ItemsAnswer] | None,
-        **kwargs: t.Any,  # noqa: ANN401
-    ) -> t.Any:  # noqa: ANN401
+        **kwargs: t.Any,
+    ) -> t.Any:
         """One try, repeated once with a new token if Zoho refused the old one."""
         for _ in range(2):
             token = self.auth.token()
@@ -253,7 +251,7 @@ class ZohoCRMClient:
         name: str,
         token: str,
         *,
-        json: t.Any = None,  # noqa: ANN401
+        json: t.Any = None,
         params: dict[str, t.Any] | None = None,
     ) -> Answer:
         """Send the request within a concurrency slot; classify network failures."""
@@ -317,9 +315,7 @@ class ZohoCRMClient:
                 pool=adapter.get_connection_with_tls_context(
                     probe, settings["verify"], settings["proxies"], settings["cert"]
                 ),
-                absolute=not adapter.request_url(probe, settings["proxies"]).startswith(
-                    "/"
-                ),
+                absolute=not adapter.request_url(probe, settings["proxies"]).startswith("/"),
                 origin_length=len(origin),
                 headers=dict(session.headers),
                 timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
@@ -332,7 +328,7 @@ class ZohoCRMClient:
         response: Answer,
         name: str,
         items: msgspec.json.Decoder[_ItemsAnswer] | None = None,
-    ) -> t.Any:  # noqa: ANN401
+    ) -> t.Any:
         """Return the answer's JSON, or raise the error it holds.
 
         With ``items``, an answer holding per-record items is returned as
@@ -355,8 +351,7 @@ class ZohoCRMClient:
                 code=code,
                 status=status,
                 retry_after=_retry_after(response),
-                ambiguous=status >= HTTP_SERVER_ERROR
-                and response.method in WRITE_METHODS,
+                ambiguous=status >= HTTP_SERVER_ERROR and response.method in WRITE_METHODS,
             )
         # Insert and update answer 400 with per-record items when all failed:
         # those are record outcomes, not a failed call.
@@ -436,7 +431,7 @@ class ZohoCRMClient:
         return list(answer.get("fields") or []) if answer else []
 
 
-def _call_error(name: str, status: int, body: t.Any) -> ZohoAPIError:  # noqa: ANN401
+def _call_error(name: str, status: int, body: t.Any) -> ZohoAPIError:
     """Turn a failed call's answer into the error to raise."""
     code = _code_of(body) or f"HTTP {status}"
     message = str(body.get("message") or "") if isinstance(body, dict) else ""
@@ -447,9 +442,7 @@ def _call_error(name: str, status: int, body: t.Any) -> ZohoAPIError:  # noqa: A
             f"the scopes {','.join(SCOPES)}"
         )
         return ZohoScopeError(msg, code=code, status=status)
-    msg = f"{name}: Zoho answered HTTP {status} {code}" + (
-        f" ({message})" if message else ""
-    )
+    msg = f"{name}: Zoho answered HTTP {status} {code}" + (f" ({message})" if message else "")
     return ZohoAPIError(msg, code=code, status=status)
 
 
@@ -462,14 +455,14 @@ def _scope_for(name: str) -> str:
     return SCOPES[0]
 
 
-def _json_or_none(response: Answer) -> t.Any:  # noqa: ANN401
+def _json_or_none(response: Answer) -> t.Any:
     try:
         return _decode(response.body)
     except (msgspec.DecodeError, ValueError):
         return None
 
 
-def _code_of(body: t.Any) -> str:  # noqa: ANN401
+def _code_of(body: t.Any) -> str:
     return str(body.get("code") or "") if isinstance(body, dict) else ""
 
 
@@ -513,9 +506,7 @@ def _network_failure(exc: urllib3.exceptions.HTTPError) -> tuple[str, bool]:
 def new_session(pool_size: int) -> requests.Session:
     """A session whose connection pool fits ``pool_size`` concurrent calls."""
     session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(
-        pool_connections=2, pool_maxsize=max(pool_size, 1) + 2
-    )
+    adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=max(pool_size, 1) + 2)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session

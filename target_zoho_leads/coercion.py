@@ -40,9 +40,7 @@ _MOMENT = re.compile(
     re.ASCII | re.IGNORECASE,
 )
 _DAY_FIRST = re.compile(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b", re.ASCII)
-_EMAIL = re.compile(
-    r'[^@\s,;<>()\[\]\\"]+@[^@\s,;<>()\[\]\\".]+(?:\.[^@\s,;<>()\[\]\\".]+)+'
-)
+_EMAIL = re.compile(r'[^@\s,;<>()\[\]\\"]+@[^@\s,;<>()\[\]\\".]+(?:\.[^@\s,;<>()\[\]\\".]+)+')
 _PHONE = re.compile(r"[0-9+\-(). ]+", re.ASCII)
 _WEBSITE = re.compile(
     r"(?:https?://)?(?:[^\s/?#@.:]+\.)+[^\s/?#@.:]+(?::\d{1,5})?(?:[/?#]\S*)?",
@@ -62,9 +60,7 @@ _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 
 NOT_A_DATE = "not a date (expected yyyy-MM-dd, an ISO date-time or epoch seconds)"
-NOT_A_DATETIME = (
-    "not a date-time (expected yyyy-MM-ddTHH:mm:ss with an offset, or epoch seconds)"
-)
+NOT_A_DATETIME = "not a date-time (expected yyyy-MM-ddTHH:mm:ss with an offset, or epoch seconds)"
 NOT_A_NUMBER = "not a number"
 
 
@@ -77,14 +73,14 @@ class InvalidValue(ValueError):  # noqa: N818 - reads as what it is at the raise
         self.reason = reason
 
 
-def to_date(value: t.Any, _length: int | None = None) -> str:  # noqa: ANN401
+def to_date(value: t.Any, _length: int | None = None) -> str:
     """Return a date as ``yyyy-MM-dd``, taken as written in the value's own offset."""
     moment = _moment(value, NOT_A_DATE)
     day = moment.date() if isinstance(moment, dt.datetime) else moment
     return day.isoformat()
 
 
-def to_datetime(value: t.Any, _length: int | None = None) -> str:  # noqa: ANN401
+def to_datetime(value: t.Any, _length: int | None = None) -> str:
     """Return a date-time as ``yyyy-MM-ddTHH:mm:ss±HH:mm``; no offset means UTC."""
     moment = _moment(value, NOT_A_DATETIME)
     if not isinstance(moment, dt.datetime):
@@ -92,7 +88,7 @@ def to_datetime(value: t.Any, _length: int | None = None) -> str:  # noqa: ANN40
     return moment.replace(microsecond=0).isoformat()
 
 
-def _moment(value: t.Any, reason: str) -> dt.date | dt.datetime:  # noqa: ANN401
+def _moment(value: t.Any, reason: str) -> dt.date | dt.datetime:
     """Read epoch seconds or milliseconds, an ISO date or an ISO date-time."""
     if isinstance(value, bool):
         raise InvalidValue(reason)
@@ -143,7 +139,7 @@ def _from_epoch(number: float, reason: str) -> dt.datetime:
         raise InvalidValue(reason) from None
 
 
-def to_integer(value: t.Any, _length: int | None = None) -> int:  # noqa: ANN401
+def to_integer(value: t.Any, _length: int | None = None) -> int:
     """Return a whole number in Zoho's 32-bit integer range."""
     number = _whole(_number(value))
     if not INT32_RANGE[0] <= number <= INT32_RANGE[1]:
@@ -152,7 +148,7 @@ def to_integer(value: t.Any, _length: int | None = None) -> int:  # noqa: ANN401
     return number
 
 
-def to_bigint(value: t.Any, _length: int | None = None) -> str:  # noqa: ANN401
+def to_bigint(value: t.Any, _length: int | None = None) -> str:
     """Return a whole number in the 64-bit range as text, as Zoho wants a bigint."""
     number = _whole(_number(value))
     if not INT64_RANGE[0] <= number <= INT64_RANGE[1]:
@@ -161,7 +157,7 @@ def to_bigint(value: t.Any, _length: int | None = None) -> str:  # noqa: ANN401
     return str(number)
 
 
-def to_decimal(value: t.Any, _length: int | None = None) -> int | float:  # noqa: ANN401
+def to_decimal(value: t.Any, _length: int | None = None) -> int | float:
     """Return a JSON number for a double or currency: whole ones as exact ints."""
     try:
         number = float(_number(value))
@@ -173,14 +169,14 @@ def to_decimal(value: t.Any, _length: int | None = None) -> int | float:  # noqa
     return int(number) if number.is_integer() and abs(number) < _EXACT_INT else number
 
 
-def to_percent(value: t.Any, length: int | None = None) -> int | float:  # noqa: ANN401
+def to_percent(value: t.Any, length: int | None = None) -> int | float:
     """Return a percent as a number; text may end with ``%`` (``"12.5%"``)."""
     if isinstance(value, str) and value.strip().endswith("%"):
         value = value.strip()[:-1]
     return to_decimal(value, length)
 
 
-def _number(value: t.Any) -> int | float | decimal.Decimal:  # noqa: ANN401
+def _number(value: t.Any) -> int | float | decimal.Decimal:
     """Read a number or numeric text; commas are taken only as thousands groups."""
     if isinstance(value, bool):
         msg = "true/false is not a number"
@@ -217,7 +213,7 @@ def _whole(number: float | decimal.Decimal) -> int:
     return int(number)
 
 
-def to_boolean(value: t.Any, _length: int | None = None) -> bool:  # noqa: ANN401
+def to_boolean(value: t.Any, _length: int | None = None) -> bool:
     """Return true/false from a boolean, 1/0, or true/false, yes/no, 1/0 as text."""
     if isinstance(value, bool):
         return value
@@ -230,7 +226,7 @@ def to_boolean(value: t.Any, _length: int | None = None) -> bool:  # noqa: ANN40
     raise InvalidValue(msg)
 
 
-def to_text(value: t.Any, _length: int | None = None) -> str:  # noqa: ANN401
+def to_text(value: t.Any, _length: int | None = None) -> str:
     """Write any JSON value as text; objects and lists as compact JSON."""
     if isinstance(value, str):
         return value
@@ -260,7 +256,7 @@ def to_text(value: t.Any, _length: int | None = None) -> str:  # noqa: ANN401
         raise InvalidValue(msg) from None
 
 
-def to_email(value: t.Any, length: int | None = None) -> str:  # noqa: ANN401
+def to_email(value: t.Any, length: int | None = None) -> str:
     """Return a trimmed email address that looks like ``local@domain.tld``."""
     text = value.strip() if isinstance(value, str) else ""
     if not _EMAIL.fullmatch(text):
@@ -269,7 +265,7 @@ def to_email(value: t.Any, length: int | None = None) -> str:  # noqa: ANN401
     return _within(text, length or DEFAULT_EMAIL_LENGTH)
 
 
-def to_phone(value: t.Any, length: int | None = None) -> str:  # noqa: ANN401
+def to_phone(value: t.Any, length: int | None = None) -> str:
     """Return a phone of digits, spaces and ``+ - ( ) .``, with five digits at least."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = to_text(value)
@@ -281,7 +277,7 @@ def to_phone(value: t.Any, length: int | None = None) -> str:  # noqa: ANN401
     return _within(text, length or DEFAULT_PHONE_LENGTH)
 
 
-def to_website(value: t.Any, length: int | None = None) -> str:  # noqa: ANN401
+def to_website(value: t.Any, length: int | None = None) -> str:
     """Return an ``http(s)://`` URL or a bare domain with an optional path."""
     text = value.strip() if isinstance(value, str) else ""
     if not _WEBSITE.fullmatch(text):
@@ -298,7 +294,7 @@ def _within(text: str, length: int) -> str:
     return text
 
 
-def to_choices(value: t.Any, known: Collection[str] = ()) -> list[str]:  # noqa: ANN401
+def to_choices(value: t.Any, known: Collection[str] = ()) -> list[str]:
     """Split a multi-select value into its trimmed, distinct choices.
 
     Args:

@@ -19,13 +19,13 @@ PHONE = "phone"
 _PHONE_NOISE = str.maketrans("", "", " -.()\t")
 
 
-def normal_email(value: t.Any) -> str | None:  # noqa: ANN401
+def normal_email(value: t.Any) -> str | None:
     """Email as an identity: trimmed and lower-cased; None when empty."""
     text = str(value).strip().lower() if value is not None else ""
     return text or None
 
 
-def normal_phone(value: t.Any) -> str | None:  # noqa: ANN401
+def normal_phone(value: t.Any) -> str | None:
     """Phone as an identity: spaces, dashes, dots and parentheses removed."""
     text = str(value).strip().translate(_PHONE_NOISE) if value is not None else ""
     return text or None
@@ -157,12 +157,8 @@ def plan_batch(
         if person_lead is None:
             fields = merge_person(leads, group, tracking_field)
             group_keys = list(dict.fromkeys(k for i in group for k in keys[i]))
-            tracked = [
-                seqs[i] for i in group if leads[i].get(tracking_field) is not None
-            ]
-            plan.creates.append(
-                NewLead(fields, group, group_keys, max(tracked, default=-1))
-            )
+            tracked = [seqs[i] for i in group if leads[i].get(tracking_field) is not None]
+            plan.creates.append(NewLead(fields, group, group_keys, max(tracked, default=-1)))
             continue
         for i in group:
             assigned[i] = matches[i] or person_lead

@@ -92,7 +92,7 @@ class _AsIs:
             return cls(sys.maxsize, choices=actual)
         return None
 
-    def __call__(self, value: t.Any) -> bool:  # noqa: ANN401 - any JSON value
+    def __call__(self, value: t.Any) -> bool:
         """Tell whether one value goes unchanged."""
         return (
             type(value) is str
@@ -193,9 +193,7 @@ class _Field:
         what, needs = _NEEDS[self.data_type]
         record = f"a {self.module} record" if self.module else "another module's record"
         needs = needs.format(record=record)
-        return (
-            f"{self.name} is {what}: it needs {needs}, which a CDP event does not carry"
-        )
+        return f"{self.name} is {what}: it needs {needs}, which a CDP event does not carry"
 
 
 class LeadFields:
@@ -247,9 +245,7 @@ class LeadFields:
         """The api_name of every Leads field."""
         return frozenset(self._fields)
 
-    def check_config(
-        self, mapped: t.Iterable[str], defaulted: t.Iterable[str]
-    ) -> list[str]:
+    def check_config(self, mapped: t.Iterable[str], defaulted: t.Iterable[str]) -> list[str]:
         """Find every start-up problem of the mapping and defaults, worded for the user.
 
         Args:
@@ -300,9 +296,7 @@ class LeadFields:
         names = near[:MAX_SUGGESTIONS]
         if not names:
             return f"{name}: no such Leads field, and none has a similar name"
-        listed = " or ".join(
-            [", ".join(names[:-1]), names[-1]] if len(names) > 1 else names
-        )
+        listed = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
         return f"{name}: no such Leads field; did you mean {listed}?"
 
     def coerce(
@@ -378,11 +372,7 @@ class LeadFields:
             column = [lead.get(name) for lead in leads]
             present = [value for value in column if value is not None]
             as_is = self._as_is.get(name)
-            if (
-                as_is is not None
-                and set(map(type, present)) <= {str}
-                and as_is.all(present)
-            ):
+            if as_is is not None and set(map(type, present)) <= {str} and as_is.all(present):
                 continue
             convert.update(
                 index
@@ -399,9 +389,9 @@ class LeadFields:
     def _convert(
         self,
         field: _Field,
-        value: t.Any,  # noqa: ANN401 - any JSON value
+        value: t.Any,
         events: list[tuple[_Field, str | None]],
-    ) -> t.Any:  # noqa: ANN401 - the JSON value for the field
+    ) -> t.Any:
         """Convert one value; note a text cut (None) or a new picklist value."""
         if field.kind == "multiselectpicklist":
             choices = coercion.to_choices(value, field.choices)

@@ -22,7 +22,7 @@ SEARCH_CONDITIONS = 10  # criteria joined in one search call
 FIELD_OF = {EMAIL: "Email", PHONE: "Phone"}
 
 
-def query_forms(kind: str, raw: t.Any) -> set[str]:  # noqa: ANN401
+def query_forms(kind: str, raw: t.Any) -> set[str]:
     """The forms a CRM may hold an identity in: as written, and normalised.
 
     COQL compares exactly (apart from letter case), so a phone stored as
@@ -91,9 +91,7 @@ class LeadLookup:
         self.tracking_field = tracking_field
         self.use_search = False
 
-    def find(
-        self, client: ZohoCRMClient, forms: Mapping[Key, set[str]]
-    ) -> list[dict[str, t.Any]]:
+    def find(self, client: ZohoCRMClient, forms: Mapping[Key, set[str]]) -> list[dict[str, t.Any]]:
         """Return the leads holding any of the identities, exactly matched.
 
         Args:
@@ -144,9 +142,7 @@ class LeadLookup:
         for field, field_values in values.items():
             ordered = sorted(field_values)
             for start in range(0, len(ordered), SEARCH_CONDITIONS):
-                criteria = search_criteria(
-                    field, ordered[start : start + SEARCH_CONDITIONS]
-                )
+                criteria = search_criteria(field, ordered[start : start + SEARCH_CONDITIONS])
                 page, more = 1, True
                 while more:
                     rows, more = client.search(criteria, page)

@@ -87,9 +87,7 @@ def parse_default_values(
     for label, field, raw in _entries("default_values", value, errors):
         if field in first_label:
             # Which of two defaults was meant cannot be guessed: say so.
-            errors.append(
-                f"{label}: {field} already has a default, {first_label[field]}"
-            )
+            errors.append(f"{label}: {field} already has a default, {first_label[field]}")
             continue
         first_label[field] = label.partition(": ")[2]
         problem = _default_problem(raw)
@@ -101,7 +99,7 @@ def parse_default_values(
     return defaults
 
 
-def is_empty(value: t.Any) -> bool:  # noqa: ANN401 - any record value
+def is_empty(value: t.Any) -> bool:
     """Tell whether a value counts as nothing (and so is never sent).
 
     Args:
@@ -222,7 +220,7 @@ def _string_entries(setting: str, text: str, errors: list[str]) -> list[Entry]:
     return entries
 
 
-def _object_entries(setting: str, value: t.Any, errors: list[str]) -> list[Entry]:  # noqa: ANN401
+def _object_entries(setting: str, value: t.Any, errors: list[str]) -> list[Entry]:
     """Check the keys of the object form; values are checked by the caller."""
     entries = []
     for key, raw in value.items() if isinstance(value, Mapping) else value:
@@ -233,9 +231,7 @@ def _object_entries(setting: str, value: t.Any, errors: list[str]) -> list[Entry
             errors.append(f"{label}: {problem}")
         else:
             # A nested JSON object arrives as pairs; make it an object again.
-            entries.append(
-                (label, field, dict(raw) if isinstance(raw, _Pairs) else raw)
-            )
+            entries.append((label, field, dict(raw) if isinstance(raw, _Pairs) else raw))
     return entries
 
 
@@ -248,7 +244,7 @@ def _field_problem(field: str) -> str | None:
     return None
 
 
-def _sources(label: str, raw: t.Any, errors: list[str]) -> list[str]:  # noqa: ANN401
+def _sources(label: str, raw: t.Any, errors: list[str]) -> list[str]:
     """Check one mapping entry's source names and return them trimmed."""
     if isinstance(raw, str):
         if not raw.strip():
@@ -272,7 +268,7 @@ def _sources(label: str, raw: t.Any, errors: list[str]) -> list[str]:  # noqa: A
     return sources
 
 
-def _default_problem(raw: t.Any) -> str | None:  # noqa: ANN401 - raw setting
+def _default_problem(raw: t.Any) -> str | None:
     """Say what is wrong with one default value, or None if nothing is."""
     if is_empty(raw):
         return "the default value is empty"
@@ -301,7 +297,7 @@ def _compile_source(name: str) -> Getter:
     via_properties = bool(path) and path[0] == "properties"
     rest = path[1:] if via_properties else path
 
-    def get(record: t.Mapping[str, t.Any], cache: list[t.Any]) -> t.Any:  # noqa: ANN401
+    def get(record: t.Mapping[str, t.Any], cache: list[t.Any]) -> t.Any:
         raw = record.get(name)
         if raw is not None:
             # Text, the usual value, is cleaned here: a call less per field.
@@ -391,7 +387,7 @@ def _write_out(
     return namespace["map_record"]
 
 
-def _remember_properties(record: t.Mapping[str, t.Any], cache: list[t.Any]) -> t.Any:  # noqa: ANN401
+def _remember_properties(record: t.Mapping[str, t.Any], cache: list[t.Any]) -> t.Any:
     """Decode the record's `properties` (an object or its JSON text) once."""
     properties = record.get("properties")
     if isinstance(properties, str):
@@ -410,7 +406,7 @@ def _remember_properties(record: t.Mapping[str, t.Any], cache: list[t.Any]) -> t
     return properties
 
 
-def _walk(container: t.Any, keys: tuple[str, ...]) -> t.Any:  # noqa: ANN401
+def _walk(container: t.Any, keys: tuple[str, ...]) -> t.Any:
     """Follow keys through nested objects; None where the path breaks."""
     for key in keys:
         if not isinstance(container, Mapping):
@@ -419,7 +415,7 @@ def _walk(container: t.Any, keys: tuple[str, ...]) -> t.Any:  # noqa: ANN401
     return container
 
 
-def _clean(value: t.Any) -> t.Any:  # noqa: ANN401 - any record value
+def _clean(value: t.Any) -> t.Any:
     """Return the value as Zoho gets it, or None when it is empty."""
     if isinstance(value, str):
         return value.strip() or None
@@ -429,7 +425,7 @@ def _clean(value: t.Any) -> t.Any:  # noqa: ANN401 - any record value
     return value
 
 
-def _to_json(value: t.Any) -> t.Any:  # noqa: ANN401, PLR0911 - one branch per type
+def _to_json(value: t.Any) -> t.Any:  # noqa: PLR0911 - one branch per type
     """Convert a record value (deeply) into plain JSON types."""
     if isinstance(value, str):
         return value.strip()

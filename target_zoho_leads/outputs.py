@@ -122,8 +122,6 @@ class DryRunFile:
 
     def write(self, leads: Sequence[dict[str, t.Any]]) -> None:
         """Append ``leads``, one JSON object per line."""
-        text = "".join(
-            json.dumps(lead, default=str, ensure_ascii=False) + "\n" for lead in leads
-        )
+        text = "".join(json.dumps(lead, default=str, ensure_ascii=False) + "\n" for lead in leads)
         with self._lock, open(self.path, "a", encoding="utf-8") as out:  # noqa: PTH123
             out.write(text)

@@ -91,7 +91,7 @@ class LeadMessageReader(GenericSingerReader[t.Any]):
             counts["RECORD"] += records
         return counts
 
-    def deserialize_json(self, line: t.Any) -> dict:  # noqa: ANN401
+    def deserialize_json(self, line: t.Any) -> dict:
         """Decode one line into a message object.
 
         Raises:
@@ -101,8 +101,7 @@ class LeadMessageReader(GenericSingerReader[t.Any]):
         try:
             message = _decoder.decode(line)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            reason = str(exc).split("\n", 1)[0][:120]
-            msg = f"not a valid JSON line ({reason})"
+            msg = f"not a valid JSON line ({_why_not_json(line, exc)})"
             raise InvalidInputLine(msg) from None
         except RecursionError:  # msgspec's own limit, some thousand levels
             raise InvalidInputLine(_TOO_DEEP) from None
@@ -193,6 +192,20 @@ def _check_schema(message: dict, stream: str) -> None:
         raise InvalidInputLine(msg)
 
 
+def _why_not_json(line: str | bytes, exc: Exception) -> str:
+    """Say what is wrong with a line the decoder refused, in this target's words first.
+
+    Invalid UTF-8 is named here, with its byte offset; the decoder's own words
+    (which change between its releases) follow for anything else.
+    """
+    if isinstance(line, bytes):
+        try:
+            line.decode()
+        except UnicodeDecodeError as bad:
+            return f"not UTF-8 at byte {bad.start}"
+    return str(exc).split("\n", 1)[0][:120]
+
+
 def _name(type_: type) -> str:
     return _JSON_NAMES.get(type_, type_.__name__)
 
@@ -204,7 +217,7 @@ def brackets(line: str | bytes) -> int:
     return line.count("{") + line.count("[")
 
 
-def nesting(value: t.Any) -> int:  # noqa: ANN401 - any decoded JSON
+def nesting(value: t.Any) -> int:
     """How deep objects and lists go in ``value``, without recursing.
 
     Stops counting once past :data:`MAX_NESTING`.
@@ -224,7 +237,7 @@ def nesting(value: t.Any) -> int:  # noqa: ANN401 - any decoded JSON
     return deepest
 
 
-def _refers_elsewhere(schema: t.Any) -> bool:  # noqa: ANN401 - any decoded JSON
+def _refers_elsewhere(schema: t.Any) -> bool:
     """Whether a schema holds a ``$ref`` that is not a ``#...`` pointer within it."""
     stack = [schema]
     while stack:

@@ -72,7 +72,7 @@ class RecordCheck:
         self._exact(record)
 
 
-def quick_type(schema: t.Any, depth: int = 0) -> t.Any:  # noqa: ANN401, PLR0911
+def quick_type(schema: t.Any, depth: int = 0) -> t.Any:  # noqa: PLR0911
     """The msgspec type taking only values ``schema`` takes, or None.
 
     None where the schema says more than msgspec types can (enum, pattern,
@@ -105,7 +105,7 @@ def quick_type(schema: t.Any, depth: int = 0) -> t.Any:  # noqa: ANN401, PLR0911
 _UNUSABLE = object()
 
 
-def _member_type(name: str, schema: dict, depth: int) -> t.Any:  # noqa: ANN401
+def _member_type(name: str, schema: dict, depth: int) -> t.Any:
     """The msgspec type of one JSON type a schema allows; ``_UNUSABLE`` if none."""
     if name in _PLAIN_TYPES:
         return _PLAIN_TYPES[name]
@@ -119,7 +119,7 @@ def _member_type(name: str, schema: dict, depth: int) -> t.Any:  # noqa: ANN401
 _UNUSABLE = object()
 
 
-def _object_type(schema: dict, depth: int) -> t.Any:  # noqa: ANN401
+def _object_type(schema: dict, depth: int) -> t.Any:
     """A Struct of the object's properties, or ``dict`` when it names none."""
     properties = schema.get("properties", {})
     required = schema.get("required", [])
@@ -132,9 +132,7 @@ def _object_type(schema: dict, depth: int) -> t.Any:  # noqa: ANN401
     for index, key in enumerate(keys):
         if not isinstance(key, str):
             return _UNUSABLE
-        value_type = (
-            quick_type(properties[key], depth + 1) if key in properties else t.Any
-        )
+        value_type = quick_type(properties[key], depth + 1) if key in properties else t.Any
         if value_type is None:
             return _UNUSABLE
         # The JSON key is the field's encoded name; the attribute is f0, f1, ...
@@ -147,7 +145,7 @@ def _object_type(schema: dict, depth: int) -> t.Any:  # noqa: ANN401
     return msgspec.defstruct(f"Object{depth}", fields, kw_only=True)
 
 
-def _array_type(schema: dict, depth: int) -> t.Any:  # noqa: ANN401
+def _array_type(schema: dict, depth: int) -> t.Any:
     """A list of the items' type, or ``list`` when the schema says none."""
     if "items" not in schema:
         return list
@@ -161,9 +159,7 @@ def _refuse_remote_ref(uri: str) -> t.NoReturn:
     raise fastjsonschema.JsonSchemaDefinitionException(msg)
 
 
-_NO_REMOTE_REFS = dict.fromkeys(
-    ("http", "https", "file", "ftp", "data", ""), _refuse_remote_ref
-)
+_NO_REMOTE_REFS = dict.fromkeys(("http", "https", "file", "ftp", "data", ""), _refuse_remote_ref)
 
 
 def compile_exact_check(stream: str, schema: dict) -> t.Callable[[dict], t.Any]:
@@ -177,9 +173,7 @@ def compile_exact_check(stream: str, schema: dict) -> t.Callable[[dict], t.Any]:
             message names the stream and the kind of problem only.
     """
     try:
-        return fastjsonschema.compile(
-            schema, use_formats=False, handlers=_NO_REMOTE_REFS
-        )
+        return fastjsonschema.compile(schema, use_formats=False, handlers=_NO_REMOTE_REFS)
     except fastjsonschema.JsonSchemaDefinitionException as exc:
         reason = str(exc)[:200]
     except (

@@ -32,9 +32,7 @@ def _flag() -> th.CustomType:
 
     From the environment the SDK reads it as a boolean ("1", "true", ...).
     """
-    return th.CustomType(
-        {"anyOf": [{"type": "boolean"}, {"type": "string"}, {"enum": [0, 1]}]}
-    )
+    return th.CustomType({"anyOf": [{"type": "boolean"}, {"type": "string"}, {"enum": [0, 1]}]})
 
 
 def _valid_nulls(schema: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -193,7 +191,7 @@ def settings_schema() -> dict[str, t.Any]:
     return _valid_nulls(schema)
 
 
-def parse_flag(value: t.Any) -> bool:  # noqa: ANN401
+def parse_flag(value: t.Any) -> bool:
     """Read a switch the way the CDP's form writes it: true/false, 1/0, "1"/"0".
 
     Raises:

@@ -50,9 +50,7 @@ class ZohoLeadsSink(BatchSink):
         self.stats = self.zoho_target.stats_for(self.stream_name)
         self.records_received = 0
         self.records_confirmed = 0
-        self._check = (
-            RecordCheck(self.stream_name, self.schema) if self.validate_schema else None
-        )
+        self._check = RecordCheck(self.stream_name, self.schema) if self.validate_schema else None
 
     @override
     def get_validator(self) -> None:
@@ -84,9 +82,7 @@ class ZohoLeadsSink(BatchSink):
         context["seqs"] = []
 
     @override
-    def _parse_timestamps_in_record(
-        self, record: dict, schema: dict, treatment: t.Any
-    ) -> None:
+    def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: t.Any) -> None:
         """Leave date-time strings as they are.
 
         The SDK turns them into datetime objects on every record, only for the
@@ -102,15 +98,11 @@ class ZohoLeadsSink(BatchSink):
         emails and phones, and a cost that grows with every record.
         """
 
-    def _reject_invalid(
-        self, record: dict, exc: fastjsonschema.JsonSchemaValueException
-    ) -> None:
+    def _reject_invalid(self, record: dict, exc: fastjsonschema.JsonSchemaValueException) -> None:
         """A record that does not match its SCHEMA is rejected, not sent."""
         # fastjsonschema names the path and the rule, never the value.
         field = (exc.name or "").removeprefix("data").lstrip(".") or None
-        outcome = Outcome(
-            REJECTED, code="SCHEMA_MISMATCH", message=exc.message, field=field
-        )
+        outcome = Outcome(REJECTED, code="SCHEMA_MISMATCH", message=exc.message, field=field)
         self.zoho_target.rejected.add(self.stream_name, record, None, outcome)
         self.stats.add(records_read=1, rejected=1)
         self.records_confirmed += 1
@@ -174,6 +166,4 @@ class ZohoLeadsSink(BatchSink):
         if kinds[REJECTED]:
             for record, lead, outcome in zip(records, leads, outcomes, strict=True):
                 if outcome.kind == REJECTED:
-                    self.zoho_target.rejected.add(
-                        self.stream_name, record, lead, outcome
-                    )
+                    self.zoho_target.rejected.add(self.stream_name, record, lead, outcome)

@@ -101,7 +101,7 @@ class TargetZohoLeads(Target):
         super().append_builtin_config(config_jsonschema)
         config_jsonschema["properties"].pop("load_method", None)
 
-    def __init__(self, **kwargs: t.Any) -> None:  # noqa: ANN401
+    def __init__(self, **kwargs: t.Any) -> None:
         """Check every setting and compile the mapping before any input is read."""
         super().__init__(**kwargs)
         # urllib3 logs each request line at DEBUG, and a search URL carries
@@ -129,9 +129,7 @@ class TargetZohoLeads(Target):
         config = self.config
         errors: list[str] = []
         try:
-            check_base_url(
-                config.get("accounts_url", DEFAULT_ACCOUNTS_URL), "accounts_url"
-            )
+            check_base_url(config.get("accounts_url", DEFAULT_ACCOUNTS_URL), "accounts_url")
         except ValueError as exc:
             errors.append(str(exc))
         trigger = config.get("trigger")
@@ -153,13 +151,9 @@ class TargetZohoLeads(Target):
         tracking = config.get("tracking_id_field", DEFAULT_TRACKING_ID_FIELD)
         if not FIELD_NAME_PATTERN.match(tracking or ""):
             errors.append("tracking_id_field must be a Zoho API name such as CDP_ID")
-        self.invalid_value_policy = config.get(
-            "invalid_value_policy", DEFAULT_INVALID_VALUE_POLICY
-        )
+        self.invalid_value_policy = config.get("invalid_value_policy", DEFAULT_INVALID_VALUE_POLICY)
         if self.invalid_value_policy not in INVALID_VALUE_POLICIES:
-            errors.append(
-                f"invalid_value_policy must be one of {list(INVALID_VALUE_POLICIES)}"
-            )
+            errors.append(f"invalid_value_policy must be one of {list(INVALID_VALUE_POLICIES)}")
         if errors:
             raise ConfigValidationError(errors[0], errors=errors)
 
@@ -266,7 +260,7 @@ class TargetZohoLeads(Target):
             self.drain_one(sink)
         self._handle_max_record_age()
 
-    def _plain_sink(self, stream: t.Any) -> ZohoLeadsSink | None:  # noqa: ANN401
+    def _plain_sink(self, stream: t.Any) -> ZohoLeadsSink | None:
         """The sink of ``stream`` if its records pass through the SDK unchanged."""
         maps = self.mapper.stream_maps.get(stream) if isinstance(stream, str) else None
         sink = self._sinks_active.get(stream) if maps else None
@@ -289,9 +283,7 @@ class TargetZohoLeads(Target):
         state = message_dict["value"]
         with self._state_lock:
             latest = (
-                self._pending_states[-1][0]
-                if self._pending_states
-                else self._last_emitted_state
+                self._pending_states[-1][0] if self._pending_states else self._last_emitted_state
             )
             if state == latest:
                 return
@@ -309,8 +301,7 @@ class TargetZohoLeads(Target):
         with self._state_lock:
             ready = None
             while self._pending_states and all(
-                sink.records_confirmed >= count
-                for sink, count in self._pending_states[0][1]
+                sink.records_confirmed >= count for sink, count in self._pending_states[0][1]
             ):
                 ready = self._pending_states.pop(0)[0]
             if ready is not None and ready != self._last_emitted_state:

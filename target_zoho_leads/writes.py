@@ -67,9 +67,7 @@ def outcome_of(item: WriteItem, success: str) -> Outcome:
     )
 
 
-def chunks(
-    items: Sequence[T], size: int = MAX_RECORDS_PER_WRITE
-) -> Iterator[Sequence[T]]:
+def chunks(items: Sequence[T], size: int = MAX_RECORDS_PER_WRITE) -> Iterator[Sequence[T]]:
     """Split ``items`` into runs of at most ``size``, in order."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -218,9 +216,7 @@ class UniqueLeadWriter:
         rows = self.lookup.find(client, forms)
         self._asked.update(forms)
         # The oldest lead wins when a CRM already holds duplicates of a person.
-        for row in sorted(
-            rows, key=lambda r: (len(str(r.get("id"))), str(r.get("id")))
-        ):
+        for row in sorted(rows, key=lambda r: (len(str(r.get("id"))), str(r.get("id")))):
             lead_id = str(row["id"])
             for key in identity_keys(row):
                 self._lead_of.setdefault(key, lead_id)
@@ -272,9 +268,7 @@ class UniqueLeadWriter:
         def send(part: Sequence[NewLead]) -> tuple[Sequence[NewLead], list | None]:
             try:
                 fields = [new.fields for new in part]
-                return part, client.write_leads(
-                    "POST", fields, self.trigger, settle_ambiguous=True
-                )
+                return part, client.write_leads("POST", fields, self.trigger, settle_ambiguous=True)
             except ZohoTransientError as exc:
                 if exc.ambiguous:
                     return part, None
@@ -328,9 +322,7 @@ class UniqueLeadWriter:
         """Mark the lost creates that did happen; return those to send again."""
         again = []
         for new in lost:
-            lead_id = next(
-                (self._lead_of[k] for k in new.keys if k in self._lead_of), None
-            )
+            lead_id = next((self._lead_of[k] for k in new.keys if k in self._lead_of), None)
             if lead_id is None:
                 again.append(new)
             else:
@@ -356,14 +348,8 @@ class UniqueLeadWriter:
         current, current_seq = self.tracking_of(lead_id)
         planned = updates.get(lead_id)
         newest = max(current_seq, planned.seq if planned else -1)
-        if (
-            value is not None
-            and new.tracking_seq > newest
-            and str(value) != str(current)
-        ):
-            updates[lead_id] = TrackingUpdate(
-                lead_id, value, new.records[-1], new.tracking_seq
-            )
+        if value is not None and new.tracking_seq > newest and str(value) != str(current):
+            updates[lead_id] = TrackingUpdate(lead_id, value, new.records[-1], new.tracking_seq)
 
     def _update(
         self,

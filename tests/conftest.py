@@ -50,10 +50,14 @@ class Run:
         return [line for line in self.stderr.splitlines() if "| ERROR" in line]
 
 
-def singer_lines(stream: str, records: list[dict], *, state_every: int = 0, schema: dict | None = None) -> str:
+def singer_lines(
+    stream: str, records: list[dict], *, state_every: int = 0, schema: dict | None = None
+) -> str:
     """A Singer stream of ``records`` with an open schema and optional STATEs."""
     schema = schema or {"type": "object", "properties": {}, "additionalProperties": True}
-    lines = [json.dumps({"type": "SCHEMA", "stream": stream, "schema": schema, "key_properties": []})]
+    lines = [
+        json.dumps({"type": "SCHEMA", "stream": stream, "schema": schema, "key_properties": []})
+    ]
     for index, record in enumerate(records, start=1):
         lines.append(json.dumps({"type": "RECORD", "stream": stream, "record": record}))
         if state_every and index % state_every == 0:
@@ -71,22 +75,26 @@ def sandbox():
 @pytest.fixture
 def config(sandbox, tmp_path) -> dict:
     """Settings pointing at the sandbox, with the seed's own mapping."""
-    return sandbox.target_settings(**{
-        "field_mapping": "Last_Name=name,Email=email,Phone=phone,Phone=wxPhone,CDP_ID=anonymous_id",
-        "default_values": "Last_Name=Unknown",
-        "rejected_records_path": str(tmp_path / "rejected.jsonl"),
-        "max_retries": 3,
-    })
+    return sandbox.target_settings(
+        field_mapping="Last_Name=name,Email=email,Phone=phone,Phone=wxPhone,CDP_ID=anonymous_id", default_values="Last_Name=Unknown", rejected_records_path=str(tmp_path / "rejected.jsonl"), max_retries=3
+    )
 
 
 @pytest.fixture
 def run_target(tmp_path):
     """Run the real ``target-zoho-leads`` command on some input."""
 
-    def run(settings: dict, stdin: str, *, extra_args: list[str] | None = None, env: dict | None = None, timeout: float = 120) -> Run:
+    def run(
+        settings: dict,
+        stdin: str,
+        *,
+        extra_args: list[str] | None = None,
+        env: dict | None = None,
+        timeout: float = 120,
+    ) -> Run:
         config_path = tmp_path / "config.json"
         config_path.write_text(json.dumps(settings))
-        proc = subprocess.run(  # noqa: S603
+        proc = subprocess.run(
             [*target_command(), "--config", str(config_path), *(extra_args or [])],
             input=stdin.encode(),
             capture_output=True,

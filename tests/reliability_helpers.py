@@ -77,7 +77,9 @@ def assert_nothing_leaks(
         assert value not in stderr, "an input email or phone appears in the log"
 
 
-def start_target(config: dict, folder: Path, stdin: bytes, env: dict | None = None) -> subprocess.Popen:
+def start_target(
+    config: dict, folder: Path, stdin: bytes, env: dict | None = None
+) -> subprocess.Popen:
     """Start the real command on ``stdin``; its stdout and stderr go to files in ``folder``.
 
     Files rather than pipes: a killed process's STATE lines are all there,
@@ -85,9 +87,11 @@ def start_target(config: dict, folder: Path, stdin: bytes, env: dict | None = No
     """
     (folder / "config.json").write_text(json.dumps(config))
     (folder / "stdin").write_bytes(stdin)
-    with (folder / "stdin").open("rb") as given, (folder / "stdout").open("wb") as out, (
-        folder / "stderr"
-    ).open("wb") as err:
+    with (
+        (folder / "stdin").open("rb") as given,
+        (folder / "stdout").open("wb") as out,
+        (folder / "stderr").open("wb") as err,
+    ):
         return subprocess.Popen(
             [*target_command(), "--config", str(folder / "config.json")],
             stdin=given,

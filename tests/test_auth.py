@@ -61,7 +61,9 @@ class Clock:
         return self.now
 
 
-def make_auth(session: FakeSession, clock: Clock | None = None, url: str = "https://accounts.zoho.eu") -> ZohoAuth:
+def make_auth(
+    session: FakeSession, clock: Clock | None = None, url: str = "https://accounts.zoho.eu"
+) -> ZohoAuth:
     return ZohoAuth(
         accounts_url=url,
         client_id="cid",
@@ -211,12 +213,13 @@ def test_an_api_domain_over_plain_http_is_refused():
     ],
 )
 def test_https_urls_and_loopback_http_urls_are_accepted(url, expected):
-    """https anywhere, http only on this machine."""
+    """Https anywhere, http only on this machine."""
     assert check_base_url(url, "accounts_url") == expected
 
 
 @pytest.mark.parametrize(
-    "url", ["http://accounts.zoho.com", "ftp://accounts.zoho.com", "accounts.zoho.com", "http://10.0.0.5"]
+    "url",
+    ["http://accounts.zoho.com", "ftp://accounts.zoho.com", "accounts.zoho.com", "http://10.0.0.5"],
 )
 def test_other_urls_are_refused(url):
     """Plain http to a real host would expose tokens on the wire."""

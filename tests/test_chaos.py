@@ -25,7 +25,9 @@ MAX_CONCURRENCY = 3
     [(True, 4_000, 200), (False, 15_000, 300)],
     ids=["unique_lead", "insert"],
 )
-def test_every_record_is_accounted_for_through_faults_of_every_kind(unique, records, batch_size_rows):
+def test_every_record_is_accounted_for_through_faults_of_every_kind(
+    unique, records, batch_size_rows
+):
     """Every figure of issue 5 holds: accounted records, one lead per person, tokens, calls.
 
     records in = created + updated + unchanged + rejected; with Unique Lead one

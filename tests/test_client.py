@@ -70,7 +70,9 @@ def zoho():
     server.script = []  # type: ignore[attr-defined]
     server.seen = []  # type: ignore[attr-defined]
     server.tokens = 0  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield server
     server.shutdown()
@@ -146,7 +148,9 @@ def test_a_dropped_connection_is_retried(zoho, client, waits):
 def test_retries_stop_at_max_retries_with_a_message_naming_the_call(zoho, client, waits):
     """After max_retries tries the run fails clearly, not forever."""
     zoho.script = [(503, {"code": "INTERNAL_ERROR"}, {})] * 10
-    with pytest.raises(ZohoRetriesExhaustedError, match=r"POST /crm/v8/coql still failing after 4 tries"):
+    with pytest.raises(
+        ZohoRetriesExhaustedError, match=r"POST /crm/v8/coql still failing after 4 tries"
+    ):
         client.coql_page("select id from Leads where id = 1")
     assert len(zoho.seen) == 4
     assert len(waits) == 3
@@ -164,7 +168,23 @@ def test_a_lost_write_answer_is_handed_back_when_the_caller_settles_it(zoho, cli
 
 def test_a_lost_write_answer_is_resent_in_insert_mode(zoho, client, waits):
     """Without settle_ambiguous the write is retried (insert mode)."""
-    zoho.script = [DROP, (201, {"data": [{"code": "SUCCESS", "status": "success", "details": {"id": "9"}, "message": "record added"}]}, {})]
+    zoho.script = [
+        DROP,
+        (
+            201,
+            {
+                "data": [
+                    {
+                        "code": "SUCCESS",
+                        "status": "success",
+                        "details": {"id": "9"},
+                        "message": "record added",
+                    }
+                ]
+            },
+            {},
+        ),
+    ]
     items = client.write_leads("POST", [{"Last_Name": "A"}], None)
     assert items[0].details.id == "9"
     assert len(zoho.seen) == 2
@@ -202,7 +222,12 @@ def test_no_content_means_no_rows(zoho, client):
 
 def test_an_all_failed_insert_returns_its_items_rather_than_raising(zoho, client):
     """HTTP 400 with per-record items is record outcomes, not a failed call."""
-    item = {"code": "MANDATORY_NOT_FOUND", "details": {"api_name": "Last_Name"}, "message": "required field not found", "status": "error"}
+    item = {
+        "code": "MANDATORY_NOT_FOUND",
+        "details": {"api_name": "Last_Name"},
+        "message": "required field not found",
+        "status": "error",
+    }
     zoho.script = [(400, {"data": [item]}, {})]
     assert client.write_leads("POST", [{"Email": "x"}], ["workflow"]) == [
         WriteItem(
@@ -217,7 +242,11 @@ def test_an_all_failed_insert_returns_its_items_rather_than_raising(zoho, client
 
 def test_answer_items_of_an_unexpected_shape_are_still_read_one_per_record(zoho, client):
     """An item whose details are not an object, or that is not an object: read, not a crash."""
-    items = [{"code": "SUCCESS", "status": "success", "details": "odd"}, "odd", {"code": 5, "details": {"id": 7}}]
+    items = [
+        {"code": "SUCCESS", "status": "success", "details": "odd"},
+        "odd",
+        {"code": 5, "details": {"id": 7}},
+    ]
     zoho.script = [(201, {"data": items}, {})]
     answer = client.write_leads("POST", [{"Last_Name": "A"}] * 3, None)
     assert answer == [
@@ -229,7 +258,9 @@ def test_answer_items_of_an_unexpected_shape_are_still_read_one_per_record(zoho,
 
 def test_trigger_is_left_out_when_unset(zoho, client):
     """No trigger setting: Zoho's default automation, so no trigger key."""
-    zoho.script = [(201, {"data": [{"code": "SUCCESS", "status": "success", "details": {"id": "1"}}]}, {})]
+    zoho.script = [
+        (201, {"data": [{"code": "SUCCESS", "status": "success", "details": {"id": "1"}}]}, {})
+    ]
     client.write_leads("POST", [{"Last_Name": "A"}], None)
     assert json.loads(zoho.seen[0][3]) == {"data": [{"Last_Name": "A"}]}
 
@@ -254,7 +285,14 @@ def test_calls_in_flight_never_exceed_max_concurrency(zoho):
     in_flight = {"now": 0, "max": 0}
     lock = threading.Lock()
     session = requests.Session()
-    auth = ZohoAuth(accounts_url=zoho.url, client_id="c", client_secret="s", refresh_token="r", session=session, timeout=5)
+    auth = ZohoAuth(
+        accounts_url=zoho.url,
+        client_id="c",
+        client_secret="s",
+        refresh_token="r",
+        session=session,
+        timeout=5,
+    )
 
     def on_call() -> None:
         with lock:
@@ -265,7 +303,10 @@ def test_calls_in_flight_never_exceed_max_concurrency(zoho):
             in_flight["now"] -= 1
 
     client = ZohoCRMClient(auth=auth, session=session, max_concurrency=3, on_call=on_call)
-    threads = [threading.Thread(target=client.coql_page, args=("select id from Leads where id = 1",)) for _ in range(12)]
+    threads = [
+        threading.Thread(target=client.coql_page, args=("select id from Leads where id = 1",))
+        for _ in range(12)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -52,14 +52,20 @@ class CrashInput:
 
     def expected_unique(self) -> list[tuple]:
         """The CRM after a complete run with Unique Lead on: one lead per person."""
-        last = {who: r["anonymous_id"] for who, r in zip(self.owners, self.records, strict=True) if who is not None}
+        last = {
+            who: r["anonymous_id"]
+            for who, r in zip(self.owners, self.records, strict=True)
+            if who is not None
+        }
         expected = []
         for index, person in enumerate(self.people):
             if person["existing"] is not None:
                 lead = dict(person["existing"], CDP_ID=last.get(index, "old"))
             elif index in last:
                 lead = {"Last_Name": person["name"], "City": person["city"], "CDP_ID": last[index]}
-                lead.update({k: v for k, v in (("Email", person["email"]), ("Phone", person["phone"])) if v})
+                lead.update(
+                    {k: v for k, v in (("Email", person["email"]), ("Phone", person["phone"])) if v}
+                )
             else:
                 continue
             expected.append(shape(lead))
@@ -81,7 +87,9 @@ def crash_input(rng: random.Random) -> CrashInput:
             "name": f"Person {i}",
             "city": rng.choice(("Shanghai", "Hangzhou", "Beijing")),
             "email": f"crash{i}@example.com" if kind != "phone" else None,
-            "phone": rng.choice((f"+86139{digits}", f"+86 139 {digits[:4]} {digits[4:]}")) if kind != "email" else None,
+            "phone": rng.choice((f"+86139{digits}", f"+86 139 {digits[:4]} {digits[4:]}"))
+            if kind != "email"
+            else None,
             "existing": None,
         }
         if rng.random() < 0.3:
@@ -95,7 +103,9 @@ def crash_input(rng: random.Random) -> CrashInput:
     records, owners = [], []
     for seq in range(RECORDS):
         if rng.random() < 0.01:
-            records.append({"anonymous_id": f"r{seq}", "name": "Typo", "email": f"typo{seq} at example"})
+            records.append(
+                {"anonymous_id": f"r{seq}", "name": "Typo", "email": f"typo{seq} at example"}
+            )
             owners.append(None)
             continue
         who = rng.randrange(PEOPLE)
@@ -126,7 +136,9 @@ def kill_after_calls(proc, sandbox: ZohoSandbox, calls: int, delay: float) -> bo
     return True
 
 
-def crash_and_resume(seed: int, *, unique: bool, tmp_path: Path) -> tuple[CrashInput, ZohoSandbox, int]:
+def crash_and_resume(
+    seed: int, *, unique: bool, tmp_path: Path
+) -> tuple[CrashInput, ZohoSandbox, int]:
     """Run the target to the end through one or two SIGKILLs, resuming from its STATE.
 
     Returns:
@@ -143,8 +155,12 @@ def crash_and_resume(seed: int, *, unique: bool, tmp_path: Path) -> tuple[CrashI
     with ZohoSandbox(latency_ms=LATENCY_MS) as sandbox:
         sandbox.seed([p["existing"] for p in data.people if p["existing"]])
         config = chaos.sandbox_config(
-            sandbox, tmp_path, unique_lead=unique, batch_size_rows=BATCH_SIZE_ROWS,
-            max_concurrency=MAX_CONCURRENCY, max_retries=3,
+            sandbox,
+            tmp_path,
+            unique_lead=unique,
+            batch_size_rows=BATCH_SIZE_ROWS,
+            max_concurrency=MAX_CONCURRENCY,
+            max_retries=3,
         )
         start = 0
         for attempt in range(planned_kills + 1):
@@ -154,7 +170,9 @@ def crash_and_resume(seed: int, *, unique: bool, tmp_path: Path) -> tuple[CrashI
             proc = start_target(config, folder, text.encode())
             if attempt < planned_kills:
                 calls = rng.randint(1, calls_per_run - 1)
-                kills += kill_after_calls(proc, sandbox, calls, rng.uniform(0, 1.5 * LATENCY_MS / 1000))
+                kills += kill_after_calls(
+                    proc, sandbox, calls, rng.uniform(0, 1.5 * LATENCY_MS / 1000)
+                )
             returncode = proc.wait(timeout=RUN_TIMEOUT)
             stdout, stderr = outputs(folder)
             emitted = states(stdout)
@@ -162,7 +180,10 @@ def crash_and_resume(seed: int, *, unique: bool, tmp_path: Path) -> tuple[CrashI
             assert [s["done"] for s in emitted] == sorted(s["done"] for s in emitted)
             start = emitted[-1]["done"] if emitted else start
             assert_nothing_leaks(
-                sandbox, stdout=stdout, stderr=stderr, records=data.records,
+                sandbox,
+                stdout=stdout,
+                stderr=stderr,
+                records=data.records,
                 files=[tmp_path / "rejected.jsonl"],
             )
             if returncode != -signal.SIGKILL:
@@ -175,23 +196,31 @@ def crash_and_resume(seed: int, *, unique: bool, tmp_path: Path) -> tuple[CrashI
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_with_unique_lead_a_killed_run_resumed_from_its_state_leaves_exactly_the_expected_crm(seed, tmp_path):
+def test_with_unique_lead_a_killed_run_resumed_from_its_state_leaves_exactly_the_expected_crm(
+    seed, tmp_path
+):
     """After SIGKILLs and resumes, the CRM equals a clean run's: one lead per person, no more."""
     data, sandbox, kills = crash_and_resume(seed, unique=True, tmp_path=tmp_path)
     leads = sorted(shape(lead) for lead in sandbox.leads())
-    print(f"unique_lead seed {seed}: {kills} kills, {len(leads)} leads, {len(data.expected_unique())} expected")  # noqa: T201 - the figure, with -s
+    print(
+        f"unique_lead seed {seed}: {kills} kills, {len(leads)} leads, {len(data.expected_unique())} expected"
+    )
     assert leads == data.expected_unique()
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_in_insert_mode_a_killed_run_loses_nothing_and_repeats_at_most_the_unconfirmed_batch(seed, tmp_path):
+def test_in_insert_mode_a_killed_run_loses_nothing_and_repeats_at_most_the_unconfirmed_batch(
+    seed, tmp_path
+):
     """Every record has a lead; extra copies come only from the batch in flight at each kill."""
     data, sandbox, kills = crash_and_resume(seed, unique=False, tmp_path=tmp_path)
     created = [lead["CDP_ID"] for lead in sandbox.leads() if lead.get("CDP_ID") != "old"]
     wanted = {r["anonymous_id"] for r in data.records if r["name"] != "Typo"}
     assert set(created) == wanted
     extra = len(created) - len(wanted)
-    print(f"insert seed {seed}: {kills} kills, {len(wanted)} records, {extra} extra copies, bound {kills * BATCH_SIZE_ROWS}")  # noqa: T201 - the figure, with -s
+    print(
+        f"insert seed {seed}: {kills} kills, {len(wanted)} records, {extra} extra copies, bound {kills * BATCH_SIZE_ROWS}"
+    )
     # The unconfirmed tail is one batch (batch_size_rows records, two calls of
     # 100 sent at once: batch size x concurrency of Zoho's 100-record calls).
     assert extra <= kills * BATCH_SIZE_ROWS

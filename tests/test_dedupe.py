@@ -47,7 +47,10 @@ def test_phones_lose_spaces_dashes_dots_and_parentheses_but_keep_the_plus(raw, e
 
 def test_identity_keys_put_email_first():
     """Email decides first, so it comes first."""
-    assert identity_keys({"Phone": "1 2", "Email": "A@b.c"}) == [("email", "a@b.c"), ("phone", "12")]
+    assert identity_keys({"Phone": "1 2", "Email": "A@b.c"}) == [
+        ("email", "a@b.c"),
+        ("phone", "12"),
+    ]
     assert identity_keys({"Last_Name": "x"}) == []
 
 
@@ -95,7 +98,13 @@ def test_a_new_person_becomes_one_lead_with_the_last_tracking_id():
     assert len(result.creates) == 1
     new = result.creates[0]
     assert new.records == [0, 1, 2]
-    assert new.fields == {"Last_Name": "Li", "Email": "li@x.com", "CDP_ID": "t3", "Phone": "123", "City": "Shanghai"}
+    assert new.fields == {
+        "Last_Name": "Li",
+        "Email": "li@x.com",
+        "CDP_ID": "t3",
+        "Phone": "123",
+        "City": "Shanghai",
+    }
     assert result.updates == []
 
 
@@ -120,7 +129,9 @@ def test_email_decides_before_phone():
 
 def test_an_unchanged_tracking_id_is_not_rewritten():
     """A record whose tracking id the lead already has changes nothing."""
-    result = plan([{"Phone": "555", "CDP_ID": "same"}], known={("phone", "555"): "L"}, tracking={"L": "same"})
+    result = plan(
+        [{"Phone": "555", "CDP_ID": "same"}], known={("phone", "555"): "L"}, tracking={"L": "same"}
+    )
     assert result.updates == []
     assert result.unchanged == {0: "L"}
 
@@ -140,7 +151,10 @@ def test_records_without_email_or_phone_are_each_created():
 
 def test_a_chained_record_joins_the_existing_lead_and_its_new_phone_is_remembered():
     """A new phone chained to a known email belongs to that lead for the rest of the run."""
-    leads = [{"Email": "a@x.com", "CDP_ID": "t1"}, {"Email": "a@x.com", "Phone": "777", "CDP_ID": "t2"}]
+    leads = [
+        {"Email": "a@x.com", "CDP_ID": "t1"},
+        {"Email": "a@x.com", "Phone": "777", "CDP_ID": "t2"},
+    ]
     result = plan(leads, known={("email", "a@x.com"): "L"})
     assert result.creates == []
     assert result.joined == {("phone", "777"): "L"}
@@ -189,6 +203,11 @@ def test_search_values_escape_brackets_commas_and_backslashes():
 
 def test_an_older_record_written_later_does_not_overwrite_a_newer_tracking_id():
     """Streams drain in any order: the tracking id of the latest input record wins."""
-    result = plan([{"Phone": "555", "CDP_ID": "older"}], known={("phone", "555"): "L"}, tracking={"L": ("newer", 9)}, seqs=[4])
+    result = plan(
+        [{"Phone": "555", "CDP_ID": "older"}],
+        known={("phone", "555"): "L"},
+        tracking={"L": ("newer", 9)},
+        seqs=[4],
+    )
     assert result.updates == []
     assert result.unchanged == {0: "L"}

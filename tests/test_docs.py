@@ -6,10 +6,9 @@ import json
 import re
 import subprocess
 
-from tests.conftest import ROOT, target_command
-
 from target_zoho_leads.settings import settings_schema
 from target_zoho_leads.target import TargetZohoLeads
+from tests.conftest import ROOT, target_command
 
 # The target's own settings, without the SDK's built-ins (which the SDK adds
 # to the class's schema in place once a target is built).
@@ -17,7 +16,12 @@ OWN_SETTINGS = list(settings_schema()["properties"])
 
 
 def about_markdown() -> str:
-    done = subprocess.run([*target_command(), "--about", "--format=markdown"], capture_output=True, text=True, check=True)  # noqa: S603
+    done = subprocess.run(
+        [*target_command(), "--about", "--format=markdown"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout
 
 
@@ -61,7 +65,11 @@ def test_meltano_yml_declares_every_setting():
 def test_the_seed_names_are_mapped_to_settings_in_the_readme():
     """The CDP form's names are explained."""
     readme = (ROOT / "README.md").read_text()
-    for seed, setting in [("Client ID", "client_id"), ("Form Field Mapping", "field_mapping"),
-                          ("Value Default", "default_values"), ("Zoho Accounts URL", "accounts_url"),
-                          ("Unique Lead", "unique_lead")]:
+    for seed, setting in [
+        ("Client ID", "client_id"),
+        ("Form Field Mapping", "field_mapping"),
+        ("Value Default", "default_values"),
+        ("Zoho Accounts URL", "accounts_url"),
+        ("Unique Lead", "unique_lead"),
+    ]:
         assert f"**{seed}** = `{setting}`" in readme

@@ -10,9 +10,19 @@ import subprocess
 from tests.conftest import SEED_DEFAULTS, SEED_MAPPING, singer_lines, target_command
 
 CDP_EVENTS = [
-    {"anonymous_id": "ad-1", "event": "ad_lead", "adUcName": "Wang Fang", "cluePhoneNumber": "18600001111"},
-    {"anonymous_id": "ad-2", "event": "ad_lead", "adUcName": "Liu Yang", "cluePhoneNumber": "18600002222",
-     "properties": {"area": "Hangzhou"}},
+    {
+        "anonymous_id": "ad-1",
+        "event": "ad_lead",
+        "adUcName": "Wang Fang",
+        "cluePhoneNumber": "18600001111",
+    },
+    {
+        "anonymous_id": "ad-2",
+        "event": "ad_lead",
+        "adUcName": "Liu Yang",
+        "cluePhoneNumber": "18600002222",
+        "properties": {"area": "Hangzhou"},
+    },
     {"anonymous_id": "ad-3", "event": "ad_lead", "adUcName": "  ", "cluePhoneNumber": ""},
 ]
 
@@ -28,8 +38,18 @@ def test_the_seed_mapping_yields_exactly_the_expected_leads(sandbox, config, run
     run = run_target(config, singer_lines("cdp_events", CDP_EVENTS))
     assert run.returncode == 0, run.stderr
     assert stored(sandbox, "Last_Name", "First_Name", "Phone", "CDP_ID") == [
-        {"Last_Name": "CDP Lead", "First_Name": "Wang Fang", "Phone": "18600001111", "CDP_ID": "ad-1"},
-        {"Last_Name": "CDP Lead", "First_Name": "Liu Yang", "Phone": "18600002222", "CDP_ID": "ad-2"},
+        {
+            "Last_Name": "CDP Lead",
+            "First_Name": "Wang Fang",
+            "Phone": "18600001111",
+            "CDP_ID": "ad-1",
+        },
+        {
+            "Last_Name": "CDP Lead",
+            "First_Name": "Liu Yang",
+            "Phone": "18600002222",
+            "CDP_ID": "ad-2",
+        },
         {"Last_Name": "CDP Lead", "Phone": "18600000000", "CDP_ID": "ad-3"},
     ]
     assert run.summary("cdp_events") == (
@@ -47,10 +67,14 @@ def test_the_seed_defaults_are_checked_against_zoho_before_any_write(sandbox, co
     assert "default_values Email" in run.stderr
     assert "Traceback" not in run.stderr
     assert sandbox.leads() == []
-    assert [r["path"] for r in sandbox.requests() if r["path"].startswith("/crm")] == ["/crm/v8/settings/fields"]
+    assert [r["path"] for r in sandbox.requests() if r["path"].startswith("/crm")] == [
+        "/crm/v8/settings/fields"
+    ]
 
 
-def test_values_zoho_refuses_become_rejected_records_in_an_owner_only_file(sandbox, config, run_target, tmp_path):
+def test_values_zoho_refuses_become_rejected_records_in_an_owner_only_file(
+    sandbox, config, run_target, tmp_path
+):
     """A malformed email is rejected locally, kept with its reason, and never logged."""
     events = [
         {"name": "Wang Fang", "email": "wang@example.com", "anonymous_id": "ad-1"},
@@ -58,10 +82,18 @@ def test_values_zoho_refuses_become_rejected_records_in_an_owner_only_file(sandb
     ]
     run = run_target(config, singer_lines("cdp_events", events))
     assert run.returncode == 0, run.stderr
-    assert stored(sandbox, "Last_Name", "Email") == [{"Last_Name": "Wang Fang", "Email": "wang@example.com"}]
+    assert stored(sandbox, "Last_Name", "Email") == [
+        {"Last_Name": "Wang Fang", "Email": "wang@example.com"}
+    ]
     rejected = [json.loads(line) for line in (tmp_path / "rejected.jsonl").read_text().splitlines()]
-    assert [(r["code"], r["field"], r["record"]["anonymous_id"]) for r in rejected] == [("INVALID_DATA", "Email", "ad-2")]
-    assert rejected[0]["lead"] == {"Last_Name": "Liu Yang", "Email": "liu at example", "CDP_ID": "ad-2"}
+    assert [(r["code"], r["field"], r["record"]["anonymous_id"]) for r in rejected] == [
+        ("INVALID_DATA", "Email", "ad-2")
+    ]
+    assert rejected[0]["lead"] == {
+        "Last_Name": "Liu Yang",
+        "Email": "liu at example",
+        "CDP_ID": "ad-2",
+    }
     assert stat.S_IMODE(os.stat(tmp_path / "rejected.jsonl").st_mode) == 0o600
     assert "1 rejected" in run.summary("cdp_events")
     assert "liu at example" not in run.stderr
@@ -101,24 +133,34 @@ def test_large_batches_are_split_into_calls_of_one_hundred(sandbox, config, run_
     events = [{"name": f"P{i}", "anonymous_id": f"id-{i}"} for i in range(250)]
     run = run_target(config, singer_lines("web", events))
     assert run.returncode == 0, run.stderr
-    inserts = [r for r in sandbox.requests() if r["method"] == "POST" and r["path"].endswith("/Leads")]
+    inserts = [
+        r for r in sandbox.requests() if r["method"] == "POST" and r["path"].endswith("/Leads")
+    ]
     assert sorted(len(r["json"]["data"]) for r in inserts) == [50, 100, 100]
-    assert sorted(lead["CDP_ID"] for lead in sandbox.leads()) == sorted(f"id-{i}" for i in range(250))
+    assert sorted(lead["CDP_ID"] for lead in sandbox.leads()) == sorted(
+        f"id-{i}" for i in range(250)
+    )
     assert "250 leads created" in run.summary("web")
 
 
 def test_trigger_is_sent_as_configured_and_left_out_when_unset(sandbox, config, run_target):
-    """trigger [] means no automation; unset means Zoho's default, so no key at all."""
+    """Trigger [] means no automation; unset means Zoho's default, so no key at all."""
     run_target(config, singer_lines("web", [{"name": "A"}]))
     config["trigger"] = []
     run_target(config, singer_lines("web", [{"name": "B"}]))
     config["trigger"] = ["workflow", "blueprint"]
     run_target(config, singer_lines("web", [{"name": "C"}]))
-    bodies = [r["json"] for r in sandbox.requests() if r["method"] == "POST" and r["path"].endswith("/Leads")]
+    bodies = [
+        r["json"]
+        for r in sandbox.requests()
+        if r["method"] == "POST" and r["path"].endswith("/Leads")
+    ]
     assert [b.get("trigger", "absent") for b in bodies] == ["absent", [], ["workflow", "blueprint"]]
 
 
-def test_state_is_passed_on_only_after_the_records_before_it_are_written(sandbox, config, run_target):
+def test_state_is_passed_on_only_after_the_records_before_it_are_written(
+    sandbox, config, run_target
+):
     """STATE comes out batch by batch, each after its records are in Zoho."""
     config["batch_size_rows"] = 40
     events = [{"name": f"P{i}", "anonymous_id": f"id-{i}"} for i in range(100)]
@@ -136,7 +178,9 @@ def test_state_stops_at_the_last_batch_that_was_written(sandbox, config, run_tar
     # call and the first write get one each, the second write cannot.
     sandbox.configure(token_expiry_calls=1, token_limit=2)
     config["batch_size_rows"] = 10
-    run = run_target(config, singer_lines("web", [{"name": f"P{i}"} for i in range(30)], state_every=10))
+    run = run_target(
+        config, singer_lines("web", [{"name": f"P{i}"} for i in range(30)], state_every=10)
+    )
     assert run.returncode == 1
     assert run.states == [{"done": 10}]
     assert len(sandbox.leads()) == 10
@@ -161,9 +205,13 @@ def test_dry_run_sends_nothing_at_all(sandbox, config, run_target, tmp_path):
     """With dry_run_path no token is asked for and no call is made."""
     config["dry_run_path"] = str(tmp_path / "dry" / "leads.jsonl")
     config["client_secret"] = "not-even-valid"
-    run = run_target(config, singer_lines("web", [{"name": "A", "email": "a@x.com", "properties": {"x": 1}}, {}]))
+    run = run_target(
+        config, singer_lines("web", [{"name": "A", "email": "a@x.com", "properties": {"x": 1}}, {}])
+    )
     assert run.returncode == 0, run.stderr
-    written = [json.loads(line) for line in (tmp_path / "dry" / "leads.jsonl").read_text().splitlines()]
+    written = [
+        json.loads(line) for line in (tmp_path / "dry" / "leads.jsonl").read_text().splitlines()
+    ]
     assert written == [{"Last_Name": "A", "Email": "a@x.com"}, {"Last_Name": "Unknown"}]
     assert sandbox.stats()["api_calls"] == 0
     assert sandbox.stats()["token_requests"] == 0
@@ -205,7 +253,9 @@ def test_a_bad_mapping_stops_before_anything_is_read_or_sent(sandbox, config, ru
 def test_bad_input_ends_the_run_after_writing_what_came_before(sandbox, config, run_target):
     """A broken line: earlier records are written, then one clear error and exit 1."""
     good = singer_lines("web", [{"name": "Before"}])
-    run = run_target(config, good + '{"type": "RECORD", "stream": "web", "record": {"name": "sec@x.com"\n')
+    run = run_target(
+        config, good + '{"type": "RECORD", "stream": "web", "record": {"name": "sec@x.com"\n'
+    )
     assert run.returncode == 1
     assert [lead["Last_Name"] for lead in sandbox.leads()] == ["Before"]
     assert len(run.errors) == 1
@@ -223,7 +273,9 @@ def test_a_record_before_its_schema_is_a_clear_error(sandbox, config, run_target
     assert "Traceback" not in run.stderr
 
 
-def test_a_record_that_breaks_its_schema_is_rejected_and_the_rest_goes_on(sandbox, config, run_target, tmp_path):
+def test_a_record_that_breaks_its_schema_is_rejected_and_the_rest_goes_on(
+    sandbox, config, run_target, tmp_path
+):
     """Local validation failures are rejected records, not a failed run."""
     schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
     run = run_target(config, singer_lines("web", [{"name": "Ok"}, {"name": 42}, {}], schema=schema))
@@ -255,7 +307,9 @@ def test_transient_failures_are_retried_and_every_lead_lands(sandbox, config, ru
     events = [{"name": f"P{i}", "anonymous_id": f"id-{i}"} for i in range(300)]
     run = run_target(config, singer_lines("web", events))
     assert run.returncode == 0, run.stderr
-    assert sorted(lead["CDP_ID"] for lead in sandbox.leads()) == sorted(f"id-{i}" for i in range(300))
+    assert sorted(lead["CDP_ID"] for lead in sandbox.leads()) == sorted(
+        f"id-{i}" for i in range(300)
+    )
     faults = sandbox.stats()["faults"]
     assert faults["429"] + faults["5xx"] > 0
 
@@ -294,7 +348,7 @@ def test_every_setting_can_come_from_the_environment(sandbox, tmp_path):
         {"name": "Zhang", "wxPhone": "13900139004", "anonymous_id": "t1"},
         {"name": "Zhang", "phone": "139-0013-9004", "anonymous_id": "t2"},
     ]
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         [*target_command(), "--config", "ENV"],
         input=singer_lines("web", events).encode(),
         capture_output=True,
@@ -306,7 +360,11 @@ def test_every_setting_can_come_from_the_environment(sandbox, tmp_path):
     assert stored(sandbox, "Last_Name", "Phone", "CDP_ID", "Lead_Source") == [
         {"Last_Name": "Zhang", "Phone": "13900139004", "CDP_ID": "t2", "Lead_Source": "CDP"}
     ]
-    bodies = [r["json"] for r in sandbox.requests() if r["method"] == "POST" and r["path"] == "/crm/v8/Leads"]
+    bodies = [
+        r["json"]
+        for r in sandbox.requests()
+        if r["method"] == "POST" and r["path"] == "/crm/v8/Leads"
+    ]
     assert bodies[0]["trigger"] == ["workflow"]
 
 

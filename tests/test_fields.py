@@ -243,9 +243,7 @@ def test_fields_an_event_cannot_fill_are_refused_with_the_reason(fields, name, w
 )
 def test_other_unfillable_types_are_refused(data_type, json_type, expected):
     """Computed fields, subforms and unknown object types are refused too."""
-    lead_fields = LeadFields.from_metadata(
-        [zoho_field("Box", data_type, json_type=json_type)]
-    )
+    lead_fields = LeadFields.from_metadata([zoho_field("Box", data_type, json_type=json_type)])
     [problem] = lead_fields.check_config(["Box"], [])
     assert problem.startswith(expected)
 
@@ -275,9 +273,7 @@ def test_a_default_alone_satisfies_last_name(fields):
 
 def test_a_mandatory_id_is_not_asked_for():
     """`id` is mandatory only on update; Zoho assigns it on insert."""
-    lead_fields = LeadFields.from_metadata(
-        [zoho_field("id", "bigint", 18, system_mandatory=True)]
-    )
+    lead_fields = LeadFields.from_metadata([zoho_field("id", "bigint", 18, system_mandatory=True)])
     assert lead_fields.check_config([], []) == []
 
 
@@ -525,9 +521,7 @@ def test_bad_values_are_problems(fields, name, value):
     """An invalid value is an INVALID_DATA problem on its field and is not sent."""
     sent, problems = coerce_one(fields, name, value)
     assert sent == "<absent>"
-    assert [(problem.field, problem.code) for problem in problems] == [
-        (name, "INVALID_DATA")
-    ]
+    assert [(problem.field, problem.code) for problem in problems] == [(name, "INVALID_DATA")]
 
 
 @pytest.mark.parametrize(("name", "value"), INVALID)
@@ -543,9 +537,7 @@ def test_a_problem_never_quotes_the_value(fields, name, value):
 def test_a_day_first_date_is_refused_as_ambiguous(fields, value):
     """Whether 05/06 is May or June cannot be known, so nothing is guessed."""
     _, [problem] = coerce_one(fields, "Event_Date", value)
-    assert problem.reason == (
-        "day and month order is ambiguous (expected yyyy-MM-dd, year first)"
-    )
+    assert problem.reason == ("day and month order is ambiguous (expected yyyy-MM-dd, year first)")
 
 
 def test_a_multi_select_of_only_separators_is_not_sent(fields):
@@ -582,9 +574,7 @@ def test_reject_sends_nothing_of_a_lead_with_a_bad_value(fields):
     lead, problems, notes = fields.coerce(BAD_LEAD, "reject")
     assert lead is None
     assert problems == [
-        FieldProblem(
-            "Email", "INVALID_DATA", "not an email address (expected local@domain.tld)"
-        )
+        FieldProblem("Email", "INVALID_DATA", "not an email address (expected local@domain.tld)")
     ]
     assert notes == []
     assert fields.dropped == {}
@@ -668,10 +658,7 @@ def test_a_new_picklist_value_is_sent_and_warned_once_per_value(fields):
         assert problems == []
     warnings = fields.take_warnings()
     assert len(warnings) == 2
-    assert all(
-        warning.startswith("Lead_Source: value not in the picklist")
-        for warning in warnings
-    )
+    assert all(warning.startswith("Lead_Source: value not in the picklist") for warning in warnings)
     assert not any("Flyer" in warning or "Podcast" in warning for warning in warnings)
     assert fields.new_picklist_values == {"Lead_Source": 2}
 
@@ -720,8 +707,7 @@ JSON_VALUES = st.recursive(
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
     lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(st.text(max_size=5), children, max_size=4)
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
     ),
     max_leaves=8,
 )

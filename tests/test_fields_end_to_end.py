@@ -19,7 +19,11 @@ def writes(sandbox) -> list[dict]:
 @pytest.mark.parametrize(
     ("mapping", "defaults", "expected"),
     [
-        ("Frist_Name=name,Last_Name=name", "", ["Frist_Name: no such Leads field; did you mean First_Name?"]),
+        (
+            "Frist_Name=name,Last_Name=name",
+            "",
+            ["Frist_Name: no such Leads field; did you mean First_Name?"],
+        ),
         ("Last_Name=name,Created_Time=time", "", ["Created_Time"]),
         ("Email=email", "", ["Last_Name"]),
         ("Last_Name=name,Campaign_Source=campaign", "", ["Campaign_Source is a lookup field"]),
@@ -31,7 +35,9 @@ def writes(sandbox) -> list[dict]:
     ],
     ids=["typo", "read-only", "no-last-name", "lookup", "several-at-once"],
 )
-def test_a_mapping_that_does_not_fit_the_leads_fields_stops_before_any_write(sandbox, config, run_target, mapping, defaults, expected):
+def test_a_mapping_that_does_not_fit_the_leads_fields_stops_before_any_write(
+    sandbox, config, run_target, mapping, defaults, expected
+):
     """One clear message with every problem, exit 1, and no write reaches Zoho."""
     config.update(field_mapping=mapping, default_values=defaults)
     run = run_target(config, singer_lines("web", [{"name": "A", "email": "a@x.com"}]))
@@ -57,11 +63,33 @@ MAPPING = {
 }
 
 EVENTS = [
-    {"name": "Dates", "day": "2026-11-28T23:30:00+08:00", "at": "2026-11-28 10:00:00", "staff": "1,200",
-     "revenue": " 3,500.50 ", "opt_out": "yes", "interests": "CRM; Analytics", "big": 9007199254740993},
-    {"name": "Epochs", "day": 1764300000, "at": 1764300000000, "staff": 12.0, "revenue": 10,
-     "opt_out": 0, "interests": ["CRM"], "big": "42"},
-    {"name": "Long", "first": "x" * 60, "opt_out": "FALSE", "day": "2026/11/28", "at": "2026-11-28T10:00:00Z"},
+    {
+        "name": "Dates",
+        "day": "2026-11-28T23:30:00+08:00",
+        "at": "2026-11-28 10:00:00",
+        "staff": "1,200",
+        "revenue": " 3,500.50 ",
+        "opt_out": "yes",
+        "interests": "CRM; Analytics",
+        "big": 9007199254740993,
+    },
+    {
+        "name": "Epochs",
+        "day": 1764300000,
+        "at": 1764300000000,
+        "staff": 12.0,
+        "revenue": 10,
+        "opt_out": 0,
+        "interests": ["CRM"],
+        "big": "42",
+    },
+    {
+        "name": "Long",
+        "first": "x" * 60,
+        "opt_out": "FALSE",
+        "day": "2026/11/28",
+        "at": "2026-11-28T10:00:00Z",
+    },
 ]
 
 
@@ -91,7 +119,13 @@ def test_every_coerced_lead_is_accepted_by_zoho(sandbox, config, run_target, tmp
 def test_drop_field_keeps_the_rest_of_the_lead(sandbox, config, run_target, tmp_path):
     """A bad date is left out; the lead is still created with everything else."""
     config.update(field_mapping=MAPPING, default_values="", invalid_value_policy="drop_field")
-    run = run_target(config, singer_lines("web", [{"name": "Partly bad", "email": "ok@x.com", "day": "28/11/2026", "staff": "many"}]))
+    run = run_target(
+        config,
+        singer_lines(
+            "web",
+            [{"name": "Partly bad", "email": "ok@x.com", "day": "28/11/2026", "staff": "many"}],
+        ),
+    )
     assert run.returncode == 0, run.stderr
     [lead] = sandbox.leads()
     assert lead["Last_Name"] == "Partly bad"
@@ -103,13 +137,19 @@ def test_drop_field_keeps_the_rest_of_the_lead(sandbox, config, run_target, tmp_
     assert "28/11/2026" not in run.stderr
 
 
-def test_reject_policy_sends_nothing_of_a_lead_with_a_bad_value(sandbox, config, run_target, tmp_path):
+def test_reject_policy_sends_nothing_of_a_lead_with_a_bad_value(
+    sandbox, config, run_target, tmp_path
+):
     """The default policy: the record is rejected with the field and the reason."""
     config.update(field_mapping=MAPPING, default_values="")
-    run = run_target(config, singer_lines("web", [{"name": "Bad", "staff": "many"}, {"name": "Good"}]))
+    run = run_target(
+        config, singer_lines("web", [{"name": "Bad", "staff": "many"}, {"name": "Good"}])
+    )
     assert run.returncode == 0, run.stderr
     assert [lead["Last_Name"] for lead in sandbox.leads()] == ["Good"]
-    [rejected] = [json.loads(line) for line in (tmp_path / "rejected.jsonl").read_text().splitlines()]
+    [rejected] = [
+        json.loads(line) for line in (tmp_path / "rejected.jsonl").read_text().splitlines()
+    ]
     assert (rejected["code"], rejected["field"]) == ("INVALID_DATA", "No_of_Employees")
     assert "many" not in rejected["message"]
 
@@ -131,8 +171,11 @@ def test_a_server_without_field_metadata_gets_the_leads_as_mapped(sandbox, confi
             else:
                 length = int(self.headers.get("Content-Length") or 0)
                 request = urllib.request.Request(  # noqa: S310
-                    sandbox.url + self.path, data=self.rfile.read(length) if length else None,
-                    headers={k: v for k, v in self.headers.items() if k.lower() != "host"}, method=self.command)
+                    sandbox.url + self.path,
+                    data=self.rfile.read(length) if length else None,
+                    headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+                    method=self.command,
+                )
                 try:
                     with urllib.request.urlopen(request) as answer:  # noqa: S310
                         status, body = answer.status, answer.read()
@@ -152,11 +195,15 @@ def test_a_server_without_field_metadata_gets_the_leads_as_mapped(sandbox, confi
 
     relay = ThreadingHTTPServer(("127.0.0.1", 0), NoFields)
     relay.url = f"http://127.0.0.1:{relay.server_port}"
-    thread = threading.Thread(target=relay.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=relay.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         config["accounts_url"] = relay.url
-        run = run_target(config, singer_lines("web", [{"name": "Mapped", "email": "m@example.com"}]))
+        run = run_target(
+            config, singer_lines("web", [{"name": "Mapped", "email": "m@example.com"}])
+        )
     finally:
         relay.shutdown()
         relay.server_close()

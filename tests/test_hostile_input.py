@@ -36,12 +36,32 @@ from tests.reliability_helpers import (
 )
 
 STREAM = "web"
-SCHEMA = {"type": "SCHEMA", "stream": STREAM, "schema": {"type": "object", "properties": {}}, "key_properties": []}
+SCHEMA = {
+    "type": "SCHEMA",
+    "stream": STREAM,
+    "schema": {"type": "object", "properties": {}},
+    "key_properties": [],
+}
 BEFORE = [
-    {"name": "Before One", "email": "before1@example.com", "phone": "+86 139 1111 0001", "anonymous_id": "b1"},
-    {"name": "Before Two", "email": "before2@example.com", "phone": "+8613911110002", "anonymous_id": "b2"},
+    {
+        "name": "Before One",
+        "email": "before1@example.com",
+        "phone": "+86 139 1111 0001",
+        "anonymous_id": "b1",
+    },
+    {
+        "name": "Before Two",
+        "email": "before2@example.com",
+        "phone": "+8613911110002",
+        "anonymous_id": "b2",
+    },
 ]
-AFTER = {"name": "After", "email": "after@example.com", "phone": "+8613911110009", "anonymous_id": "a1"}
+AFTER = {
+    "name": "After",
+    "email": "after@example.com",
+    "phone": "+8613911110009",
+    "anonymous_id": "a1",
+}
 MAPPING = "Last_Name=name,Email=email,Phone=phone,CDP_ID=anonymous_id,Description=note,City=properties.city"
 
 
@@ -62,7 +82,11 @@ def nested(depth: int) -> bytes:
 
 def run_around(hostile: bytes) -> bytes:
     """Good records and STATE 2, the hostile line (line 5), a good record and STATE 3."""
-    lines = [line(SCHEMA), *(record(r) for r in BEFORE), line({"type": "STATE", "value": {"done": 2}})]
+    lines = [
+        line(SCHEMA),
+        *(record(r) for r in BEFORE),
+        line({"type": "STATE", "value": {"done": 2}}),
+    ]
     lines += [hostile, record(AFTER), line({"type": "STATE", "value": {"done": 3}})]
     return b"\n".join(lines) + b"\n"
 
@@ -75,7 +99,10 @@ def hostile_run(sandbox, config, tmp_path, run_target_bytes):
     def run(hostile: bytes) -> tuple[int, str, str]:
         code, stdout, stderr = run_target_bytes(config, run_around(hostile))
         assert_nothing_leaks(
-            sandbox, stdout=stdout, stderr=stderr, records=[*BEFORE, AFTER],
+            sandbox,
+            stdout=stdout,
+            stderr=stderr,
+            records=[*BEFORE, AFTER],
             files=[tmp_path / "rejected.jsonl"],
         )
         assert not TRACEBACK.search(stderr), stderr[-3000:]
@@ -93,7 +120,10 @@ def run_target_bytes(tmp_path):
         path.write_text(json.dumps(settings))
         done = subprocess.run(
             [*target_command(), "--config", str(path)],
-            input=stdin, capture_output=True, timeout=60, check=False,
+            input=stdin,
+            capture_output=True,
+            timeout=60,
+            check=False,
             env={**os.environ, **DEBUG_ENV},
         )
         return done.returncode, done.stdout.decode(), done.stderr.decode(errors="replace")
@@ -102,36 +132,102 @@ def run_target_bytes(tmp_path):
 
 
 FATAL = {
-    "malformed JSON": (b'{"type": "RECORD", "stream": "web", "record": {"email": "x@example.com"', "not a valid JSON line"),
-    "a RECORD before its SCHEMA": (record({"email": "x@example.com"}, stream="other"), "stream 'other' was encountered before a corresponding schema"),
-    "a record that is a list": (record([1, 2]), "the record of a RECORD message must be a JSON object, not a list"),
+    "malformed JSON": (
+        b'{"type": "RECORD", "stream": "web", "record": {"email": "x@example.com"',
+        "not a valid JSON line",
+    ),
+    "a RECORD before its SCHEMA": (
+        record({"email": "x@example.com"}, stream="other"),
+        "stream 'other' was encountered before a corresponding schema",
+    ),
+    "a record that is a list": (
+        record([1, 2]),
+        "the record of a RECORD message must be a JSON object, not a list",
+    ),
     "a record that is a string": (record("x@example.com"), "must be a JSON object, not text"),
     "a record that is null": (record(None), "must be a JSON object, not null"),
     "a record that is a number": (record(5), "must be a JSON object, not int"),
-    "invalid UTF-8": (b'{"type": "RECORD", "stream": "web", "record": {"name": "\xff\xfe"}}', "not a valid JSON line ('utf-8' codec can't decode"),
-    "properties nested 10,000 levels": (b'{"type": "RECORD", "stream": "web", "record": {"properties": ' + nested(10_000) + b"}}", f"nested over {MAX_NESTING} levels deep"),
-    "properties nested 500 levels": (b'{"type": "RECORD", "stream": "web", "record": {"properties": ' + nested(500) + b"}}", f"nested over {MAX_NESTING} levels deep"),
-    "a STATE nested 500 levels": (b'{"type": "STATE", "value": ' + nested(500) + b"}", f"nested over {MAX_NESTING} levels deep"),
-    "NaN": (b'{"type": "RECORD", "stream": "web", "record": {"name": NaN}}', "not a valid JSON line"),
-    "a number beyond a double": (b'{"type": "RECORD", "stream": "web", "record": {"name": 1e400}}', "not a valid JSON line (Number out of range"),
-    "a stream name that is a list": (line({"type": "RECORD", "stream": ["web"], "record": {}}), "the stream of a RECORD message must be text"),
-    "a message type that is a list": (line({"type": ["RECORD"], "stream": "web"}), "unknown Singer message type"),
+    "invalid UTF-8": (
+        b'{"type": "RECORD", "stream": "web", "record": {"name": "\xff\xfe"}}',
+        "not a valid JSON line (not UTF-8 at byte 56)",
+    ),
+    "properties nested 10,000 levels": (
+        b'{"type": "RECORD", "stream": "web", "record": {"properties": ' + nested(10_000) + b"}}",
+        f"nested over {MAX_NESTING} levels deep",
+    ),
+    "properties nested 500 levels": (
+        b'{"type": "RECORD", "stream": "web", "record": {"properties": ' + nested(500) + b"}}",
+        f"nested over {MAX_NESTING} levels deep",
+    ),
+    "a STATE nested 500 levels": (
+        b'{"type": "STATE", "value": ' + nested(500) + b"}",
+        f"nested over {MAX_NESTING} levels deep",
+    ),
+    "NaN": (
+        b'{"type": "RECORD", "stream": "web", "record": {"name": NaN}}',
+        "not a valid JSON line",
+    ),
+    "a number beyond a double": (
+        b'{"type": "RECORD", "stream": "web", "record": {"name": 1e400}}',
+        "not a valid JSON line",
+    ),
+    "a stream name that is a list": (
+        line({"type": "RECORD", "stream": ["web"], "record": {}}),
+        "the stream of a RECORD message must be text",
+    ),
+    "a message type that is a list": (
+        line({"type": ["RECORD"], "stream": "web"}),
+        "unknown Singer message type",
+    ),
     "a message with no type": (line({"stream": "web", "record": {}}), "the message lacks type"),
-    "an unknown message type": (line({"type": "DELETE", "stream": "web"}), "unknown Singer message type 'DELETE'"),
+    "an unknown message type": (
+        line({"type": "DELETE", "stream": "web"}),
+        "unknown Singer message type 'DELETE'",
+    ),
     "a line that is a JSON list": (b"[1, 2, 3]", "a Singer message must be a JSON object"),
-    "a SCHEMA whose schema is a list": (line({"type": "SCHEMA", "stream": "web", "schema": [1]}), "the schema of a SCHEMA message must be a JSON object, not a list"),
-    "a SCHEMA without properties": (line({"type": "SCHEMA", "stream": "web", "schema": {"type": "object"}}), "the schema of the SCHEMA message lacks properties"),
-    "a SCHEMA whose properties are a list": (line({**SCHEMA, "schema": {"type": "object", "properties": []}}), "the properties of a SCHEMA message's schema must be a JSON object, not a list"),
-    "a SCHEMA whose properties are null": (line({**SCHEMA, "schema": {"type": "object", "properties": None}}), "must be a JSON object, not null"),
-    "an ACTIVATE_VERSION before its SCHEMA": (line({"type": "ACTIVATE_VERSION", "stream": "other", "version": 1}), "an ACTIVATE_VERSION for stream 'other' came before its SCHEMA"),
-    "key_properties that are not names": (line({**SCHEMA, "key_properties": [{"a": 1}]}), "key_properties of a SCHEMA message must be a list of field names"),
+    "a SCHEMA whose schema is a list": (
+        line({"type": "SCHEMA", "stream": "web", "schema": [1]}),
+        "the schema of a SCHEMA message must be a JSON object, not a list",
+    ),
+    "a SCHEMA without properties": (
+        line({"type": "SCHEMA", "stream": "web", "schema": {"type": "object"}}),
+        "the schema of the SCHEMA message lacks properties",
+    ),
+    "a SCHEMA whose properties are a list": (
+        line({**SCHEMA, "schema": {"type": "object", "properties": []}}),
+        "the properties of a SCHEMA message's schema must be a JSON object, not a list",
+    ),
+    "a SCHEMA whose properties are null": (
+        line({**SCHEMA, "schema": {"type": "object", "properties": None}}),
+        "must be a JSON object, not null",
+    ),
+    "an ACTIVATE_VERSION before its SCHEMA": (
+        line({"type": "ACTIVATE_VERSION", "stream": "other", "version": 1}),
+        "an ACTIVATE_VERSION for stream 'other' came before its SCHEMA",
+    ),
+    "key_properties that are not names": (
+        line({**SCHEMA, "key_properties": [{"a": 1}]}),
+        "key_properties of a SCHEMA message must be a list of field names",
+    ),
     "a STATE without value": (line({"type": "STATE"}), "the STATE message lacks value"),
-    "a BATCH message naming a local file": (line({"type": "BATCH", "stream": "web", "encoding": {"format": "jsonl"}, "manifest": ["file:///etc/passwd"]}), "BATCH messages are not supported"),
+    "a BATCH message naming a local file": (
+        line(
+            {
+                "type": "BATCH",
+                "stream": "web",
+                "encoding": {"format": "jsonl"},
+                "manifest": ["file:///etc/passwd"],
+            }
+        ),
+        "BATCH messages are not supported",
+    ),
 }
 
 
 @pytest.mark.parametrize("hostile", list(FATAL), ids=list(FATAL))
-def test_bad_input_ends_the_run_with_one_line_after_writing_what_came_before(sandbox, hostile_run, hostile):
+def test_bad_input_ends_the_run_with_one_line_after_writing_what_came_before(
+    sandbox, hostile_run, hostile
+):
     """Exit 1, one ERROR line naming input line 5, earlier records written, STATE not past them."""
     text, reason = FATAL[hostile]
     code, stdout, stderr = hostile_run(text)
@@ -144,19 +240,28 @@ def test_bad_input_ends_the_run_with_one_line_after_writing_what_came_before(san
     assert states(stdout) == [{"done": 2}]
 
 
-def test_an_invalid_schema_mid_stream_is_a_clear_error_after_the_records_before_it(sandbox, hostile_run):
+def test_an_invalid_schema_mid_stream_is_a_clear_error_after_the_records_before_it(
+    sandbox, hostile_run
+):
     """A SCHEMA that is not JSON Schema: the records before it written, STATE not past it."""
-    bad = line({**SCHEMA, "schema": {"type": "object", "properties": {"name": {"type": "nonsense"}}}})
+    bad = line(
+        {**SCHEMA, "schema": {"type": "object", "properties": {"name": {"type": "nonsense"}}}}
+    )
     code, stdout, stderr = hostile_run(bad)
     assert code == 1
-    assert "input line 5: the SCHEMA of stream 'web' is not valid JSON Schema" in error_lines(stderr)[-1]
+    assert (
+        "input line 5: the SCHEMA of stream 'web' is not valid JSON Schema"
+        in error_lines(stderr)[-1]
+    )
     assert sorted(lead["CDP_ID"] for lead in sandbox.leads()) == ["b1", "b2"]
     assert states(stdout) == [{"done": 2}]
 
 
 def test_an_invalid_schema_mid_stream_gives_exactly_one_error_line(hostile_run):
     """One ERROR line, as for every other bad input."""
-    bad = line({**SCHEMA, "schema": {"type": "object", "properties": {"name": {"type": "nonsense"}}}})
+    bad = line(
+        {**SCHEMA, "schema": {"type": "object", "properties": {"name": {"type": "nonsense"}}}}
+    )
     _, _, stderr = hostile_run(bad)
     assert len(error_lines(stderr)) == 1, error_lines(stderr)
 
@@ -196,11 +301,16 @@ def test_a_schema_referring_to_another_document_is_refused_without_fetching_it(h
             """Quiet."""
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_port}/schema.json"
-        schema = {"type": "object", "properties": {"name": {"$ref": url}, "local": {"$ref": "#/definitions/x"}}}
+        schema = {
+            "type": "object",
+            "properties": {"name": {"$ref": url}, "local": {"$ref": "#/definitions/x"}},
+        }
         code, stdout, stderr = hostile_run(line({**SCHEMA, "schema": schema}))
     finally:
         server.shutdown()
@@ -208,22 +318,38 @@ def test_a_schema_referring_to_another_document_is_refused_without_fetching_it(h
         thread.join()
     assert fetched == []
     assert code == 1
-    assert "input line 5: the SCHEMA of stream 'web' has a $ref to another document" in error_lines(stderr)[0]
+    assert (
+        "input line 5: the SCHEMA of stream 'web' has a $ref to another document"
+        in error_lines(stderr)[0]
+    )
     assert states(stdout) == [{"done": 2}]
 
 
 def test_properties_text_nested_too_deeply_is_a_clear_error(sandbox, hostile_run):
     """`properties` sent as a JSON string nested 900 levels: one clear line or a rejected record."""
-    code, stdout, _ = hostile_run(record({"name": "Deep", "properties": nested(900).decode().replace('"a"', '"city"')}))
+    code, stdout, _ = hostile_run(
+        record({"name": "Deep", "properties": nested(900).decode().replace('"a"', '"city"')})
+    )
     assert (code, states(stdout)[-1:]) in ((1, [{"done": 2}]), (0, [{"done": 3}]))
     assert {"b1", "b2"} <= {lead.get("CDP_ID") for lead in sandbox.leads()}
 
 
-def test_a_one_megabyte_value_is_cut_to_its_field_and_a_one_megabyte_email_rejected(sandbox, hostile_run, tmp_path):
+def test_a_one_megabyte_value_is_cut_to_its_field_and_a_one_megabyte_email_rejected(
+    sandbox, hostile_run, tmp_path
+):
     """1 MB in Last_Name: cut to Zoho's 80 characters; 1 MB in Email: a rejected record; neither logged."""
     big = "x" * 1_000_000
-    hostile = record({"name": big, "email": "big@example.com", "anonymous_id": "big"}) + b"\n" + record(
-        {"name": "Huge Email", "email": big + "@example.com", "note": big, "anonymous_id": "huge"}
+    hostile = (
+        record({"name": big, "email": "big@example.com", "anonymous_id": "big"})
+        + b"\n"
+        + record(
+            {
+                "name": "Huge Email",
+                "email": big + "@example.com",
+                "note": big,
+                "anonymous_id": "huge",
+            }
+        )
     )
     code, stdout, stderr = hostile_run(hostile)
     assert code == 0, error_lines(stderr)
@@ -231,7 +357,9 @@ def test_a_one_megabyte_value_is_cut_to_its_field_and_a_one_megabyte_email_rejec
     assert sorted(leads) == ["a1", "b1", "b2", "big"]
     assert leads["big"]["Last_Name"] == "x" * 80
     rejected = [json.loads(row) for row in (tmp_path / "rejected.jsonl").read_text().splitlines()]
-    assert [(r["code"], r["field"], r["record"]["anonymous_id"]) for r in rejected] == [("INVALID_DATA", "Email", "huge")]
+    assert [(r["code"], r["field"], r["record"]["anonymous_id"]) for r in rejected] == [
+        ("INVALID_DATA", "Email", "huge")
+    ]
     assert stat.S_IMODE((tmp_path / "rejected.jsonl").stat().st_mode) == 0o600
     assert "x" * 100 not in stderr
     assert states(stdout)[-1] == {"done": 3}
@@ -240,7 +368,9 @@ def test_a_one_megabyte_value_is_cut_to_its_field_and_a_one_megabyte_email_rejec
 def test_control_characters_reach_zoho_as_sent_and_never_the_log(sandbox, hostile_run):
     """NUL, ESC sequences, CR/LF and U+2028 in a name: the lead holds them, the log does not."""
     name = "Ctl\x00\x01\x1b[31mRed\r\nInjected | ERROR | fake\u2028line"
-    code, stdout, stderr = hostile_run(record({"name": name, "email": "ctl@example.com", "anonymous_id": "ctl"}))
+    code, stdout, stderr = hostile_run(
+        record({"name": name, "email": "ctl@example.com", "anonymous_id": "ctl"})
+    )
     assert code == 0, error_lines(stderr)
     leads = {lead["CDP_ID"]: lead for lead in sandbox.leads()}
     assert leads["ctl"]["Last_Name"] == name.strip()
@@ -250,10 +380,17 @@ def test_control_characters_reach_zoho_as_sent_and_never_the_log(sandbox, hostil
     assert states(stdout)[-1] == {"done": 3}
 
 
-def test_a_schema_change_mid_stream_checks_the_later_records_against_the_new_schema(sandbox, hostile_run, tmp_path):
+def test_a_schema_change_mid_stream_checks_the_later_records_against_the_new_schema(
+    sandbox, hostile_run, tmp_path
+):
     """Records before the change are written under the old SCHEMA; a later one breaking the new one is rejected."""
-    stricter = {**SCHEMA, "schema": {"type": "object", "properties": {"name": {"type": "string", "maxLength": 10}}}}
-    hostile = line(stricter) + b"\n" + record({"name": "Much Too Long A Name", "anonymous_id": "long"})
+    stricter = {
+        **SCHEMA,
+        "schema": {"type": "object", "properties": {"name": {"type": "string", "maxLength": 10}}},
+    }
+    hostile = (
+        line(stricter) + b"\n" + record({"name": "Much Too Long A Name", "anonymous_id": "long"})
+    )
     code, stdout, stderr = hostile_run(hostile)
     assert code == 0, error_lines(stderr)
     assert sorted(lead["CDP_ID"] for lead in sandbox.leads()) == ["a1", "b1", "b2"]
@@ -265,8 +402,10 @@ def test_a_schema_change_mid_stream_checks_the_later_records_against_the_new_sch
 def test_properties_nested_within_the_limit_are_mapped(sandbox, hostile_run):
     """A `properties` object or JSON text nested a few dozen levels is ordinary input."""
     deep = {"city": "Deep City", "tree": json.loads(nested(MAX_NESTING - 5))}
-    hostile = record({"name": "Obj", "properties": deep, "anonymous_id": "obj"}) + b"\n" + record(
-        {"name": "Txt", "properties": json.dumps(deep), "anonymous_id": "txt"}
+    hostile = (
+        record({"name": "Obj", "properties": deep, "anonymous_id": "obj"})
+        + b"\n"
+        + record({"name": "Txt", "properties": json.dumps(deep), "anonymous_id": "txt"})
     )
     code, _, stderr = hostile_run(hostile)
     assert code == 0, error_lines(stderr)
@@ -278,48 +417,88 @@ def test_properties_nested_within_the_limit_are_mapped(sandbox, hostile_run):
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
-_fields = st.sampled_from(["name", "email", "phone", "wxPhone", "anonymous_id", "note", "properties", "city", ""])
-_record_values = st.dictionaries(_fields | st.text(max_size=6), _json | st.text(max_size=40), max_size=6)
+_fields = st.sampled_from(
+    ["name", "email", "phone", "wxPhone", "anonymous_id", "note", "properties", "city", ""]
+)
+_record_values = st.dictionaries(
+    _fields | st.text(max_size=6), _json | st.text(max_size=40), max_size=6
+)
 _streams = st.sampled_from(["web", "wechat", "x"]) | st.text(max_size=5)
 # Schemas with keyword values of the wrong JSON type are covered by
 # test_a_schema_the_compiler_chokes_on_is_a_clear_error; the fuzzed schemas
 # keep to well-typed keywords with random names and values.
-_types = st.sampled_from(["string", "integer", "number", "object", "array", "boolean", "null"]) | st.text(max_size=6)
-_property = st.fixed_dictionaries({}, optional={"type": _types | st.lists(_types, max_size=2), "maxLength": st.integers(0, 5), "enum": st.lists(_json, max_size=3)})
+_types = st.sampled_from(
+    ["string", "integer", "number", "object", "array", "boolean", "null"]
+) | st.text(max_size=6)
+_property = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": _types | st.lists(_types, max_size=2),
+        "maxLength": st.integers(0, 5),
+        "enum": st.lists(_json, max_size=3),
+    },
+)
 _schemas = st.one_of(
     st.just({"type": "object", "properties": {}}),
     st.just({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}),
     st.fixed_dictionaries(
-        {"properties": st.dictionaries(_fields | st.text(max_size=6), _property, max_size=4) | _json},
-        optional={"type": _types, "required": st.lists(_fields, max_size=2), "additionalProperties": st.booleans()},
+        {
+            "properties": st.dictionaries(_fields | st.text(max_size=6), _property, max_size=4)
+            | _json
+        },
+        optional={
+            "type": _types,
+            "required": st.lists(_fields, max_size=2),
+            "additionalProperties": st.booleans(),
+        },
     ),
     _json,
 )
 _messages = st.one_of(
-    st.builds(lambda s, sc, k: {"type": "SCHEMA", "stream": s, "schema": sc, "key_properties": k}, _streams, _schemas, st.one_of(st.just([]), st.lists(_fields, max_size=2), _json)),
-    st.builds(lambda s, r: {"type": "RECORD", "stream": s, "record": r}, _streams, _record_values | _json),
+    st.builds(
+        lambda s, sc, k: {"type": "SCHEMA", "stream": s, "schema": sc, "key_properties": k},
+        _streams,
+        _schemas,
+        st.one_of(st.just([]), st.lists(_fields, max_size=2), _json),
+    ),
+    st.builds(
+        lambda s, r: {"type": "RECORD", "stream": s, "record": r}, _streams, _record_values | _json
+    ),
     st.builds(lambda v: {"type": "STATE", "value": v}, _json),
-    st.builds(lambda s, v: {"type": "ACTIVATE_VERSION", "stream": s, "version": v}, _streams, _json),
-    st.dictionaries(st.sampled_from(["type", "stream", "record", "schema", "value"]), _json, max_size=4),
+    st.builds(
+        lambda s, v: {"type": "ACTIVATE_VERSION", "stream": s, "version": v}, _streams, _json
+    ),
+    st.dictionaries(
+        st.sampled_from(["type", "stream", "record", "schema", "value"]), _json, max_size=4
+    ),
 )
 _lines = st.one_of(
     _messages.map(lambda m: json.dumps(m).encode()),
-    _messages.map(lambda m: json.dumps(m).encode()[: -3]),  # cut short
+    _messages.map(lambda m: json.dumps(m).encode()[:-3]),  # cut short
     st.binary(max_size=40).filter(lambda b: b"\n" not in b and b"\r" not in b),
 )
 _open_schema = json.dumps({**SCHEMA, "stream": "web"}).encode()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(lines=st.lists(_lines, max_size=12), first_schema=st.booleans())
 def test_random_singer_lines_end_in_a_clear_error_or_a_clean_run(tmp_path, lines, first_schema):
     """Whatever comes on stdin, the target fails only with its own clear errors."""
     config: dict[str, t.Any] = {
-        "client_id": "id", "client_secret": "fuzz-secret", "refresh_token": "fuzz-refresh",
-        "field_mapping": MAPPING, "default_values": "Last_Name=Unknown",
+        "client_id": "id",
+        "client_secret": "fuzz-secret",
+        "refresh_token": "fuzz-refresh",
+        "field_mapping": MAPPING,
+        "default_values": "Last_Name=Unknown",
         "dry_run_path": str(tmp_path / "dry.jsonl"),
         "rejected_records_path": str(tmp_path / "rejected.jsonl"),
     }

@@ -23,16 +23,12 @@ from target_zoho_leads.mapping import (
 )
 
 SEED_MAPPING = "Phone=cluePhoneNumber,CDP_ID=anonymous_id,First_Name=adUcName"
-SEED_DEFAULTS = (
-    "Phone=18600000000, First_Name=Advertising Account Name, Email= 123.test.com"
-)
+SEED_DEFAULTS = "Phone=18600000000, First_Name=Advertising Account Name, Email= 123.test.com"
 
 
 def mapper(field_mapping, default_values=None) -> LeadMapper:
     """Build a mapper from settings written as a user would."""
-    return LeadMapper(
-        parse_field_mapping(field_mapping), parse_default_values(default_values)
-    )
+    return LeadMapper(parse_field_mapping(field_mapping), parse_default_values(default_values))
 
 
 # --- The seed's examples ----------------------------------------------------
@@ -131,9 +127,7 @@ def test_no_default_values_gives_an_empty_dict(value):
 
 def test_the_object_form_takes_a_name_or_a_list_of_names():
     """A string is one source, a list is several sources in order."""
-    parsed = parse_field_mapping(
-        {"Phone": ["phone", "wxPhone"], "CDP_ID": "anonymous_id"}
-    )
+    parsed = parse_field_mapping({"Phone": ["phone", "wxPhone"], "CDP_ID": "anonymous_id"})
     assert parsed == {"Phone": ("phone", "wxPhone"), "CDP_ID": ("anonymous_id",)}
 
 
@@ -287,9 +281,7 @@ def test_from_config_reads_both_settings():
         "Email": "a@x.com",
         "Lead_Source": "CDP",
     }
-    assert LeadMapper.from_config({"field_mapping": "Email=email"}).zoho_fields == (
-        "Email",
-    )
+    assert LeadMapper.from_config({"field_mapping": "Email=email"}).zoho_fields == ("Email",)
 
 
 @pytest.mark.parametrize(
@@ -317,17 +309,13 @@ def test_field_name_pattern_accepts_only_api_names(name, valid):
 
 def test_a_top_level_key_wins_over_the_same_key_in_properties():
     """Step 1 (top level) comes before step 2 (properties)."""
-    lead = mapper("Email=email").map(
-        {"email": "top@x.com", "properties": {"email": "props@x.com"}}
-    )
+    lead = mapper("Email=email").map({"email": "top@x.com", "properties": {"email": "props@x.com"}})
     assert lead == {"Email": "top@x.com"}
 
 
 def test_properties_are_used_when_the_top_level_key_is_empty():
     """An empty top-level value falls through to properties."""
-    lead = mapper("Email=email").map(
-        {"email": " ", "properties": {"email": "props@x.com"}}
-    )
+    lead = mapper("Email=email").map({"email": " ", "properties": {"email": "props@x.com"}})
     assert lead == {"Email": "props@x.com"}
 
 
@@ -359,9 +347,7 @@ def test_properties_that_are_not_an_object_count_as_none(properties):
 def test_a_dotted_path_walks_nested_objects_from_the_top_level():
     """Step 3: a dotted name follows nested objects explicitly."""
     record = {"context": {"page": {"url": "https://x.example/"}}}
-    assert mapper("Website=context.page.url").map(record) == {
-        "Website": "https://x.example/"
-    }
+    assert mapper("Website=context.page.url").map(record) == {"Website": "https://x.example/"}
 
 
 def test_a_dotted_path_is_also_tried_inside_properties():
@@ -513,9 +499,7 @@ def test_a_default_without_a_mapping_is_a_constant_on_every_lead():
 
 def test_zoho_fields_list_mapped_fields_then_default_only_fields():
     """The order is the mapping's, then fields only the defaults fill."""
-    lead_mapper = mapper(
-        "Phone=p,Email=e,Phone=q", "Lead_Source=CDP,Email=x,Last_Name=U"
-    )
+    lead_mapper = mapper("Phone=p,Email=e,Phone=q", "Lead_Source=CDP,Email=x,Last_Name=U")
     assert lead_mapper.zoho_fields == ("Phone", "Email", "Lead_Source", "Last_Name")
 
 
@@ -569,9 +553,7 @@ def test_is_empty_follows_the_spec(value, empty):
 
 # --- Property ---------------------------------------------------------------
 
-KEYS = st.sampled_from(
-    ["phone", "wxPhone", "email", "utm", "source", "properties", "a.b"]
-)
+KEYS = st.sampled_from(["phone", "wxPhone", "email", "utm", "source", "properties", "a.b"])
 LEAVES = (
     st.none()
     | st.booleans()

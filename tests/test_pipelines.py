@@ -58,8 +58,7 @@ SAMPLE_LEADS = [
     ("anon-7f3a9c10", "CDP visitor", None, None),
 ]
 SAMPLE_SUMMARY = (
-    "10 records read, 9 leads created, 0 updated, 0 unchanged duplicates, "
-    "1 rejected, 1 API calls"
+    "10 records read, 9 leads created, 0 updated, 0 unchanged duplicates, 1 rejected, 1 API calls"
 )
 NEW_EVENTS = [
     {
@@ -102,21 +101,16 @@ def run(
     except subprocess.TimeoutExpired as expired:
         parts = (expired.stdout, expired.stderr)
         output = "".join(
-            p.decode(errors="replace") if isinstance(p, bytes) else p or ""
-            for p in parts
+            p.decode(errors="replace") if isinstance(p, bytes) else p or "" for p in parts
         )
         pytest.fail(f"{command} still running after {timeout} s:\n{output[-6000:]}")
 
 
-def succeed(
-    command: list[str], env: dict[str, str], timeout: float = TOOL_TIMEOUT
-) -> str:
+def succeed(command: list[str], env: dict[str, str], timeout: float = TOOL_TIMEOUT) -> str:
     """Run a command that must exit 0; return its stdout and stderr together."""
     done = run(command, env, timeout)
     output = done.stdout + done.stderr
-    assert done.returncode == 0, (
-        f"{command} exited {done.returncode}:\n{output[-6000:]}"
-    )
+    assert done.returncode == 0, f"{command} exited {done.returncode}:\n{output[-6000:]}"
     return output
 
 
@@ -171,9 +165,7 @@ def inserted_ids(requests: list[dict]) -> list[str]:
 
 def summary(output: str) -> str:
     """The target's last summary of the cdp_events stream in a Meltano/Airflow log."""
-    found = re.findall(
-        r"Stream 'cdp_events': (\d+ records read, .*? API calls)", output
-    )
+    found = re.findall(r"Stream 'cdp_events': (\d+ records read, .*? API calls)", output)
     assert found, f"no summary line in:\n{output[-4000:]}"
     return found[-1]
 
@@ -191,9 +183,7 @@ def meltano_home(tmp_path_factory) -> Path:
     """A Meltano home with the plugins `meltano install` put there, for the session."""
     make("meltano-env")
     home = tmp_path_factory.mktemp("meltano-home")
-    output = succeed(
-        [str(MELTANO), "install"], tool_env(MELTANO_SYS_DIR_ROOT=str(home))
-    )
+    output = succeed([str(MELTANO), "install"], tool_env(MELTANO_SYS_DIR_ROOT=str(home)))
     assert "Installed 2/2 plugins" in output
     return home
 
@@ -284,9 +274,7 @@ def test_a_second_meltano_run_sends_only_the_new_file(sandbox, inbox, pipeline_e
 def readme_section(name: str) -> str:
     """The README.md text between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``."""
     readme = (ROOT / "README.md").read_text()
-    found = re.search(
-        rf"<!-- {name}:start -->(.*?)<!-- {name}:end -->", readme, re.DOTALL
-    )
+    found = re.search(rf"<!-- {name}:start -->(.*?)<!-- {name}:end -->", readme, re.DOTALL)
     assert found, f"README.md lacks the {name} block"
     return found.group(1)
 
@@ -321,9 +309,7 @@ def test_the_readme_meltano_commands_load_the_sample_and_a_rerun_sends_nothing(
     """
     script = readme_script("meltano-tryout", sandbox)
 
-    output = succeed(
-        ["bash", "-e", "-c", script], without_pipeline_settings(pipeline_env)
-    )
+    output = succeed(["bash", "-e", "-c", script], without_pipeline_settings(pipeline_env))
 
     assert lead_rows(sandbox) == SAMPLE_LEADS
     assert '"CDP_ID": "anon-7f3a9c01"' in output, "the README's curl shows the leads"
@@ -338,18 +324,14 @@ def test_the_jsonl_sample_holds_the_records_of_the_singer_sample():
     """The tap's sample/cdp_events.jsonl holds the records of the .singer sample."""
     singer = (ROOT / "sample" / "cdp_events.singer").read_text().splitlines()
     messages = [json.loads(line) for line in singer if line.strip()]
-    events = [
-        json.loads(line) for line in SAMPLE.read_text().splitlines() if line.strip()
-    ]
+    events = [json.loads(line) for line in SAMPLE.read_text().splitlines() if line.strip()]
     assert events == [m["record"] for m in messages if m["type"] == "RECORD"]
 
 
 # --- Airflow -------------------------------------------------------------------------
 
 
-def test_airflow_loads_the_dag_hourly_with_retries_and_no_overlap(
-    airflow_venv, tmp_path
-):
+def test_airflow_loads_the_dag_hourly_with_retries_and_no_overlap(airflow_venv, tmp_path):
     """Airflow's DagBag imports the DAG: hourly, one run at a time, one retried task."""
     dags_folder = str(ROOT / "orchestrate" / "dags")
     env = tool_env(AIRFLOW_HOME=str(tmp_path), AIRFLOW__CORE__LOAD_EXAMPLES="False")
@@ -375,9 +357,7 @@ def test_airflow_loads_the_dag_hourly_with_retries_and_no_overlap(
 
 
 @pytest.mark.usefixtures("airflow_venv")
-def test_the_readme_airflow_commands_run_the_dag_into_zoho(
-    sandbox, pipeline_env, tmp_path
-):
+def test_the_readme_airflow_commands_run_the_dag_into_zoho(sandbox, pipeline_env, tmp_path):
     """The README's Airflow commands: `airflow dags test` runs Meltano, tap and target.
 
     A throwaway AIRFLOW_HOME with a SQLite metadata database, no scheduler. Only the
@@ -501,6 +481,4 @@ def test_the_readme_troubleshooting_quotes_are_what_the_target_prints(tmp_path):
     quoted = [line for block in blocks for line in block.splitlines()]
     assert len(quoted) == 8
     missing = [line for line in quoted if line not in printed]
-    assert not missing, "\n".join(
-        ["not printed:", *missing, "printed:", *sorted(printed)]
-    )
+    assert not missing, "\n".join(["not printed:", *missing, "printed:", *sorted(printed)])

@@ -26,7 +26,7 @@ def test_progress_is_logged_at_a_steady_rhythm_with_the_running_counts(caplog):
 
 def test_stopping_ends_the_reporting_thread():
     """No line comes after stop, and the thread is gone."""
-    reporter = ProgressReporter(lambda: 0, lambda: [], every=10)
+    reporter = ProgressReporter(lambda: 0, list, every=10)
     reporter.start()
     reporter.stop()
     assert reporter._thread is not None  # noqa: SLF001

@@ -33,7 +33,12 @@ from tests.reliability_helpers import (
 )
 
 PEOPLE = [
-    {"name": f"Person {i}", "email": f"rel{i}@example.com", "phone": f"+86 139 2222 {i:04d}", "anonymous_id": f"t{i}"}
+    {
+        "name": f"Person {i}",
+        "email": f"rel{i}@example.com",
+        "phone": f"+86 139 2222 {i:04d}",
+        "anonymous_id": f"t{i}",
+    }
     for i in range(250)
 ]
 REAL_BACKOFF = {"LOGLEVEL": "DEBUG"}  # the target's own 1 s backoff base
@@ -41,7 +46,16 @@ REAL_BACKOFF = {"LOGLEVEL": "DEBUG"}  # the target's own 1 s backoff base
 
 def singer(records: list[dict], state_every: int = 50) -> str:
     """SCHEMA, the records, a STATE every ``state_every``."""
-    lines = [json.dumps({"type": "SCHEMA", "stream": "web", "schema": {"type": "object", "properties": {}}, "key_properties": []})]
+    lines = [
+        json.dumps(
+            {
+                "type": "SCHEMA",
+                "stream": "web",
+                "schema": {"type": "object", "properties": {}},
+                "key_properties": [],
+            }
+        )
+    ]
     for index, record in enumerate(records, start=1):
         lines.append(json.dumps({"type": "RECORD", "stream": "web", "record": record}))
         if index % state_every == 0:
@@ -53,18 +67,29 @@ def singer(records: list[dict], state_every: int = 50) -> str:
 def run(tmp_path, sandbox):
     """The real command, timed, at DEBUG level; every output checked for leaks."""
 
-    def run(config: dict, records: list[dict], *, env: dict | None = None, timeout: float = 30) -> tuple[int, str, str, float]:
+    def run(
+        config: dict, records: list[dict], *, env: dict | None = None, timeout: float = 30
+    ) -> tuple[int, str, str, float]:
         path = tmp_path / "config.json"
         path.write_text(json.dumps(config))
         started = time.monotonic()
         done = subprocess.run(
             [*target_command(), "--config", str(path)],
-            input=singer(records).encode(), capture_output=True, timeout=timeout, check=False,
+            input=singer(records).encode(),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
             env={**os.environ, **(env if env is not None else DEBUG_ENV)},
         )
         seconds = time.monotonic() - started
         stdout, stderr = done.stdout.decode(), done.stderr.decode(errors="replace")
-        assert_nothing_leaks(sandbox, stdout=stdout, stderr=stderr, records=records, files=[tmp_path / "rejected.jsonl"])
+        assert_nothing_leaks(
+            sandbox,
+            stdout=stdout,
+            stderr=stderr,
+            records=records,
+            files=[tmp_path / "rejected.jsonl"],
+        )
         assert not TRACEBACK.search(stderr), stderr[-3000:]
         assert "DEBUG" in stderr
         return done.returncode, stdout, stderr, seconds
@@ -95,7 +120,9 @@ def test_a_zoho_that_never_answers_fails_after_max_retries_naming_the_call(sandb
     assert states(stdout) == []
 
 
-def test_writes_that_hang_are_retried_and_the_run_fails_without_advancing_state(sandbox, config, run):
+def test_writes_that_hang_are_retried_and_the_run_fails_without_advancing_state(
+    sandbox, config, run
+):
     """The fields call answers, every write hangs: exit 1 naming the write, nothing past the last STATE."""
     sandbox.configure(latency_ms=0)
     config.update(request_timeout=0.3, max_retries=2, batch_size_rows=50)
@@ -109,17 +136,24 @@ def test_writes_that_hang_are_retried_and_the_run_fails_without_advancing_state(
     sandbox.api.handle = hang_writes
     code, stdout, stderr, _ = run(config, PEOPLE[:100])
     assert code == 1
-    assert "POST /crm/v8/Leads still failing after 2 tries: POST /crm/v8/Leads: no answer within request_timeout" in error_lines(stderr)[-1]
+    assert (
+        "POST /crm/v8/Leads still failing after 2 tries: POST /crm/v8/Leads: no answer within request_timeout"
+        in error_lines(stderr)[-1]
+    )
     assert states(stdout) == []
 
 
-def test_calls_slower_than_the_timeout_now_and_then_are_retried_and_every_lead_lands_once(sandbox, config, run):
+def test_calls_slower_than_the_timeout_now_and_then_are_retried_and_every_lead_lands_once(
+    sandbox, config, run
+):
     """A third of the calls hang: with Unique Lead on, each of 250 people ends with one lead, exit 0."""
     sandbox.configure(hang_rate=0.3, hang_seconds=5, seed=3)
     config.update(request_timeout=0.3, max_retries=8, unique_lead=True, batch_size_rows=50)
     code, stdout, stderr, seconds = run(config, PEOPLE)
     stats = sandbox.stats()
-    print(f"30% hang: exit {code} in {seconds:.1f} s, {stats['faults']['hang']} of {stats['api_calls']} calls hung, {len(sandbox.leads())} leads")  # noqa: T201
+    print(
+        f"30% hang: exit {code} in {seconds:.1f} s, {stats['faults']['hang']} of {stats['api_calls']} calls hung, {len(sandbox.leads())} leads"
+    )
     assert code == 0, error_lines(stderr)
     assert sorted(lead["Email"] for lead in sandbox.leads()) == sorted(p["email"] for p in PEOPLE)
     assert sandbox.stats()["faults"]["hang"] > 0
@@ -131,13 +165,20 @@ def test_an_accounts_server_that_accepts_and_never_answers_fails_clearly(config,
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)  # the kernel accepts connections; nobody ever answers
-        config.update(accounts_url=f"http://127.0.0.1:{silent.getsockname()[1]}", request_timeout=0.4, max_retries=2)
+        config.update(
+            accounts_url=f"http://127.0.0.1:{silent.getsockname()[1]}",
+            request_timeout=0.4,
+            max_retries=2,
+        )
         code, _, stderr, seconds = run(config, PEOPLE[:5])
     print(f"silent accounts server: exit {code} after {seconds:.1f} s")  # noqa: T201
     assert code == 1
     errors = error_lines(stderr)
     assert len(errors) == 1
-    assert "still failing after 2 tries: could not reach the Zoho accounts server 127.0.0.1" in errors[0]
+    assert (
+        "still failing after 2 tries: could not reach the Zoho accounts server 127.0.0.1"
+        in errors[0]
+    )
     assert seconds < 10
 
 
@@ -152,14 +193,18 @@ def test_an_accounts_server_that_accepts_and_never_answers_fails_clearly(config,
     ],
     ids=["invalid_client", "invalid_code"],
 )
-def test_refused_credentials_fail_at_once_with_the_data_centre_and_no_retry(sandbox, config, run, case):
+def test_refused_credentials_fail_at_once_with_the_data_centre_and_no_retry(
+    sandbox, config, run, case
+):
     """One token request, no API call, exit 1, the accounts server named, the wrong value never shown."""
     setting, code, hint = case
     config[setting] = f"wrong-{setting}-value"
     config["max_retries"] = 8
     exit_code, _, stderr, seconds = run(config, PEOPLE[:5])
     stats = sandbox.stats()
-    print(f"{code}: exit {exit_code} after {seconds:.1f} s, {stats['token_requests']} token requests, {stats['api_calls']} API calls")  # noqa: T201
+    print(
+        f"{code}: exit {exit_code} after {seconds:.1f} s, {stats['token_requests']} token requests, {stats['api_calls']} API calls"
+    )
     assert exit_code == 1
     errors = error_lines(stderr)
     assert len(errors) == 1
@@ -177,7 +222,9 @@ def test_a_short_token_throttle_is_waited_out_within_the_retry_budget(sandbox, c
     config.update(max_retries=5, batch_size_rows=100)
     code, stdout, stderr, seconds = run(config, PEOPLE, env=REAL_BACKOFF, timeout=60)
     stats = sandbox.stats()
-    print(f"short throttle: exit {code} in {seconds:.1f} s, {stats['token_requests']} token requests, {stats['tokens_minted']} minted")  # noqa: T201
+    print(
+        f"short throttle: exit {code} in {seconds:.1f} s, {stats['token_requests']} token requests, {stats['tokens_minted']} minted"
+    )
     assert code == 0, error_lines(stderr)
     assert len(sandbox.leads()) == 250
     assert stats["token_requests"] > stats["tokens_minted"] >= 2  # some were throttled
@@ -185,16 +232,23 @@ def test_a_short_token_throttle_is_waited_out_within_the_retry_budget(sandbox, c
     assert states(stdout)[-1] == {"done": 250}
 
 
-def test_a_long_token_throttle_fails_clearly_after_the_retry_budget_without_a_storm(sandbox, config, run):
+def test_a_long_token_throttle_fails_clearly_after_the_retry_budget_without_a_storm(
+    sandbox, config, run
+):
     """Throttled for ten minutes: a few spaced token requests, then one line; STATE holds."""
     sandbox.configure(token_limit=1, token_expiry_calls=2)
     config.update(max_retries=3, batch_size_rows=50, max_concurrency=4)
     code, stdout, stderr, seconds = run(config, PEOPLE[:200])
-    print(f"long throttle: exit {code} after {seconds:.1f} s, {sandbox.stats()['token_requests']} token requests")  # noqa: T201
+    print(
+        f"long throttle: exit {code} after {seconds:.1f} s, {sandbox.stats()['token_requests']} token requests"
+    )
     assert code == 1
     errors = error_lines(stderr)
     assert len(errors) == 1
-    assert "still failing after 3 tries: Zoho refused the token request at 127.0.0.1 (Access Denied)" in errors[0]
+    assert (
+        "still failing after 3 tries: Zoho refused the token request at 127.0.0.1 (Access Denied)"
+        in errors[0]
+    )
     assert "at most 10 access tokens per refresh token in 10 minutes" in errors[0]
     # The first token, then at most max_retries asks per call waiting for one.
     assert sandbox.stats()["token_requests"] <= 1 + 3 * 4
@@ -207,14 +261,21 @@ def test_a_write_without_its_scope_fails_at_once_naming_the_missing_scope(sandbo
     original = sandbox.api.handle
 
     def no_write_scope(found, call):
-        return Answer(401, dict(SCOPE_MISMATCH)) if found.handler == "insert" else original(found, call)
+        return (
+            Answer(401, dict(SCOPE_MISMATCH))
+            if found.handler == "insert"
+            else original(found, call)
+        )
 
     sandbox.api.handle = no_write_scope
     code, stdout, stderr, _ = run(config, PEOPLE[:5])
     assert code == 1
     errors = error_lines(stderr)
     assert len(errors) == 1
-    assert "POST /crm/v8/Leads: the refresh token lacks the OAuth scope ZohoCRM.modules.leads.ALL" in errors[0]
+    assert (
+        "POST /crm/v8/Leads: the refresh token lacks the OAuth scope ZohoCRM.modules.leads.ALL"
+        in errors[0]
+    )
     assert sandbox.stats()["calls"]["POST /crm/v8/Leads"] == 1
     assert states(stdout) == []
 
@@ -224,7 +285,9 @@ def test_a_write_without_its_scope_fails_at_once_naming_the_missing_scope(sandbo
 
 def test_tls_verification_is_never_turned_off():
     """No verify=False, no unverified SSL context anywhere in the package; sessions verify."""
-    forbidden = re.compile(r"verify\s*=\s*False|CERT_NONE|_create_unverified_context|check_hostname\s*=\s*False|disable_warnings")
+    forbidden = re.compile(
+        r"verify\s*=\s*False|CERT_NONE|_create_unverified_context|check_hostname\s*=\s*False|disable_warnings"
+    )
     offenders = [
         f"{path.relative_to(ROOT)}:{number}"
         for path in (ROOT / "target_zoho_leads").rglob("*.py")
@@ -252,8 +315,13 @@ def test_the_rejected_records_file_is_owner_only_even_with_an_open_umask(config,
         command = " ".join([*target_command(), "--config", str(tmp_path / "config.json")])
         done = subprocess.run(
             ["/bin/sh", "-c", f"umask 000; exec {command}"],
-            input=singer([{"name": "Bad", "email": "bad at example", "anonymous_id": "x"}]).encode(),
-            capture_output=True, timeout=30, check=False, env={**os.environ, **DEBUG_ENV},
+            input=singer(
+                [{"name": "Bad", "email": "bad at example", "anonymous_id": "x"}]
+            ).encode(),
+            capture_output=True,
+            timeout=30,
+            check=False,
+            env={**os.environ, **DEBUG_ENV},
         )
         assert done.returncode == 0, done.stderr.decode()[-2000:]
         assert "bad at example" in path.read_text()
@@ -266,7 +334,16 @@ def test_the_rejected_records_file_is_owner_only_even_with_an_open_umask(config,
 
 @pytest.mark.parametrize(
     ("value", "base"),
-    [("0.02", 0.02), ("0.5", 0.5), ("1", 1.0), ("30", 1.0), ("0", 1.0), ("-1", 1.0), ("fast", 1.0), ("", 1.0)],
+    [
+        ("0.02", 0.02),
+        ("0.5", 0.5),
+        ("1", 1.0),
+        ("30", 1.0),
+        ("0", 1.0),
+        ("-1", 1.0),
+        ("fast", 1.0),
+        ("", 1.0),
+    ],
 )
 def test_the_backoff_base_variable_can_only_shorten_the_first_wait(monkeypatch, value, base):
     """TARGET_ZOHO_LEADS_BACKOFF_BASE below 1 s shortens the first step; anything else is ignored."""
@@ -298,6 +375,8 @@ def test_the_backoff_base_variable_never_shortens_retry_after(monkeypatch):
 )
 def test_a_scope_mismatch_names_the_scope_of_the_call(call, scope):
     """Each call's OAUTH_SCOPE_MISMATCH names the one scope it lacks."""
-    error = _call_error(call, 401, {"code": "OAUTH_SCOPE_MISMATCH", "message": "invalid oauth scope"})
+    error = _call_error(
+        call, 401, {"code": "OAUTH_SCOPE_MISMATCH", "message": "invalid oauth scope"}
+    )
     assert isinstance(error, ZohoScopeError)
     assert f"lacks the OAuth scope {scope}," in str(error)

@@ -9,11 +9,25 @@ from tests.conftest import singer_lines
 from tests.sandbox.oas import request_schema, response_schema, validate
 
 RECORDS = "/crm/v8/{module_api_name}"
-MAPPING = {"Last_Name": "name", "Email": "email", "Phone": "phone", "CDP_ID": "id",
-           "Interests": "interests", "Visit_Time": "at", "No_of_Employees": "staff"}
+MAPPING = {
+    "Last_Name": "name",
+    "Email": "email",
+    "Phone": "phone",
+    "CDP_ID": "id",
+    "Interests": "interests",
+    "Visit_Time": "at",
+    "No_of_Employees": "staff",
+}
 EVENTS = [
-    {"name": "New", "email": "new@example.com", "phone": "+1 555 0100", "id": "t1",
-     "interests": "CRM;Demo", "at": "2026-11-28T10:00:00Z", "staff": "1,200"},
+    {
+        "name": "New",
+        "email": "new@example.com",
+        "phone": "+1 555 0100",
+        "id": "t1",
+        "interests": "CRM;Demo",
+        "at": "2026-11-28T10:00:00Z",
+        "staff": "1,200",
+    },
     {"name": "Known", "email": "KNOWN@example.com", "id": "t2"},
     {"name": "Bad", "email": "bad@example.com", "id": "t3", "phone": "1" * 40},
 ]
@@ -22,8 +36,13 @@ EVENTS = [
 def test_every_request_body_the_target_sends_conforms(sandbox, config, run_target):
     """Insert, update, COQL and field-metadata calls, as sent, validate against the OAS."""
     sandbox.seed([{"Last_Name": "Known", "Email": "known@example.com", "CDP_ID": "old"}])
-    config.update(field_mapping=MAPPING, default_values="Lead_Source=CDP", unique_lead=True,
-                  trigger=["workflow"], invalid_value_policy="drop_field")
+    config.update(
+        field_mapping=MAPPING,
+        default_values="Lead_Source=CDP",
+        unique_lead=True,
+        trigger=["workflow"],
+        invalid_value_policy="drop_field",
+    )
     run = run_target(config, singer_lines("web", EVENTS))
     assert run.returncode == 0, run.stderr
     sent = [r for r in sandbox.requests() if r["path"].startswith("/crm")]
@@ -56,10 +75,19 @@ def test_the_sandbox_answers_the_target_reads_conform(sandbox):
     import requests  # noqa: PLC0415
 
     with requests.Session() as session:
-        token = session.post(f"{sandbox.url}/oauth/v2/token", data={
-            "grant_type": "refresh_token", "client_id": sandbox.client_id,
-            "client_secret": sandbox.client_secret, "refresh_token": sandbox.refresh_token}).json()["access_token"]
-        answer = session.post(f"{sandbox.url}/crm/v8/Leads", json={"data": [{"Last_Name": "A"}, {"Email": "x@y.z"}]},
-                              headers={"Authorization": f"Zoho-oauthtoken {token}"})
+        token = session.post(
+            f"{sandbox.url}/oauth/v2/token",
+            data={
+                "grant_type": "refresh_token",
+                "client_id": sandbox.client_id,
+                "client_secret": sandbox.client_secret,
+                "refresh_token": sandbox.refresh_token,
+            },
+        ).json()["access_token"]
+        answer = session.post(
+            f"{sandbox.url}/crm/v8/Leads",
+            json={"data": [{"Last_Name": "A"}, {"Email": "x@y.z"}]},
+            headers={"Authorization": f"Zoho-oauthtoken {token}"},
+        )
     assert answer.status_code == 207
     validate(answer.json(), response_schema("record.json", RECORDS, "post", 207))

@@ -23,8 +23,7 @@ json_values = st.recursive(
     | st.sampled_from([1.0, 0.0, -3.0])
     | st.text(max_size=3),
     lambda inner: (
-        st.lists(inner, max_size=3)
-        | st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)
     ),
     max_leaves=12,
 )
@@ -68,9 +67,7 @@ def _exact_verdict(schema: dict, value: t.Any) -> bool:
 
 @settings(max_examples=400, deadline=None)
 @given(schema=schemas, value=json_values)
-def test_the_record_check_agrees_with_fastjsonschema_on_any_schema_and_value(
-    schema, value
-):
+def test_the_record_check_agrees_with_fastjsonschema_on_any_schema_and_value(schema, value):
     """Whatever the quick check makes of a value, the verdict is fastjsonschema's."""
     try:
         record_check = RecordCheck("s", schema)
@@ -117,9 +114,7 @@ def test_a_schema_that_says_more_than_types_is_left_to_the_exact_check(schema):
 
 def test_a_bad_record_gets_fastjsonschemas_message_which_never_quotes_the_value():
     """The quick check only says a record is fine; errors come from the exact one."""
-    record_check = RecordCheck(
-        "s", {"type": "object", "properties": {"n": {"type": "integer"}}}
-    )
+    record_check = RecordCheck("s", {"type": "object", "properties": {"n": {"type": "integer"}}})
     with pytest.raises(fastjsonschema.JsonSchemaValueException) as caught:
         record_check({"n": "secret@example.com"})
     assert caught.value.message == "data.n must be integer"
@@ -127,7 +122,5 @@ def test_a_bad_record_gets_fastjsonschemas_message_which_never_quotes_the_value(
 
 def test_an_integral_float_still_passes_an_integer_field():
     """1.0 is an integer to JSON Schema: the exact check decides, not the quick one."""
-    record_check = RecordCheck(
-        "s", {"type": "object", "properties": {"n": {"type": "integer"}}}
-    )
+    record_check = RecordCheck("s", {"type": "object", "properties": {"n": {"type": "integer"}}})
     record_check({"n": 1.0})

@@ -8,12 +8,26 @@ from singer_sdk.exceptions import ConfigValidationError
 from target_zoho_leads.settings import parse_flag, settings_schema
 from target_zoho_leads.target import TargetZohoLeads
 
-BASE = {"client_id": "c", "client_secret": "s", "refresh_token": "r", "field_mapping": "Last_Name=name"}
+BASE = {
+    "client_id": "c",
+    "client_secret": "s",
+    "refresh_token": "r",
+    "field_mapping": "Last_Name=name",
+}
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(True, True), (False, False), (1, True), (0, False), ("1", True), ("0", False), ("true", True), (" FALSE ", False)],
+    [
+        (True, True),
+        (False, False),
+        (1, True),
+        (0, False),
+        ("1", True),
+        ("0", False),
+        ("true", True),
+        (" FALSE ", False),
+    ],
 )
 def test_unique_lead_reads_as_the_cdp_form_writes_it(value, expected):
     """true/false, 1/0 and "1"/"0" all work."""

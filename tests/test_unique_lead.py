@@ -31,13 +31,15 @@ def shared_sandbox():
 
 def unique_config(sandbox: ZohoSandbox, **extra) -> dict:
     """Unique Lead settings, as the CDP's form writes the switch ("1")."""
-    return sandbox.target_settings(**{
-        "field_mapping": MAPPING,
-        "default_values": "Last_Name=Unknown",
-        "unique_lead": "1",
-        "max_retries": 3,
-        **extra,
-    })
+    return sandbox.target_settings(
+        **{
+            "field_mapping": MAPPING,
+            "default_values": "Last_Name=Unknown",
+            "unique_lead": "1",
+            "max_retries": 3,
+            **extra,
+        }
+    )
 
 
 def run_in_process(config: dict, text: str, capsys=None) -> TargetZohoLeads:
@@ -50,14 +52,27 @@ def run_in_process(config: dict, text: str, capsys=None) -> TargetZohoLeads:
 
 def test_the_real_command_with_unique_lead_1_creates_each_person_once(sandbox, config, run_target):
     """End to end: repeated and pre-existing people, unique_lead "1" as the CDP writes it."""
-    existing = sandbox.seed([
-        {"Last_Name": "Old Li", "Email": "LI.WEI@example.com", "Phone": "+8613800138001", "CDP_ID": "old", "City": "Keep"},
-    ])[0]
+    existing = sandbox.seed(
+        [
+            {
+                "Last_Name": "Old Li",
+                "Email": "LI.WEI@example.com",
+                "Phone": "+8613800138001",
+                "CDP_ID": "old",
+                "City": "Keep",
+            },
+        ]
+    )[0]
     config.update(unique_lead="1", field_mapping=MAPPING)
     events = [
         {"name": "Li Wei", "email": "li.wei@example.com", "anonymous_id": "t1", "city": "Changed?"},
         {"name": "Maria", "email": "maria@example.org", "anonymous_id": "t2"},
-        {"name": "Maria again", "email": " Maria@Example.org ", "phone": "+34 612 345 678", "anonymous_id": "t3"},
+        {
+            "name": "Maria again",
+            "email": " Maria@Example.org ",
+            "phone": "+34 612 345 678",
+            "anonymous_id": "t3",
+        },
         {"name": "Zhang", "wxPhone": "139-0013-9004", "anonymous_id": "t4"},
         {"name": "Zhang", "phone": "13900139004", "anonymous_id": "t5"},
         {"name": "Li by phone", "phone": "+86 138 0013 8001", "anonymous_id": "t6"},
@@ -69,8 +84,11 @@ def test_the_real_command_with_unique_lead_1_creates_each_person_once(sandbox, c
     assert leads[existing]["CDP_ID"] == "t6"
     assert leads[existing]["City"] == "Keep"
     assert leads[existing]["Last_Name"] == "Old Li"
-    created = sorted((lead["Last_Name"], lead.get("Email"), lead.get("Phone"), lead["CDP_ID"])
-                     for lead in leads.values() if lead["id"] != existing)
+    created = sorted(
+        (lead["Last_Name"], lead.get("Email"), lead.get("Phone"), lead["CDP_ID"])
+        for lead in leads.values()
+        if lead["id"] != existing
+    )
     assert created == [
         ("Maria", "maria@example.org", "+34 612 345 678", "t3"),
         ("Zhang", None, "139-0013-9004", "t5"),
@@ -96,11 +114,21 @@ def test_hostile_values_are_looked_up_exactly_and_break_no_query(shared_sandbox,
     shared_sandbox.configure(coql_scope=coql_scope)
     session = requests.Session()
     try:
-        ids = shared_sandbox.seed([{"Last_Name": f"H{i}", "Email": value, "Phone": value} for i, value in enumerate(HOSTILE)])
+        ids = shared_sandbox.seed(
+            [
+                {"Last_Name": f"H{i}", "Email": value, "Phone": value}
+                for i, value in enumerate(HOSTILE)
+            ]
+        )
         shared_sandbox.seed([{"Last_Name": "Decoy", "Email": "brien@x.com", "Phone": "or"}])
-        auth = ZohoAuth(accounts_url=shared_sandbox.accounts_url, client_id=shared_sandbox.client_id,
-                        client_secret=shared_sandbox.client_secret, refresh_token=shared_sandbox.refresh_token,
-                        session=session, timeout=10)
+        auth = ZohoAuth(
+            accounts_url=shared_sandbox.accounts_url,
+            client_id=shared_sandbox.client_id,
+            client_secret=shared_sandbox.client_secret,
+            refresh_token=shared_sandbox.refresh_token,
+            session=session,
+            timeout=10,
+        )
         client = ZohoCRMClient(auth=auth, session=session, max_retries=1)
         lookup = LeadLookup("CDP_ID")
         for kind in (EMAIL, PHONE):
@@ -119,8 +147,13 @@ def test_hostile_values_are_looked_up_exactly_and_break_no_query(shared_sandbox,
 def test_an_apostrophe_email_goes_through_the_whole_target(shared_sandbox):
     """o'brien@x.com is a valid email: found, and only its tracking id updated."""
     shared_sandbox.reset()
-    lead_id = shared_sandbox.seed([{"Last_Name": "OBrien", "Email": "O'Brien@x.com", "CDP_ID": "old"}])[0]
-    run_in_process(unique_config(shared_sandbox), singer_lines("web", [{"email": "o'brien@x.com", "anonymous_id": "new"}]))
+    lead_id = shared_sandbox.seed(
+        [{"Last_Name": "OBrien", "Email": "O'Brien@x.com", "CDP_ID": "old"}]
+    )[0]
+    run_in_process(
+        unique_config(shared_sandbox),
+        singer_lines("web", [{"email": "o'brien@x.com", "anonymous_id": "new"}]),
+    )
     assert [(lead["id"], lead["CDP_ID"]) for lead in shared_sandbox.leads()] == [(lead_id, "new")]
 
 
@@ -142,11 +175,13 @@ def scenarios(draw):
     people = []
     for i in range(n_people):
         kind = draw(st.sampled_from(["email", "phone", "both"]))
-        people.append({
-            "email": f"person{i}@example.com" if kind != "phone" else None,
-            "phone": f"+86139{i:08d}" if kind != "email" else None,
-            "exists": draw(st.booleans()),
-        })
+        people.append(
+            {
+                "email": f"person{i}@example.com" if kind != "phone" else None,
+                "phone": f"+86139{i:08d}" if kind != "email" else None,
+                "exists": draw(st.booleans()),
+            }
+        )
     n_records = draw(st.integers(1, 25))
     records = []
     for seq in range(n_records):
@@ -170,13 +205,26 @@ def scenarios(draw):
 def stream_text(records) -> str:
     lines = []
     for stream in ("form", "wechat"):
-        lines.append(json.dumps({"type": "SCHEMA", "stream": stream, "schema": {"type": "object", "properties": {}}, "key_properties": []}))
+        lines.append(
+            json.dumps(
+                {
+                    "type": "SCHEMA",
+                    "stream": stream,
+                    "schema": {"type": "object", "properties": {}},
+                    "key_properties": [],
+                }
+            )
+        )
     for _, stream, record in records:
         lines.append(json.dumps({"type": "RECORD", "stream": stream, "record": record}))
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(scenario=scenarios())
 def test_every_person_ends_with_exactly_one_lead(shared_sandbox, scenario):
     """No two leads share an email or phone; existing leads change only their tracking id."""
@@ -205,7 +253,8 @@ def test_every_person_ends_with_exactly_one_lead(shared_sandbox, scenario):
         last_record[who] = record
     for index, person in enumerate(people):
         mine = [
-            lead for lead in leads
+            lead
+            for lead in leads
             if (person["email"] and normal_email(lead.get("Email")) == person["email"])
             or (person["phone"] and normal_phone(lead.get("Phone")) == person["phone"])
         ]
@@ -213,7 +262,9 @@ def test_every_person_ends_with_exactly_one_lead(shared_sandbox, scenario):
             assert mine == []
             continue
         assert len(mine) == 1, (index, person, mine)
-        expected_tracking = last_record[index]["anonymous_id"] if index in last_record else f"old-{index}"
+        expected_tracking = (
+            last_record[index]["anonymous_id"] if index in last_record else f"old-{index}"
+        )
         assert mine[0]["CDP_ID"] == expected_tracking
         if index in seeded:
             lead_id, original = seeded[index]

@@ -28,9 +28,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
-    parser.add_argument(
-        "--latency-ms", type=float, default=0, help="delay per API call"
-    )
+    parser.add_argument("--latency-ms", type=float, default=0, help="delay per API call")
     parser.add_argument(
         "--fail-429",
         type=float,

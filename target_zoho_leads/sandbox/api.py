@@ -98,14 +98,10 @@ class ZohoAPI:
             return refused
         if found.handler in READERS:
             return READERS[found.handler](call, self.store, self.knobs)
-        handler: t.Callable[[Call, dict[str, str]], Answer] = getattr(
-            self, f"do_{found.handler}"
-        )
+        handler: t.Callable[[Call, dict[str, str]], Answer] = getattr(self, f"do_{found.handler}")
         return handler(call, found.params)
 
-    def _written(
-        self, items: list[dict[str, t.Any]], notes: WriteNotes, all_good: int
-    ) -> Answer:
+    def _written(self, items: list[dict[str, t.Any]], notes: WriteNotes, all_good: int) -> Answer:
         """Count what a write did and build its answer."""
         for item in items:
             if item["message"] == "record added":

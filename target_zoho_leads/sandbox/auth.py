@@ -72,9 +72,7 @@ class TokenIssuer:
         with self._lock:
             self._mints.clear()
 
-    def grant(
-        self, form: dict[str, str], api_domain: str
-    ) -> tuple[int, dict[str, t.Any]]:
+    def grant(self, form: dict[str, str], api_domain: str) -> tuple[int, dict[str, t.Any]]:
         """Answer ``POST /oauth/v2/token`` as Zoho does.
 
         Zoho reports bad credentials with HTTP 200 and an ``error`` key; only

@@ -140,9 +140,7 @@ class Condition:
         """How many criteria this is: one."""
         return 1
 
-    def compile(
-        self, fields: dict[str, dict[str, t.Any]]
-    ) -> t.Callable[[dict[str, t.Any]], bool]:
+    def compile(self, fields: dict[str, dict[str, t.Any]]) -> t.Callable[[dict[str, t.Any]], bool]:
         """Check the field and literals once; return a test for one lead."""
         name, data_type = _resolve(self.field, fields)
         literals = [_literal(value, name, data_type) for value in self.values]
@@ -180,9 +178,7 @@ class Group:
         """How many criteria the group holds."""
         return self.left.size() + self.right.size()
 
-    def compile(
-        self, fields: dict[str, dict[str, t.Any]]
-    ) -> t.Callable[[dict[str, t.Any]], bool]:
+    def compile(self, fields: dict[str, dict[str, t.Any]]) -> t.Callable[[dict[str, t.Any]], bool]:
         """A test for one lead combining both operands' tests."""
         left, right = self.left.compile(fields), self.right.compile(fields)
         if self.joiner == "and":
@@ -232,10 +228,7 @@ class Query:
         page = matched[self.offset : self.offset + self.limit]
         if not page:
             return None
-        data = [
-            {"id": lead["id"], **{api: lead.get(api) for api, _ in columns}}
-            for lead in page
-        ]
+        data = [{"id": lead["id"], **{api: lead.get(api) for api, _ in columns}} for lead in page]
         more = len(matched) > self.offset + self.limit
         return {"data": data, "info": {"count": len(data), "more_records": more}}
 

@@ -67,9 +67,7 @@ def tokenize(query: str) -> list[Token]:
         line = query.count("\n", 0, position) + 1
         column = position - (query.rfind("\n", 0, position) + 1) + 1
         if match is None or match.lastgroup == "unterminated":
-            raise syntax_error(
-                Token("punct", query[position : position + 10], line, column)
-            )
+            raise syntax_error(Token("punct", query[position : position + 10], line, column))
         if match.lastgroup != "space":
             tokens.append(Token(str(match.lastgroup), match.group(), line, column))
         position = match.end()

@@ -140,7 +140,7 @@ class ZohoSandbox:
         """The refresh token the token endpoint accepts."""
         return self.credentials.refresh_token
 
-    def target_settings(self, **extra: t.Any) -> dict[str, t.Any]:  # noqa: ANN401
+    def target_settings(self, **extra: t.Any) -> dict[str, t.Any]:
         """The target settings that point at this sandbox, plus ``extra``."""
         return {
             "client_id": self.client_id,

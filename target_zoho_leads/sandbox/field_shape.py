@@ -130,9 +130,7 @@ def build_field(spec: dict[str, t.Any], index: int = 0) -> dict[str, t.Any]:
         "display_field": api_name == "Full_Name",
         "pick_list_values_sorted_lexically": False,
         "sortable": True,
-        "layout_associations": [
-            {"api_name": "Standard__s", "name": "Standard", "id": LAYOUT_ID}
-        ],
+        "layout_associations": [{"api_name": "Standard__s", "name": "Standard", "id": LAYOUT_ID}],
         "separator": False,
         "searchable": True,
         "enable_colour_code": False,

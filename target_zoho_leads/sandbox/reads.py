@@ -21,9 +21,7 @@ if t.TYPE_CHECKING:
     from target_zoho_leads.sandbox.store import LeadStore
 
 SEARCH_PARAMS = ("criteria", "email", "phone", "word")
-SCOPE_MISMATCH = error_item(
-    "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL"
-)
+SCOPE_MISMATCH = error_item("OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL")
 
 
 def run_coql(call: Call, store: LeadStore, knobs: Knobs) -> Answer:
@@ -45,9 +43,7 @@ def run_coql(call: Call, store: LeadStore, knobs: Knobs) -> Answer:
     query = body.get("select_query")
     if not isinstance(query, str) or not query.strip():
         details = {"param_name": "select_query"}
-        return error_answer(
-            400, "REQUIRED_PARAM_MISSING", "mandatory param missing", details
-        )
+        return error_answer(400, "REQUIRED_PARAM_MISSING", "mandatory param missing", details)
     try:
         result = coql.run(query, store.all(), store.fields)
     except QueryError as error:
@@ -133,9 +129,7 @@ def fields(call: Call, store: LeadStore, knobs: Knobs) -> Answer:
     module = call.param("module")
     if not module:
         details = {"param_name": "module"}
-        return error_answer(
-            400, "REQUIRED_PARAM_MISSING", "mandatory param missing", details
-        )
+        return error_answer(400, "REQUIRED_PARAM_MISSING", "mandatory param missing", details)
     if module.lower() != "leads":
         message = "the module name given seems to be invalid"
         return error_answer(400, "INVALID_MODULE", message, {"api_name": "module"})

@@ -77,9 +77,7 @@ def matcher(field: str, op: str, values: list[str]) -> Test:
 
     def contains(lead: dict[str, t.Any]) -> bool:
         stored = lead.get(field)
-        return not is_empty(stored) and any(
-            w in _text(stored).casefold() for w in wanted
-        )
+        return not is_empty(stored) and any(w in _text(stored).casefold() for w in wanted)
 
     if op in {"equals", "in"}:
         return contains
@@ -146,11 +144,7 @@ class CriteriaParser:
             raise invalid(reason="invalid criteria", api_name="criteria")
         self.position += 1
         self.skip_spaces()
-        test = (
-            self.chain()
-            if self.text.startswith("(", self.position)
-            else self.criterion()
-        )
+        test = self.chain() if self.text.startswith("(", self.position) else self.criterion()
         self.skip_spaces()
         if not self.text.startswith(")", self.position):
             raise invalid(reason="invalid criteria", api_name="criteria")

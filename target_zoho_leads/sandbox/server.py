@@ -125,9 +125,7 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
         try:
             body = self.read_body()
             if url.path.startswith(ADMIN_PREFIX):
-                self.send(
-                    admin_answer(self.server.sandbox, self.command, url.path, body)
-                )
+                self.send(admin_answer(self.server.sandbox, self.command, url.path, body))
             elif url.path == TOKEN_PATH:
                 self.token_call(query, body)
             elif url.path.startswith("/crm/"):
@@ -162,9 +160,7 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
     def token_call(self, query: dict[str, list[str]], body: bytes) -> None:
         """Answer ``POST /oauth/v2/token`` from its form body or query string."""
         sandbox = self.server.sandbox
-        form_lists = urllib.parse.parse_qs(
-            body.decode("utf-8", "replace"), keep_blank_values=True
-        )
+        form_lists = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
         params = {name: values[-1] for name, values in {**query, **form_lists}.items()}
         sandbox.recorder.add("token_requests")
         entry = sandbox.recorder.log(
@@ -173,9 +169,7 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
                 "path": TOKEN_PATH,
                 "query": masked(query),
                 "json": None,
-                "form": {
-                    name: values[-1] for name, values in masked(form_lists).items()
-                },
+                "form": {name: values[-1] for name, values in masked(form_lists).items()},
                 "status": None,
             }
         )

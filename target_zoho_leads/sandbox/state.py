@@ -149,9 +149,7 @@ class Recorder:
             before = self.in_flight
             self.in_flight += 1
             self._stats["api_calls"] += 1
-            self._stats["max_in_flight"] = max(
-                self._stats["max_in_flight"], self.in_flight
-            )
+            self._stats["max_in_flight"] = max(self._stats["max_in_flight"], self.in_flight)
             return before
 
     def end_call(self) -> None:

@@ -83,11 +83,7 @@ class LeadStore:
         horizon = time.monotonic() - lag_seconds
         with self._lock:
             return copy.deepcopy(
-                [
-                    lead
-                    for lead_id, lead in self._leads.items()
-                    if self._created[lead_id] <= horizon
-                ]
+                [lead for lead_id, lead in self._leads.items() if self._created[lead_id] <= horizon]
             )
 
     def get(self, lead_id: str) -> dict[str, t.Any] | None:
@@ -109,17 +105,13 @@ class LeadStore:
         with self._lock:
             for record in records:
                 lead_id = str(record.get("id") or self._new_id())
-                lead = self._stamp(
-                    {**copy.deepcopy(record), "id": lead_id}, creating=True
-                )
+                lead = self._stamp({**copy.deepcopy(record), "id": lead_id}, creating=True)
                 self._leads[lead_id] = lead
                 self._created[lead_id] = time.monotonic() - SEEDED_AGE_SECONDS
                 ids.append(lead_id)
         return ids
 
-    def _writable(
-        self, record: dict[str, t.Any], notes: WriteNotes
-    ) -> dict[str, t.Any]:
+    def _writable(self, record: dict[str, t.Any], notes: WriteNotes) -> dict[str, t.Any]:
         """Keep the fields Zoho would write; note the ones it would drop."""
         kept = {}
         for name, value in record.items():
@@ -287,9 +279,7 @@ class LeadStore:
                 items.append(item)
         return items, notes
 
-    def _match(
-        self, record: dict[str, t.Any], check_fields: list[str]
-    ) -> tuple[str, str] | None:
+    def _match(self, record: dict[str, t.Any], check_fields: list[str]) -> tuple[str, str] | None:
         """The first lead equal to the record on a check field, tried in order."""
         for name in check_fields:
             value = record.get(name)

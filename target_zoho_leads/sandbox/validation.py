@@ -53,9 +53,7 @@ def _integer_ok(value: object) -> bool:
     if isinstance(value, str) and DIGITS_RE.match(value.strip()):
         value = int(value.strip())
     return (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        and (INT32[0] <= value <= INT32[1])
+        isinstance(value, int) and not isinstance(value, bool) and (INT32[0] <= value <= INT32[1])
     )
 
 
@@ -63,9 +61,7 @@ def _bigint_ok(value: object) -> bool:
     if isinstance(value, str) and DIGITS_RE.match(value):
         value = int(value)
     return (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        and (INT64[0] <= value <= INT64[1])
+        isinstance(value, int) and not isinstance(value, bool) and (INT64[0] <= value <= INT64[1])
     )
 
 
@@ -95,8 +91,7 @@ def _lookup_ok(value: object) -> bool:
 
 def _file_ok(value: object) -> bool:
     return isinstance(value, list) and all(
-        isinstance(item, dict) and isinstance(item.get("file_id"), str)
-        for item in value
+        isinstance(item, dict) and isinstance(item.get("file_id"), str) for item in value
     )
 
 
@@ -117,9 +112,7 @@ def value_ok(data_type: str, value: object, length: int) -> bool:
         "picklist": lambda: isinstance(value, str),
         "email": lambda: _text_ok(value, length) and bool(EMAIL_RE.match(str(value))),
         "phone": lambda: _text_ok(value, length) and bool(PHONE_RE.match(str(value))),
-        "website": lambda: (
-            _text_ok(value, length) and bool(WEBSITE_RE.match(str(value)))
-        ),
+        "website": lambda: _text_ok(value, length) and bool(WEBSITE_RE.match(str(value))),
         "multiselectpicklist": lambda: (
             isinstance(value, list) and all(isinstance(item, str) for item in value)
         ),
@@ -141,9 +134,7 @@ def value_ok(data_type: str, value: object, length: int) -> bool:
 
 def is_empty(value: object) -> bool:
     """Zoho's idea of "no value": null, a blank string or an empty list."""
-    return (
-        value is None or (isinstance(value, str) and not value.strip()) or value == []
-    )
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
 
 def check_record(

@@ -41,9 +41,7 @@ def main(dag_folder: str, report_path: str) -> None:
     """Fill a DagBag from ``dag_folder`` and write what it holds to ``report_path``."""
     bag = DagBag(dag_folder=dag_folder)
     report = {
-        "import_errors": {
-            str(path): str(error) for path, error in bag.import_errors.items()
-        },
+        "import_errors": {str(path): str(error) for path, error in bag.import_errors.items()},
         "dags": {dag_id: describe(dag) for dag_id, dag in bag.dags.items()},
     }
     Path(report_path).write_text(json.dumps(report, indent=2))

@@ -35,9 +35,7 @@ import pytest
 import referencing
 import referencing.jsonschema
 
-BASE_URI = (
-    "https://raw.githubusercontent.com/Zohocorp-Pvt-Ltd/crm-oas/refs/heads/main/v8.0/"
-)
+BASE_URI = "https://raw.githubusercontent.com/Zohocorp-Pvt-Ltd/crm-oas/refs/heads/main/v8.0/"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 DECLARED = "x-declared-properties"

@@ -18,9 +18,7 @@ def admin(
     http: requests.Session, sandbox: ZohoSandbox, method: str, name: str, **kwargs
 ) -> requests.Response:
     """One admin call."""
-    return http.request(
-        method, f"{sandbox.url}/__sandbox/{name}", timeout=TIMEOUT, **kwargs
-    )
+    return http.request(method, f"{sandbox.url}/__sandbox/{name}", timeout=TIMEOUT, **kwargs)
 
 
 def test_admin_endpoints_seed_read_and_reset_leads(sandbox, http):
@@ -74,9 +72,7 @@ def test_reset_clears_stats_and_log_but_tokens_stay_valid(zoho: Zoho):
 
 def test_seeded_leads_keep_a_given_id_and_are_not_api_calls(sandbox):
     """seed() stores leads as they are, without counting a call."""
-    ids = sandbox.seed(
-        [{"id": "5725767000000000042", "Last_Name": "A"}, {"Last_Name": "B"}]
-    )
+    ids = sandbox.seed([{"id": "5725767000000000042", "Last_Name": "A"}, {"Last_Name": "B"}])
     assert ids[0] == "5725767000000000042"
     assert len(ids[1]) == 19
     assert sandbox.stats()["api_calls"] == 0

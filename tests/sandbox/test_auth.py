@@ -19,7 +19,7 @@ def test_a_valid_refresh_token_mints_a_bearer_token_for_the_sandbox_domain(zoho:
     body = answer.json()
     assert re.fullmatch(r"1000\.[0-9a-f]{32}\.[0-9a-f]{32}", body["access_token"])
     assert body["api_domain"] == zoho.sandbox.url
-    assert body["token_type"] == "Bearer"  # noqa: S105 - a type name, not a secret
+    assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 3600
     assert "ZohoCRM.coql.READ" in body["scope"]
 
@@ -33,7 +33,7 @@ def test_a_wrong_client_id_or_secret_is_invalid_client_with_http_200(zoho: Zoho,
 
 def test_a_wrong_refresh_token_is_invalid_code_with_http_200(zoho: Zoho):
     """A bad refresh token is ``invalid_code``, also with HTTP 200."""
-    answer = zoho.mint(refresh_token="1000.nope")  # noqa: S106 - deliberately wrong
+    answer = zoho.mint(refresh_token="1000.nope")
     assert (answer.status_code, answer.json()) == (200, {"error": "invalid_code"})
 
 
@@ -104,9 +104,7 @@ def test_the_request_log_masks_the_client_secret_and_refresh_token(zoho: Zoho):
 
 
 @pytest.mark.parametrize("header", [None, "Bearer abc", "Zoho-oauthtoken ", "abc"])
-def test_a_call_without_a_zoho_oauthtoken_header_is_authentication_failure(
-    sandbox, http, header
-):
+def test_a_call_without_a_zoho_oauthtoken_header_is_authentication_failure(sandbox, http, header):
     """A missing or malformed Authorization header is AUTHENTICATION_FAILURE."""
     headers = {"Authorization": header} if header else {}
     answer = http.get(
@@ -155,10 +153,7 @@ def test_a_token_stops_working_after_token_expiry_calls(zoho: Zoho):
 def test_a_token_expires_after_its_ttl(zoho: Zoho):
     """A token older than token_ttl_seconds is INVALID_TOKEN."""
     zoho.sandbox.configure(token_ttl_seconds=0.2)
-    assert (
-        zoho.call("GET", "settings/fields", params={"module": "Leads"}).status_code
-        == 200
-    )
+    assert zoho.call("GET", "settings/fields", params={"module": "Leads"}).status_code == 200
     time.sleep(0.25)
     answer = zoho.call("GET", "settings/fields", params={"module": "Leads"})
     assert (answer.status_code, answer.json()["code"]) == (401, "INVALID_TOKEN")

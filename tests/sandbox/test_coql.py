@@ -71,12 +71,8 @@ def test_emails_compare_case_insensitively(zoho: Zoho):
 
 def test_phones_compare_exactly_apart_from_case(zoho: Zoho):
     """'+1 555 0100' does not equal '+15550100': no normalising."""
-    assert (
-        zoho.coql("select id from Leads where Phone = '+15550100'").status_code == 204
-    )
-    assert names(
-        zoho.coql("select Last_Name from Leads where Phone = '+1 555 0100'")
-    ) == ["Lee"]
+    assert zoho.coql("select id from Leads where Phone = '+15550100'").status_code == 204
+    assert names(zoho.coql("select Last_Name from Leads where Phone = '+1 555 0100'")) == ["Lee"]
 
 
 def test_no_match_answers_204_with_an_empty_body(zoho: Zoho):
@@ -87,9 +83,9 @@ def test_no_match_answers_204_with_an_empty_body(zoho: Zoho):
 
 def test_a_doubled_quote_is_a_quote_in_a_literal(zoho: Zoho):
     """``'o''brien'`` is the string o'brien (and compares case-insensitively)."""
-    assert names(
-        zoho.coql("select Last_Name from Leads where Last_Name = 'o''brien'")
-    ) == ["O'Brien"]
+    assert names(zoho.coql("select Last_Name from Leads where Last_Name = 'o''brien'")) == [
+        "O'Brien"
+    ]
 
 
 def test_an_injection_shaped_value_is_just_a_string(zoho: Zoho):
@@ -101,9 +97,9 @@ def test_an_injection_shaped_value_is_just_a_string(zoho: Zoho):
 
 def test_a_backslash_is_not_an_escape(zoho: Zoho):
     """COQL strings take backslashes literally."""
-    assert names(
-        zoho.coql("select Last_Name from Leads where Last_Name = 'back\\slash'")
-    ) == ["Back\\slash"]
+    assert names(zoho.coql("select Last_Name from Leads where Last_Name = 'back\\slash'")) == [
+        "Back\\slash"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -130,9 +126,7 @@ def test_criteria_bracketed_in_pairs_are_accepted(zoho: Zoho, where):
         "(Email = 'a' or Email = 'b') and Phone = '1' and City = 'x'",
     ],
 )
-def test_more_than_two_criteria_without_pair_brackets_are_a_syntax_error(
-    zoho: Zoho, where
-):
+def test_more_than_two_criteria_without_pair_brackets_are_a_syntax_error(zoho: Zoho, where):
     """Zoho refuses ``a or b or c``: three criteria need ``(a or b) or c``."""
     answer = zoho.coql(select(where))
     assert answer.status_code == 400
@@ -162,9 +156,7 @@ def paired(count: int) -> str:
     """``count`` criteria joined by or, bracketed in pairs from the left."""
     where = "Email = 'e0'"
     for i in range(1, count):
-        where = (
-            f"({where}) or Email = 'e{i}'" if i > 1 else f"{where} or Email = 'e{i}'"
-        )
+        where = f"({where}) or Email = 'e{i}'" if i > 1 else f"{where} or Email = 'e{i}'"
     return where
 
 
@@ -189,13 +181,11 @@ def test_limit_and_offset_page_through_the_matches(zoho: Zoho):
     """``limit N offset M`` and ``limit M, N`` page, and more_records says so."""
     first = zoho.coql("select Last_Name from Leads where Email is not null limit 2")
     assert first.json()["info"] == {"count": 2, "more_records": True}
-    second = zoho.coql(
-        "select Last_Name from Leads where Email is not null limit 2 offset 2"
-    )
+    second = zoho.coql("select Last_Name from Leads where Email is not null limit 2 offset 2")
     assert second.json()["info"] == {"count": 2, "more_records": False}
-    assert names(
-        zoho.coql("select Last_Name from Leads where Email is not null limit 1, 1")
-    ) == ["O'Brien"]
+    assert names(zoho.coql("select Last_Name from Leads where Email is not null limit 1, 1")) == [
+        "O'Brien"
+    ]
 
 
 def test_the_default_limit_is_200(zoho: Zoho):
@@ -225,9 +215,7 @@ def test_operators_follow_zoho_semantics(zoho: Zoho, where, expected):
 
 def test_order_by_sorts_the_rows(zoho: Zoho):
     """``order by`` with desc reverses the order."""
-    answer = zoho.coql(
-        "select Last_Name from Leads where City is not null order by City desc"
-    )
+    answer = zoho.coql("select Last_Name from Leads where City is not null order by City desc")
     assert names(answer) == ["' or ''='", "O'Brien", "Lee"]
 
 

@@ -33,9 +33,7 @@ def test_the_leads_fields_describe_a_realistic_org(zoho: Zoho):
     assert {"CDP", "Web Research", "Chat"} <= set(sources)
     first = fields["Lead_Source"]["pick_list_values"][1]
     assert set(first) >= {"display_value", "actual_value", "id"}
-    assert all(
-        field["id"].isdigit() and len(field["id"]) == 19 for field in fields.values()
-    )
+    assert all(field["id"].isdigit() and len(field["id"]) == 19 for field in fields.values())
 
 
 def test_unique_fields_are_marked_unique_in_the_metadata(zoho: Zoho):

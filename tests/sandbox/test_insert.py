@@ -52,9 +52,7 @@ def test_a_blank_last_name_counts_as_missing(zoho: Zoho):
 
 def test_an_insert_where_every_record_fails_answers_400(zoho: Zoho):
     """All records rejected: HTTP 400, still one item per record."""
-    answer = zoho.insert(
-        {"Email": "a@example.com"}, {"Last_Name": "X", "Email": "nope"}
-    )
+    answer = zoho.insert({"Email": "a@example.com"}, {"Last_Name": "X", "Email": "nope"})
     assert answer.status_code == 400
     assert [item["code"] for item in answer.json()["data"]] == [
         "MANDATORY_NOT_FOUND",
@@ -94,9 +92,7 @@ def test_an_insert_where_every_record_fails_answers_400(zoho: Zoho):
         ("Attachment_File", "file.pdf", "jsonarray"),
     ],
 )
-def test_a_value_of_the_wrong_shape_is_invalid_data(
-    zoho: Zoho, field, value, expected_type
-):
+def test_a_value_of_the_wrong_shape_is_invalid_data(zoho: Zoho, field, value, expected_type):
     """Each data type refuses values Zoho refuses, naming the field and type."""
     answer = zoho.insert({"Last_Name": "Lee", field: value})
     assert answer.status_code == 400

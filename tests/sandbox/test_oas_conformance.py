@@ -24,9 +24,7 @@ GOOD = {
 def check(answer, file: str, path: str, method: str) -> None:
     """Validate one answer against the schema for its status."""
     schema = response_schema(file, path, method, answer.status_code)
-    assert schema is not None, (
-        f"{file} {path} documents no body for {answer.status_code}"
-    )
+    assert schema is not None, f"{file} {path} documents no body for {answer.status_code}"
     validate(answer.json(), schema)
 
 
@@ -75,18 +73,14 @@ def test_update_and_upsert_answers_conform(zoho: Zoho):
     mixed = zoho.call("PUT", "Leads", json={"data": [{"id": lead_id}, {"City": "Y"}]})
     assert mixed.status_code == 207
     check(mixed, "record.json", RECORDS, "put")
-    upsert = zoho.call(
-        "POST", "Leads/upsert", json={"data": [GOOD, {"Last_Name": "N"}]}
-    )
+    upsert = zoho.call("POST", "Leads/upsert", json={"data": [GOOD, {"Last_Name": "N"}]})
     check(upsert, "record.json", f"{RECORDS}/upsert", "post")
 
 
 def test_coql_answers_conform_to_coql_json(zoho: Zoho):
     """COQL 200 bodies and each kind of 400 match coql.json."""
     zoho.sandbox.seed([GOOD])
-    found = zoho.coql(
-        "select Email, Phone, Interests from Leads where Email = 'lee@example.com'"
-    )
+    found = zoho.coql("select Email, Phone, Interests from Leads where Email = 'lee@example.com'")
     assert found.status_code == 200
     check(found, "coql.json", "/crm/v8/coql", "post")
     for query in [
@@ -136,9 +130,7 @@ def test_search_answers_conform(zoho: Zoho):
 
 def test_auth_and_url_errors_conform_to_api_exception(zoho: Zoho, http):
     """401 and 404 bodies are Zoho API_Exception objects."""
-    no_auth = http.post(
-        f"{zoho.sandbox.url}/crm/v8/Leads", json={"data": []}, timeout=5
-    )
+    no_auth = http.post(f"{zoho.sandbox.url}/crm/v8/Leads", json={"data": []}, timeout=5)
     check(no_auth, "record.json", RECORDS, "post")
     check(zoho.call("POST", "Nope/Leads/x"), "record.json", RECORDS, "post")
 

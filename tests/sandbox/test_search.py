@@ -74,9 +74,7 @@ def test_a_comma_separates_values_of_one_criterion(zoho: Zoho):
         (r"(Company:equals:A\\B)", ["Smith (Jr), Sr"]),
     ],
 )
-def test_backslash_escapes_brackets_commas_and_backslashes(
-    zoho: Zoho, criteria, expected
-):
+def test_backslash_escapes_brackets_commas_and_backslashes(zoho: Zoho, criteria, expected):
     r"""``\(``, ``\)``, ``\,`` and ``\\`` stand for the characters themselves."""
     assert found(zoho.search(criteria=criteria)) == expected
 

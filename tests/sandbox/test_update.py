@@ -16,9 +16,7 @@ def test_an_update_changes_only_the_fields_sent(zoho: Zoho):
     """PUT /Leads answers 200 and leaves other fields and Created_Time alone."""
     (lead_id,) = zoho.sandbox.seed([{**LEAD, "CDP_ID": "old"}])
     before = zoho.sandbox.leads()[0]
-    answer = zoho.call(
-        "PUT", "Leads", json={"data": [{"id": lead_id, "CDP_ID": "new"}]}
-    )
+    answer = zoho.call("PUT", "Leads", json={"data": [{"id": lead_id, "CDP_ID": "new"}]})
     assert answer.status_code == 200
     item = answer.json()["data"][0]
     assert (item["code"], item["message"], item["details"]["id"]) == (
@@ -62,9 +60,7 @@ def test_an_update_with_an_unknown_or_missing_id_fails_that_record(zoho: Zoho):
 def test_an_update_where_every_record_fails_answers_400(zoho: Zoho):
     """All updates rejected: HTTP 400."""
     (lead_id,) = zoho.sandbox.seed([LEAD])
-    answer = zoho.call(
-        "PUT", "Leads", json={"data": [{"id": lead_id, "Last_Name": ""}]}
-    )
+    answer = zoho.call("PUT", "Leads", json={"data": [{"id": lead_id, "Last_Name": ""}]})
     assert answer.status_code == 400
     assert answer.json()["data"][0]["code"] == "MANDATORY_NOT_FOUND"
 
