@@ -10,7 +10,11 @@ from urllib.parse import urlsplit
 
 import requests
 
-from target_zoho_leads.exceptions import ZohoAuthError, ZohoTransientError
+from target_zoho_leads.exceptions import (
+    ZohoAuthError,
+    ZohoTokenThrottledError,
+    ZohoTransientError,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,15 +41,6 @@ DATA_CENTRES: dict[str, tuple[str, str]] = {
 EXPIRY_MARGIN_SECONDS = 60.0
 TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 - a path, not a secret
 THROTTLED = "Access Denied"
-
-
-class ZohoTokenThrottledError(ZohoAuthError, ZohoTransientError):
-    """Zoho's token throttle: a refusal of the credentials that time may lift.
-
-    Being transient, the call that needed the token is retried with the usual
-    backoff, so a short throttle is waited out within ``max_retries``; past
-    that the run fails with the throttle's own message.
-    """
 
 
 def is_loopback_host(host: str) -> bool:

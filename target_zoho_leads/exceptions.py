@@ -23,7 +23,7 @@ class ZohoAPIError(TargetZohoLeadsError):
         status: The HTTP status, when there was an answer.
     """
 
-    def __init__(self, message: str, *, code: str = "", status: int | None = None):
+    def __init__(self, message: str, *, code: str = "", status: int | None = None) -> None:
         """Keep Zoho's code and the HTTP status beside the message."""
         super().__init__(message)
         self.code = code
@@ -55,7 +55,7 @@ class ZohoTransientError(ZohoAPIError):
         status: int | None = None,
         retry_after: float | None = None,
         ambiguous: bool = False,
-    ):
+    ) -> None:
         """Record how long to wait and whether the call may have been applied."""
         super().__init__(message, code=code, status=status)
         self.retry_after = retry_after
@@ -64,3 +64,12 @@ class ZohoTransientError(ZohoAPIError):
 
 class ZohoRetriesExhaustedError(ZohoAPIError):
     """A call kept failing transiently until ``max_retries`` was spent."""
+
+
+class ZohoTokenThrottledError(ZohoAuthError, ZohoTransientError):
+    """Zoho's token throttle: a refusal of the credentials that time may lift.
+
+    Being transient, the call that needed the token is retried with the usual
+    backoff, so a short throttle is waited out within ``max_retries``; past
+    that the run fails with the throttle's own message.
+    """

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from singer_sdk.exceptions import ConfigValidationError
 
-from target_zoho_leads.reader import MAX_NESTING, brackets, nesting
+from target_zoho_leads.limits import MAX_NESTING, brackets, nesting
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable

@@ -12,7 +12,7 @@ import typing as t
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from target_zoho_leads.writes import Outcome
+    from target_zoho_leads.outcomes import Outcome
 
 logger = logging.getLogger(__name__)
 

@@ -9,15 +9,13 @@ import msgspec
 from singer_sdk.io_base import GenericSingerReader
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
+from target_zoho_leads.limits import MAX_NESTING, brackets, nesting
+
 # Floats stay floats: a lead's numbers go to Zoho as JSON numbers anyway, and
 # the SDK's Decimal parsing costs time on every record.
 _decoder = msgspec.json.Decoder()
 
 SINGER_TYPES = ("SCHEMA", "RECORD", "STATE", "ACTIVATE_VERSION", "BATCH")
-# Objects and lists within one another. CDP events nest a few levels; the
-# mapping, the STATE copies and the SDK walk values recursively, and a few
-# hundred levels would end the run in a RecursionError, the lines before unwritten.
-MAX_NESTING = 100
 # What the SDK assumes of a message's fields. Left unchecked, a record that is
 # a list or null, or a stream name that is not text, fails deep inside the SDK
 # with a bare TypeError, or is dropped without a word (a null record).
@@ -208,33 +206,6 @@ def _why_not_json(line: str | bytes, exc: Exception) -> str:
 
 def _name(type_: type) -> str:
     return _JSON_NAMES.get(type_, type_.__name__)
-
-
-def brackets(line: str | bytes) -> int:
-    """How many objects and lists a line opens at most: a cheap bound on nesting."""
-    if isinstance(line, bytes):
-        return line.count(b"{") + line.count(b"[")
-    return line.count("{") + line.count("[")
-
-
-def nesting(value: t.Any) -> int:
-    """How deep objects and lists go in ``value``, without recursing.
-
-    Stops counting once past :data:`MAX_NESTING`.
-    """
-    deepest = 0
-    stack = [(value, 1)]
-    while stack and deepest <= MAX_NESTING:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: t.Iterable[t.Any] = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        deepest = max(deepest, depth)
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
 
 
 def _refers_elsewhere(schema: t.Any) -> bool:

@@ -10,8 +10,8 @@ import typing as t
 import fastjsonschema
 from singer_sdk.sinks import BatchSink
 
+from target_zoho_leads.outcomes import CREATED, REJECTED, UNCHANGED, UPDATED, Outcome
 from target_zoho_leads.schema_checks import RecordCheck
-from target_zoho_leads.writes import CREATED, REJECTED, UNCHANGED, UPDATED, Outcome
 
 if sys.version_info >= (3, 12):
     from typing import override

@@ -17,6 +17,7 @@ from target_zoho_leads.dedupe import (
 )
 from target_zoho_leads.exceptions import ZohoRetriesExhaustedError, ZohoTransientError
 from target_zoho_leads.lookup import LeadLookup, query_forms
+from target_zoho_leads.outcomes import CREATED, REJECTED, UNCHANGED, UPDATED, Outcome
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -28,21 +29,6 @@ if t.TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _NO_DETAILS = ItemDetails()
-
-CREATED = "created"
-UPDATED = "updated"
-UNCHANGED = "unchanged"
-REJECTED = "rejected"
-
-
-class Outcome(t.NamedTuple):
-    """What became of one record (a tuple: one is made per record written)."""
-
-    kind: str
-    lead_id: str | None = None
-    code: str = ""
-    message: str = ""
-    field: str | None = None
 
 
 def outcome_of(item: WriteItem, success: str) -> Outcome:

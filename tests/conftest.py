@@ -76,7 +76,10 @@ def sandbox():
 def config(sandbox, tmp_path) -> dict:
     """Settings pointing at the sandbox, with the seed's own mapping."""
     return sandbox.target_settings(
-        field_mapping="Last_Name=name,Email=email,Phone=phone,Phone=wxPhone,CDP_ID=anonymous_id", default_values="Last_Name=Unknown", rejected_records_path=str(tmp_path / "rejected.jsonl"), max_retries=3
+        field_mapping="Last_Name=name,Email=email,Phone=phone,Phone=wxPhone,CDP_ID=anonymous_id",
+        default_values="Last_Name=Unknown",
+        rejected_records_path=str(tmp_path / "rejected.jsonl"),
+        max_retries=3,
     )
 
 

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from target_zoho_leads.exceptions import TargetZohoLeadsError
-from target_zoho_leads.reader import MAX_NESTING
+from target_zoho_leads.limits import MAX_NESTING
 from target_zoho_leads.target import INPUT_ERRORS, TargetZohoLeads
 from tests.conftest import target_command
 from tests.reliability_helpers import (
