@@ -22,7 +22,7 @@ the figures of issue 5 with PASS or FAIL beside each:
 
 Backoff waits are real: with the target's 1 s base the 10,000-record run
 takes a few minutes. ``--backoff-base 0.05`` shortens the first step through
-the TARGET_ZOHO_LEADS_BACKOFF_BASE variable (see RELIABILITY.md). The test
+the TARGET_ZOHO_LEADS_BACKOFF_BASE variable (see docs/RELIABILITY.md). The test
 suite's ``tests/test_chaos.py`` runs the same code on fewer records.
 """
 

@@ -22,7 +22,7 @@ if t.TYPE_CHECKING:
 
 # Every run of the command in these tests logs at DEBUG level, so the leak
 # checks see the most the target ever writes; backoff starts at 20 ms so that
-# hundreds of injected faults cost seconds, not minutes (RELIABILITY.md).
+# hundreds of injected faults cost seconds, not minutes (docs/RELIABILITY.md).
 DEBUG_ENV = {"LOGLEVEL": "DEBUG", BACKOFF_BASE_ENV: "0.02"}
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)")
 
