@@ -14,7 +14,7 @@ import sys
 import typing as t
 import urllib.request
 
-from target_zoho_leads.sandbox.auth import Credentials
+from target_zoho_leads.sandbox.tokens import Credentials
 
 if t.TYPE_CHECKING:
     import types

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import typing as t
 
-from target_zoho_leads.sandbox.coql_eval import (
-    Condition,
-    Group,
-    Literal,
-    Query,
-    QueryError,
-)
+from target_zoho_leads.sandbox.coql_eval import Condition, Group, Literal, Query
 from target_zoho_leads.sandbox.coql_lexer import Token, syntax_error, tokenize, unquote
+from target_zoho_leads.sandbox.query_error import QueryError
 
 MAX_IN_VALUES = 100
 MAX_CONDITIONS = 25

@@ -8,30 +8,11 @@ import operator
 import re
 import typing as t
 
+from target_zoho_leads.sandbox.query_error import QueryError
 from target_zoho_leads.sandbox.validation import is_empty
 
 NUMERIC_TYPES = {"integer", "bigint", "double", "currency", "percent"}
 ORDERINGS = {"<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}
-
-
-class QueryError(Exception):
-    """A query Zoho would refuse, carrying Zoho's code, message and details."""
-
-    def __init__(self, *, code: str, message: str, details: dict[str, t.Any]) -> None:
-        """Keep Zoho's three parts of the error."""
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
-
-    def body(self) -> dict[str, t.Any]:
-        """Zoho's 400 answer body for this error."""
-        return {
-            "code": self.code,
-            "details": self.details,
-            "message": self.message,
-            "status": "error",
-        }
 
 
 def _invalid_value(field: str, data_type: str) -> QueryError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from target_zoho_leads.sandbox.coql_eval import QueryError
+from target_zoho_leads.sandbox.query_error import QueryError
 
 _TOKEN_RE = re.compile(
     r"""

@@ -6,11 +6,11 @@ import threading
 import typing as t
 
 from target_zoho_leads.sandbox.api import ZohoAPI
-from target_zoho_leads.sandbox.auth import Credentials, TokenIssuer
-from target_zoho_leads.sandbox.fields import default_leads_fields, normalise_fields
+from target_zoho_leads.sandbox.field_catalog import default_leads_fields, normalise_fields
 from target_zoho_leads.sandbox.server import SandboxServer
 from target_zoho_leads.sandbox.state import FaultDice, Knobs, Recorder
 from target_zoho_leads.sandbox.store import LeadStore
+from target_zoho_leads.sandbox.tokens import Credentials, TokenIssuer
 
 if t.TYPE_CHECKING:
     import types

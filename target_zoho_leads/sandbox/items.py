@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
-from target_zoho_leads.sandbox.fields import MODULE_API_NAME, MODULE_ID
+from target_zoho_leads.sandbox.field_catalog import MODULE_API_NAME, MODULE_ID
 
 SANDBOX_USER = {
     "name": "Sandbox User",

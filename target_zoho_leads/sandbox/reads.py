@@ -6,8 +6,8 @@ import copy
 import typing as t
 
 from target_zoho_leads.sandbox import coql
-from target_zoho_leads.sandbox.coql_eval import QueryError
 from target_zoho_leads.sandbox.items import error_item
+from target_zoho_leads.sandbox.query_error import QueryError
 from target_zoho_leads.sandbox.routing import Answer, Call, error_answer, json_body
 from target_zoho_leads.sandbox.search import (
     MAX_PER_PAGE,

@@ -6,7 +6,7 @@ import operator
 import re
 import typing as t
 
-from target_zoho_leads.sandbox.coql_eval import QueryError
+from target_zoho_leads.sandbox.query_error import QueryError
 from target_zoho_leads.sandbox.validation import is_empty
 
 MAX_CRITERIA = 15
