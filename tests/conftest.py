@@ -65,10 +65,25 @@ def singer_lines(
     return "\n".join(lines) + "\n"
 
 
+def pytest_configure(config):
+    """Register ``sandbox_knobs``, the marker that sets the sandbox fixture's knobs."""
+    config.addinivalue_line(
+        "markers",
+        "sandbox_knobs(**knobs): start the sandbox fixture with these knobs "
+        "(target_zoho_leads.sandbox.state.Knobs), e.g. org_concurrency=5",
+    )
+
+
+def sandbox_knobs(request) -> dict:
+    """The knobs a test's ``sandbox_knobs`` marker asks for (none: defaults)."""
+    marker = request.node.get_closest_marker("sandbox_knobs")
+    return dict(marker.kwargs) if marker else {}
+
+
 @pytest.fixture
-def sandbox():
-    """A fresh Zoho sandbox for each test."""
-    with ZohoSandbox() as zoho:
+def sandbox(request):
+    """A fresh Zoho sandbox for each test, with the knobs of ``@pytest.mark.sandbox_knobs``."""
+    with ZohoSandbox(**sandbox_knobs(request)) as zoho:
         yield zoho
 
 

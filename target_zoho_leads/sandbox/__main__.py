@@ -25,6 +25,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m target_zoho_leads.sandbox",
         description="Serve a local imitation of Zoho CRM (accounts and API) over HTTP.",
+        epilog="Every knob (see target_zoho_leads.sandbox.state.Knobs) can also be "
+        "changed while serving: POST /__sandbox/config with a JSON object of knobs, "
+        'e.g. {"lose_answers": ["POST /crm/v8/Leads#2"]}; GET /__sandbox/config '
+        "shows them and GET /__sandbox/stats the counts.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
@@ -69,6 +73,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=30,
         help="how long a hanging call holds the connection",
+    )
+    parser.add_argument(
+        "--lose-answer",
+        action="append",
+        default=[],
+        dest="lose_answers",
+        metavar="'METHOD /crm/v8/PATH#N'",
+        help="do the N-th handled call of that route, then hang up unanswered "
+        "(e.g. 'POST /crm/v8/Leads#2'; repeatable)",
     )
     parser.add_argument(
         "--retry-after",
@@ -121,6 +134,7 @@ def knobs_from(args: argparse.Namespace) -> dict[str, t.Any]:
         "drop_after_rate": args.drop_after,
         "hang_rate": args.hang,
         "hang_seconds": args.hang_seconds,
+        "lose_answers": args.lose_answers,
         "retry_after": args.retry_after,
         "token_expiry_calls": args.token_expiry_calls,
         "search_lag_seconds": args.search_lag_seconds,

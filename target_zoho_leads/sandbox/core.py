@@ -7,6 +7,7 @@ import typing as t
 
 from target_zoho_leads.sandbox.api import ZohoAPI
 from target_zoho_leads.sandbox.field_catalog import default_leads_fields, normalise_fields
+from target_zoho_leads.sandbox.lost_answers import AnswerLoser
 from target_zoho_leads.sandbox.server import SandboxServer
 from target_zoho_leads.sandbox.state import FaultDice, Knobs, Recorder
 from target_zoho_leads.sandbox.store import LeadStore
@@ -64,6 +65,8 @@ class ZohoSandbox:
         self.recorder = Recorder()
         self.dice = FaultDice(self.knobs.seed)
         self.issuer = TokenIssuer(self.credentials, self.knobs)
+        self.loser = AnswerLoser()
+        self.loser.arm(self.knobs.lose_answers)
         self.api = ZohoAPI(self.store, self.knobs, self.recorder)
         self._address = (host, port)
         self._server: SandboxServer | None = None
@@ -168,14 +171,17 @@ class ZohoSandbox:
     def reset(self) -> None:
         """Clear the leads, the stats, the request log and the token throttle.
 
-        Access tokens already minted stay valid.
+        Access tokens already minted stay valid; lost-answer rules count afresh.
         """
         self.store.reset()
         self.recorder.reset()
         self.issuer.forget_throttle()
+        self.loser.arm(self.knobs.lose_answers)
 
     def configure(self, **knobs: object) -> None:
         """Change knobs while running; ``seed`` restarts the fault sequence.
+
+        Setting ``lose_answers`` restarts every lost-answer rule's count.
 
         Args:
             **knobs: Knob names and values; see :class:`Knobs`.
@@ -186,6 +192,24 @@ class ZohoSandbox:
         self.knobs.update(**knobs)
         if "seed" in knobs:
             self.dice.reseed(self.knobs.seed)
+        if "lose_answers" in knobs:
+            self.loser.arm(self.knobs.lose_answers)
+
+    def lose_answer(self, call: str, nth: int = 1) -> None:
+        """Do the ``nth`` call of ``call`` from now on, then hang up without answering.
+
+        Adds to the ``lose_answers`` knob; every rule counts afresh from now.
+
+        Args:
+            call: The route key, e.g. ``"POST /crm/v8/Leads"`` or
+                ``"PUT /crm/v8/Leads/{id}"``.
+            nth: Which handled call of that route loses its answer (1: the next).
+
+        Raises:
+            ValueError: A malformed call or ``nth``.
+        """
+        rule = {"call": call, "nth": nth}
+        self.configure(lose_answers=[*self.knobs.lose_answers, rule])
 
     def stats(self) -> dict[str, t.Any]:
         """Counts of calls, tokens, faults and records written."""

@@ -205,18 +205,19 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
         if dealt_with:
             return
         problem = sandbox.issuer.check(self.headers.get("Authorization"))
-        answer = (
-            Answer(401, problem)
-            if problem
-            else sandbox.api.handle(found, Call(self.command, path, query, body))
-        )
+        if problem:
+            self.answer(entry, Answer(401, problem))
+            return
+        answer = sandbox.api.handle(found, Call(self.command, path, query, body))
         if answer.notes:
             entry["unknown_fields"] = sorted(set(answer.notes.unknown_fields))
             entry["read_only_fields"] = sorted(set(answer.notes.read_only_fields))
-        if drop_after:
+        lost = "lost_answer" if sandbox.loser.take(found.key) else None
+        lost = lost or ("drop_after" if drop_after else None)
+        if lost:
             # The work is done and kept; only the answer is lost, as on a real
             # network failure after the server committed.
-            sandbox.recorder.fault("drop_after")
+            sandbox.recorder.fault(lost)
             self.close_connection = True
             return
         self.answer(entry, answer)

@@ -9,12 +9,62 @@ import random
 import threading
 import typing as t
 
+from target_zoho_leads.sandbox.lost_answers import lost_answer_rule
+
+
+def _names(value: object) -> list[str]:
+    """A list of field names; one name alone is a list of one, not of its letters."""
+    if isinstance(value, str):
+        return [value]
+    return [str(name) for name in t.cast("t.Iterable[object]", value)]
+
+
+def _lost_answers(value: object) -> list[dict[str, t.Any]]:
+    """Lost-answer rules in their stored form; one rule alone is a list of one."""
+    rules = [value] if isinstance(value, (str, dict)) else t.cast("list[object]", value)
+    return [lost_answer_rule(rule) for rule in rules]
+
+
+# Knobs whose value is checked or reshaped as it is set.
+NORMALISERS: dict[str, t.Callable[[object], object]] = {
+    "unique_fields": _names,
+    "lose_answers": _lost_answers,
+}
+
 
 @dataclasses.dataclass
 class Knobs:
     """Behaviour switches; every fault is off by default.
 
-    Rates are probabilities per ``/crm`` call, from 0 to 1.
+    Rates are probabilities per ``/crm`` call, from 0 to 1. Set them with
+    ``ZohoSandbox(**knobs)``, ``sandbox.configure(**knobs)`` or
+    ``POST /__sandbox/config`` with a JSON object of knobs.
+
+    Attributes:
+        latency_ms: Delay added to every API call.
+        fail_429_rate: Share of API calls answered 429 TOO_MANY_REQUESTS.
+        fail_5xx_rate: Share of API calls answered 500/502/503.
+        retry_after: Seconds to put in ``Retry-After`` on 429s (None: no header,
+            as Zoho promises none).
+        drop_before_rate: Share of API calls hung up on before any work.
+        drop_after_rate: Share of API calls whose work is done, then hung up on.
+        hang_rate: Share of API calls never answered (for ``hang_seconds``).
+        hang_seconds: How long a hanging call holds its connection.
+        lose_answers: Deterministic lost answers: rules
+            ``{"call": "POST /crm/v8/Leads", "nth": 2}`` (or
+            ``"POST /crm/v8/Leads#2"``): the N-th handled call of that route
+            since the rule was set is done, then hung up on unanswered.
+        token_expiry_calls: An access token dies after this many API calls (0: never).
+        token_ttl_seconds: An access token's lifetime.
+        token_limit: Mints per refresh token allowed in ``token_window_seconds``.
+        token_window_seconds: The mint-throttle window.
+        token_fail_rate: Share of token requests answered 500.
+        coql_scope: Whether tokens carry ``ZohoCRM.coql.READ`` (False: COQL
+            answers 401 OAUTH_SCOPE_MISMATCH).
+        search_lag_seconds: How long a new lead stays invisible to search.
+        unique_fields: Leads fields the org marks unique (DUPLICATE_DATA on a clash).
+        org_concurrency: Calls in flight beyond which a call answers 429 (0: no limit).
+        seed: Seed of the fault dice (None: from the system).
     """
 
     latency_ms: float = 0
@@ -25,6 +75,7 @@ class Knobs:
     drop_after_rate: float = 0
     hang_rate: float = 0
     hang_seconds: float = 30
+    lose_answers: list[dict[str, t.Any]] = dataclasses.field(default_factory=list)
     token_expiry_calls: int = 0
     token_ttl_seconds: float = 3600
     token_limit: int = 10
@@ -43,21 +94,19 @@ class Knobs:
             **knobs: Knob names and values.
 
         Raises:
-            ValueError: A name is not a knob.
+            ValueError: A name is not a knob, or a value is not one the knob takes.
         """
         names = {field.name for field in dataclasses.fields(self)}
         unknown = sorted(set(knobs) - names)
         if unknown:
             msg = f"unknown sandbox knob(s): {', '.join(unknown)}"
             raise ValueError(msg)
-        for name, value in knobs.items():
-            # One unique field name alone is a list of one, not of its letters.
-            if name == "unique_fields" and isinstance(value, str):
-                setattr(self, name, [value])
-            elif name == "unique_fields":
-                setattr(self, name, list(t.cast("list[str]", value)))
-            else:
-                setattr(self, name, value)
+        values = {
+            name: NORMALISERS[name](value) if name in NORMALISERS else value
+            for name, value in knobs.items()
+        }
+        for name, value in values.items():
+            setattr(self, name, value)
 
 
 class FaultDice:
@@ -136,6 +185,7 @@ class Recorder:
                     "drop_before": 0,
                     "drop_after": 0,
                     "hang": 0,
+                    "lost_answer": 0,
                 },
                 "records_created": 0,
                 "records_updated": 0,

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from target_zoho_leads.sandbox import ZohoSandbox
+from tests.conftest import sandbox_knobs
 
 TIMEOUT = 5
 
@@ -66,9 +67,9 @@ class Zoho:
 
 
 @pytest.fixture
-def sandbox() -> t.Iterator[ZohoSandbox]:
-    """A sandbox with default knobs, stopped after the test."""
-    with ZohoSandbox() as sb:
+def sandbox(request: pytest.FixtureRequest) -> t.Iterator[ZohoSandbox]:
+    """A sandbox with the knobs of ``@pytest.mark.sandbox_knobs`` (or defaults)."""
+    with ZohoSandbox(**sandbox_knobs(request)) as sb:
         yield sb
 
 

@@ -66,6 +66,8 @@ def test_cli_options_set_the_knobs():
         "3",
         "--latency-ms",
         "1",
+        "--lose-answer",
+        "POST /crm/v8/Leads#2",
     )
     try:
         with requests.Session() as session:
@@ -80,4 +82,5 @@ def test_cli_options_set_the_knobs():
         False,
     )
     assert (config["token_expiry_calls"], config["latency_ms"]) == (3, 1)
+    assert config["lose_answers"] == [{"call": "POST /crm/v8/Leads", "nth": 2}]
     assert answer.status_code == 429

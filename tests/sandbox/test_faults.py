@@ -148,3 +148,60 @@ def test_calls_beyond_the_org_concurrency_answer_429(zoho: Zoho):
     statuses = concurrent_calls(zoho, 3)
     assert sorted(statuses) == [200, 429, 429]
     assert zoho.sandbox.stats()["faults"]["429"] == 2
+
+
+def test_a_lost_answer_applies_the_nth_matching_call_then_hangs_up(zoho: Zoho):
+    """The 2nd insert is stored but unanswered; the 1st and 3rd are answered."""
+    zoho.token  # noqa: B018 - mint before the rule, so the token call is not in the way
+    zoho.sandbox.lose_answer("POST /crm/v8/Leads", nth=2)
+    assert zoho.insert({"Last_Name": "A"}).status_code == 201
+    with pytest.raises(requests.ConnectionError):
+        zoho.insert({"Last_Name": "B"})
+    assert zoho.insert({"Last_Name": "C"}).status_code == 201
+    assert [lead["Last_Name"] for lead in zoho.sandbox.leads()] == ["A", "B", "C"]
+    stats = zoho.sandbox.stats()
+    assert (stats["faults"]["lost_answer"], stats["records_created"]) == (1, 3)
+    assert [entry["status"] for entry in zoho.sandbox.requests()[-3:]] == [201, None, 201]
+
+
+def test_a_lost_answer_counts_only_calls_of_its_route_that_were_handled(zoho: Zoho, http):
+    """Other routes and calls refused for their token do not move the count."""
+    lead_id = zoho.sandbox.seed([{"Last_Name": "A"}])[0]
+    answer = http.post(
+        f"{zoho.sandbox.url}/__sandbox/config",
+        json={"lose_answers": [f"PUT /crm/v8/Leads/{{id}}#{1}"]},
+        timeout=TIMEOUT,
+    )
+    assert answer.json()["config"]["lose_answers"] == [{"call": "PUT /crm/v8/Leads/{id}", "nth": 1}]
+    assert zoho.insert({"Last_Name": "B"}).status_code == 201
+    unauthorised = http.put(
+        f"{zoho.sandbox.url}/crm/v8/Leads/{lead_id}", json={"data": [{}]}, timeout=TIMEOUT
+    )
+    assert unauthorised.status_code == 401
+    with pytest.raises(requests.ConnectionError):
+        zoho.call("PUT", f"Leads/{lead_id}", json={"data": [{"City": "Cork"}]})
+    assert zoho.sandbox.leads()[0]["City"] == "Cork"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [{"call": "/crm/v8/Leads", "nth": 1}, {"call": "POST /crm/v8/Leads", "nth": 0}, "POST x#2"],
+)
+def test_a_malformed_lost_answer_rule_is_refused(sandbox, http, rule):
+    """A rule without a method and path, or with nth below 1, is a 400, not ignored."""
+    answer = http.post(
+        f"{sandbox.url}/__sandbox/config", json={"lose_answers": [rule]}, timeout=TIMEOUT
+    )
+    assert answer.status_code == 400
+    assert "lost answer" in answer.json()["error"]
+    with pytest.raises(ValueError, match="lost answer"):
+        sandbox.configure(lose_answers=[rule])
+    assert sandbox.knobs.lose_answers == []
+
+
+@pytest.mark.sandbox_knobs(lose_answers=["POST /crm/v8/Leads#1"])
+def test_the_sandbox_knobs_marker_starts_the_fixture_with_its_knobs(zoho: Zoho):
+    """@pytest.mark.sandbox_knobs(...) reaches the sandbox fixture's knobs."""
+    with pytest.raises(requests.ConnectionError):
+        zoho.insert({"Last_Name": "A"})
+    assert [lead["Last_Name"] for lead in zoho.sandbox.leads()] == ["A"]
