@@ -98,7 +98,7 @@ def test_every_coerced_lead_is_accepted_by_zoho(sandbox, config, run_target, tmp
     config.update(field_mapping=MAPPING, default_values="")
     run = run_target(config, singer_lines("web", EVENTS))
     assert run.returncode == 0, run.stderr
-    assert not (tmp_path / "rejected.jsonl").exists()
+    assert (tmp_path / "rejected.jsonl").read_text() == ""  # opened at start-up, left empty
     leads = {lead["Last_Name"]: lead for lead in sandbox.leads()}
     assert leads["Dates"]["Event_Date"] == "2026-11-28"
     assert leads["Dates"]["Visit_Time"] == "2026-11-28T10:00:00+00:00"
