@@ -41,7 +41,7 @@ import time
 import typing as t
 from pathlib import Path
 
-from target_zoho_leads.dedupe import normal_email, normal_phone
+from target_zoho_leads.identities import normal_email, normal_phone
 from target_zoho_leads.retrying import BACKOFF_BASE_ENV
 from target_zoho_leads.sandbox import ZohoSandbox
 

@@ -1,8 +1,17 @@
-"""Unique Lead planning: who is the same person, and what each record becomes.
+"""Unique Lead planning: which lead each record is, and what each record becomes.
 
-Pure functions, no I/O: given a batch of mapped leads and what is already known
-about the CRM (which email or phone belongs to which lead, and each lead's
-tracking id), decide which leads to create and which tracking ids to update.
+Pure functions, no I/O: given a batch of mapped leads, their identities and
+what is known of the CRM (which lead holds an email or phone, each lead's
+tracking id, which identities only a Contact or a converted lead holds),
+decide which leads to create and which tracking ids to update.
+
+Records are read one at a time in input order, as if each were written
+before the next is read: a record is the lead holding its email (else its
+phone); a record no lead holds becomes a new lead with its own fields, and
+its own identities are that lead's. Nothing else is remembered: a later
+record's new phone does not join its lead, because the CRM does not hold it
+and the next run could not know it. So how the input is cut into batches or
+runs cannot change the CRM (SPEC §4).
 """
 
 from __future__ import annotations
@@ -10,74 +19,24 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
+from target_zoho_leads.outcomes import EXISTS_AS_CONTACT
+
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
 
-Key = tuple[str, str]  # ("email" | "phone", normalised value)
-EMAIL = "email"
-PHONE = "phone"
-_PHONE_NOISE = str.maketrans("", "", " -.()\t")
+    from target_zoho_leads.identities import Key
 
 
-def normal_email(value: t.Any) -> str | None:
-    """Email as an identity: trimmed and lower-cased; None when empty."""
-    text = str(value).strip().lower() if value is not None else ""
-    return text or None
+class Blocked(t.NamedTuple):
+    """An identity only a record that is not a lead to update holds."""
 
-
-def normal_phone(value: t.Any) -> str | None:
-    """Phone as an identity: spaces, dashes, dots and parentheses removed."""
-    text = str(value).strip().translate(_PHONE_NOISE) if value is not None else ""
-    return text or None
-
-
-def identities(lead: Mapping[str, t.Any]) -> list[tuple[Key, t.Any]]:
-    """The lead's identities with their values as written, email first."""
-    found: list[tuple[Key, t.Any]] = []
-    email = normal_email(lead.get("Email"))
-    if email:
-        found.append(((EMAIL, email), lead["Email"]))
-    phone = normal_phone(lead.get("Phone"))
-    if phone:
-        found.append(((PHONE, phone), lead["Phone"]))
-    return found
-
-
-def identity_keys(lead: Mapping[str, t.Any]) -> list[Key]:
-    """The lead's identities, email first (it decides first)."""
-    return [key for key, _ in identities(lead)]
-
-
-def group_records(keys_per_record: Sequence[Sequence[Key]]) -> list[list[int]]:
-    """Group records that share an identity, directly or through a chain.
-
-    A shares an email with B and B a phone with C: A, B and C are one person.
-    Groups come in the order of their first record, records in input order.
-    """
-    parent = list(range(len(keys_per_record)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first_holder: dict[Key, int] = {}
-    for index, keys in enumerate(keys_per_record):
-        for key in keys:
-            holder = first_holder.setdefault(key, index)
-            a, b = root(holder), root(index)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-    groups: dict[int, list[int]] = {}
-    for index in range(len(keys_per_record)):
-        groups.setdefault(root(index), []).append(index)
-    return list(groups.values())
+    code: str  # EXISTS_AS_CONTACT or EXISTS_AS_CONVERTED_LEAD
+    record_id: str  # the Contact's or the converted lead's id
 
 
 @dataclasses.dataclass
 class NewLead:
-    """A person no lead exists for: one lead to create from their records."""
+    """A person no lead exists for: one lead to create, from their first record."""
 
     fields: dict[str, t.Any]
     records: list[int]
@@ -97,35 +56,24 @@ class TrackingUpdate:
 
 @dataclasses.dataclass
 class BatchPlan:
-    """What to send for one batch, and which lead each other record joined."""
+    """What to send for one batch, and what each other record became."""
 
     creates: list[NewLead] = dataclasses.field(default_factory=list)
     updates: list[TrackingUpdate] = dataclasses.field(default_factory=list)
     # record index -> existing lead id, for records that change nothing
     unchanged: dict[int, str] = dataclasses.field(default_factory=dict)
-    # keys of records joined to an existing lead, to remember for later batches
-    joined: dict[Key, str] = dataclasses.field(default_factory=dict)
-
-
-def merge_person(
-    leads: Sequence[Mapping[str, t.Any]], records: Sequence[int], tracking_field: str
-) -> dict[str, t.Any]:
-    """One lead from a person's records: each field's first value, tracking id's last."""
-    merged: dict[str, t.Any] = {}
-    for index in records:
-        for field, value in leads[index].items():
-            if field == tracking_field:
-                merged[field] = value
-            else:
-                merged.setdefault(field, value)
-    return merged
+    # record index -> why it is not written: it is a Contact or a converted lead
+    blocked: dict[int, Blocked] = dataclasses.field(default_factory=dict)
 
 
 class LeadMemory(t.Protocol):
-    """What the run knows about leads: who holds an identity, and their tracking id."""
+    """What the run knows of the CRM: who holds an identity, and lead tracking ids."""
 
     def lead_of(self, key: Key) -> str | None:
-        """The existing (or earlier created) lead holding an identity."""
+        """The lead to update (existing or created this run) holding an identity."""
+
+    def blocked(self, key: Key) -> Blocked | None:
+        """The Contact or converted lead holding an identity no lead to update holds."""
 
     def tracking_of(self, lead_id: str) -> tuple[t.Any, int]:
         """A lead's tracking id and the input position it came from (-1: the CRM's)."""
@@ -133,6 +81,7 @@ class LeadMemory(t.Protocol):
 
 def plan_batch(
     leads: Sequence[Mapping[str, t.Any]],
+    keys: Sequence[Sequence[Key]],
     seqs: Sequence[int],
     tracking_field: str,
     memory: LeadMemory,
@@ -141,70 +90,83 @@ def plan_batch(
 
     Args:
         leads: The batch's mapped leads, in input order.
+        keys: Each lead's identities, email first.
         seqs: Each record's position in the whole input, across streams: a
             lead's tracking id is always its person's latest record's, even
             when another stream's batch is written later.
         tracking_field: The Zoho field holding the CDP tracking id.
-        memory: What the run knows of existing leads.
+        memory: What the run knows of the CRM.
     """
-    lead_of = memory.lead_of
-    keys = [identity_keys(lead) for lead in leads]
     plan = BatchPlan()
+    new_of: dict[Key, NewLead] = {}
     assigned: dict[int, str] = {}
-    for group in group_records(keys):
-        matches = {i: _match(keys[i], lead_of) for i in group}
-        person_lead = _person_lead(group, keys, lead_of)
-        if person_lead is None:
-            fields = merge_person(leads, group, tracking_field)
-            group_keys = list(dict.fromkeys(k for i in group for k in keys[i]))
-            tracked = [seqs[i] for i in group if leads[i].get(tracking_field) is not None]
-            plan.creates.append(NewLead(fields, group, group_keys, max(tracked, default=-1)))
-            continue
-        for i in group:
-            assigned[i] = matches[i] or person_lead
-            for key in keys[i]:
-                if lead_of(key) is None:
-                    plan.joined.setdefault(key, assigned[i])
-    _plan_tracking(leads, seqs, tracking_field, assigned, memory, plan)
+    for index, lead in enumerate(leads):
+        lead_id, new = _match(keys[index], memory, new_of)
+        if lead_id is not None:
+            assigned[index] = lead_id
+        elif new is not None:
+            new.records.append(index)
+            _move_tracking(new, lead.get(tracking_field), seqs[index], tracking_field)
+        elif (blocked := _blocked(keys[index], memory)) is not None:
+            plan.blocked[index] = blocked
+        else:
+            created = NewLead(dict(lead), [index], list(keys[index]))
+            if lead.get(tracking_field) is not None:
+                created.tracking_seq = seqs[index]
+            plan.creates.append(created)
+            for key in keys[index]:
+                new_of[key] = created
+    _plan_tracking(plan, memory, assigned, leads=leads, seqs=seqs, tracking_field=tracking_field)
     return plan
 
 
-def _match(keys: Sequence[Key], lead_of: Callable[[Key], str | None]) -> str | None:
-    """The lead a record is, by its email first and then its phone."""
+def _match(
+    keys: Sequence[Key], memory: LeadMemory, new_of: Mapping[Key, NewLead]
+) -> tuple[str | None, NewLead | None]:
+    """The lead a record is, by its email first and then its phone.
+
+    A lead planned earlier in the batch holds only its own identities, so it
+    and the known leads never share one.
+    """
     for key in keys:
-        lead_id = lead_of(key)
+        lead_id = memory.lead_of(key)
         if lead_id is not None:
-            return lead_id
-    return None
+            return lead_id, None
+        new = new_of.get(key)
+        if new is not None:
+            return None, new
+    return None, None
 
 
-def _person_lead(
-    group: Sequence[int],
-    keys: Sequence[Sequence[Key]],
-    lead_of: Callable[[Key], str | None],
-) -> str | None:
-    """The lead a whole group joins: the first email match, else the first phone match."""
-    for kind in (EMAIL, PHONE):
-        for i in group:
-            for key in keys[i]:
-                if key[0] == kind and (lead_id := lead_of(key)) is not None:
-                    return lead_id
-    return None
+def _blocked(keys: Sequence[Key], memory: LeadMemory) -> Blocked | None:
+    """Why a record matching no lead is not created: a Contact first, by email first."""
+    found = [b for key in keys if (b := memory.blocked(key)) is not None]
+    contacts = [b for b in found if b.code == EXISTS_AS_CONTACT]
+    return next(iter(contacts or found), None)
 
 
-def _plan_tracking(  # noqa: PLR0913
+def _move_tracking(new: NewLead, value: t.Any, seq: int, tracking_field: str) -> None:
+    """A later record of a person created in this batch moves only the tracking id."""
+    if value is not None and seq > new.tracking_seq:
+        new.fields[tracking_field] = value
+        new.tracking_seq = seq
+
+
+def _plan_tracking(  # noqa: PLR0913 - the plan, and the batch it is made of
+    plan: BatchPlan,
+    memory: LeadMemory,
+    assigned: Mapping[int, str],
+    *,
     leads: Sequence[Mapping[str, t.Any]],
     seqs: Sequence[int],
     tracking_field: str,
-    assigned: Mapping[int, str],
-    memory: LeadMemory,
-    plan: BatchPlan,
 ) -> None:
     """One update per existing lead, to its latest record's tracking id, if it differs."""
-    last: dict[str, int] = {}
-    for index, lead_id in assigned.items():
-        if leads[index].get(tracking_field) is not None:
-            last[lead_id] = index
+    last = {
+        lead_id: index
+        for index, lead_id in assigned.items()
+        if leads[index].get(tracking_field) is not None
+    }
     for index, lead_id in assigned.items():
         value = leads[index].get(tracking_field)
         current, current_seq = memory.tracking_of(lead_id)

@@ -1,41 +1,41 @@
-"""Finding existing leads by email and phone: batched COQL, search as a fallback."""
+"""Finding who already holds an email or phone: batched COQL, search as a fallback."""
 
 from __future__ import annotations
 
 import logging
 import typing as t
 
-from target_zoho_leads.dedupe import EMAIL, PHONE, Key, normal_email, normal_phone
-from target_zoho_leads.exceptions import ZohoScopeError
+from target_zoho_leads.exceptions import ZohoAPIError, ZohoScopeError
+from target_zoho_leads.identities import FIELD_OF, Identities
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
 
     from target_zoho_leads.client import ZohoCRMClient
+    from target_zoho_leads.identities import Key
 
 logger = logging.getLogger(__name__)
 
+LEADS = "Leads"
+CONTACTS = "Contacts"
 IN_LIST_LIMIT = 100  # values in one COQL `in`
 CONDITIONS_PER_QUERY = 25  # conditions in one COQL where clause
-ROWS_PER_PAGE = 2000  # COQL's largest limit
+# LIMIT 200 costs 1 API credit, up to 1,000 two and up to 2,000 three; a
+# lookup seldom finds 200 people, so pages are asked for only when Zoho has more.
+ROWS_PER_PAGE = 200
 SEARCH_CONDITIONS = 10  # criteria joined in one search call
-FIELD_OF = {EMAIL: "Email", PHONE: "Phone"}
+# The Leads system field that says a lead was converted to a Contact.
+CONVERTED_FIELD = "Converted__s"
 
 
-def query_forms(kind: str, raw: t.Any) -> set[str]:
-    """The forms a CRM may hold an identity in: as written, and normalised.
+class Found(t.NamedTuple):
+    """A record holding some of the identities asked for."""
 
-    COQL compares exactly (apart from letter case), so a phone stored as
-    ``+86 138 0013 8001`` is only found by asking for that very string.
-    """
-    written = str(raw).strip()
-    forms = {written} if written else set()
-    if kind == EMAIL:
-        forms.add(normal_email(raw) or "")
-    else:
-        forms.add(normal_phone(raw) or "")
-    forms.discard("")
-    return forms
+    module: str  # Leads or Contacts
+    record_id: str
+    keys: list[Key]  # the identities asked for that it holds
+    tracking: t.Any  # a lead's tracking id
+    converted: bool  # a lead converted to a Contact: not a lead to update
 
 
 def coql_literal(value: str) -> str:
@@ -83,30 +83,77 @@ def search_criteria(field: str, values: Sequence[str]) -> str:
     return parts[0] if len(parts) == 1 else "(" + "or".join(parts) + ")"
 
 
+def is_converted(row: Mapping[str, t.Any]) -> bool:
+    """Whether a Leads row is a converted lead, as COQL or the search API says."""
+    return any(row.get(name) in (True, "true") for name in (CONVERTED_FIELD, "$converted"))
+
+
 class LeadLookup:
-    """Finds the leads that hold given emails and phones, a few calls at a time."""
+    """Finds the leads (and Contacts) holding given emails and phones, a few calls at a time."""
 
-    def __init__(self, tracking_field: str) -> None:
-        """Also read ``tracking_field`` so unchanged tracking ids are not rewritten."""
+    def __init__(
+        self,
+        tracking_field: str,
+        *,
+        default_phone_region: str | None = None,
+        match_contacts: bool = False,
+    ) -> None:
+        """Read ``tracking_field`` too, so unchanged tracking ids are not rewritten.
+
+        Args:
+            tracking_field: The Leads field holding the CDP tracking id.
+            default_phone_region: ISO 3166 code for phones written without a
+                country code (``CN``), or None.
+            match_contacts: Also ask the Contacts module.
+        """
         self.tracking_field = tracking_field
+        self.identities = Identities(default_phone_region)
+        self.modules = (LEADS, CONTACTS) if match_contacts else (LEADS,)
         self.use_search = False
+        self.select_converted = True
 
-    def find(self, client: ZohoCRMClient, forms: Mapping[Key, set[str]]) -> list[dict[str, t.Any]]:
-        """Return the leads holding any of the identities, exactly matched.
+    def find(self, client: ZohoCRMClient, wanted: Mapping[Key, Iterable[t.Any]]) -> list[Found]:
+        """Return the records holding any of the identities, by canonical identity.
 
         Args:
             client: Makes the calls.
-            forms: Each identity and the spellings to ask for.
+            wanted: Each identity and the values it was written as.
         """
         values: dict[str, set[str]] = {"Email": set(), "Phone": set()}
-        for (kind, _), spellings in forms.items():
-            values[FIELD_OF[kind]].update(spellings)
+        for (kind, _), written in wanted.items():
+            for value in written:
+                values[FIELD_OF[kind]].update(self.identities.spellings(kind, value))
         values = {field: vals for field, vals in values.items() if vals}
         if not values:
             return []
+        found = []
+        for module in self.modules:
+            for row in self._rows(client, module, values):
+                record = self._found(module, row, wanted)
+                if record is not None:
+                    found.append(record)
+        return found
+
+    def _found(
+        self, module: str, row: Mapping[str, t.Any], wanted: Mapping[Key, t.Any]
+    ) -> Found | None:
+        """Keep a row only for the identities asked for that it holds, once canonical.
+
+        The search API's ``equals`` behaves like *contains*, and COQL may
+        ignore letter case: the final word on "same person" is the identity.
+        """
+        keys = [key for key in self.identities.keys(row) if key in wanted]
+        if not keys or row.get("id") is None:
+            return None
+        converted = module == LEADS and is_converted(row)
+        return Found(module, str(row["id"]), keys, row.get(self.tracking_field), converted)
+
+    def _rows(
+        self, client: ZohoCRMClient, module: str, values: Mapping[str, set[str]]
+    ) -> list[dict[str, t.Any]]:
         if not self.use_search:
             try:
-                rows = list(self._coql(client, values))
+                return list(self._coql(client, module, values))
             except ZohoScopeError:
                 logger.warning(
                     "The token lacks the ZohoCRM.coql.READ scope; finding existing "
@@ -114,48 +161,67 @@ class LeadLookup:
                     "fresh writes)"
                 )
                 self.use_search = True
-        if self.use_search:
-            rows = list(self._search(client, values))
-        return [row for row in rows if _matches(row, forms)]
+        return list(self._search(client, module, values))
 
     def _coql(
-        self, client: ZohoCRMClient, values: Mapping[str, set[str]]
+        self, client: ZohoCRMClient, module: str, values: Mapping[str, set[str]]
     ) -> Iterator[dict[str, t.Any]]:
-        select = ", ".join(dict.fromkeys(["id", "Email", "Phone", self.tracking_field]))
         for where in coql_where_clauses(values):
             offset = 0
             while True:
-                # Every value in `where` went through coql_literal.
-                query = (
-                    f"select {select} from Leads where {where} "  # noqa: S608
-                    f"limit {ROWS_PER_PAGE} offset {offset}"
-                )
-                rows, more = client.coql_page(query)
+                rows, more = self._coql_page(client, module, where, offset)
                 yield from rows
                 if not more:
                     break
                 offset += ROWS_PER_PAGE
 
+    def _coql_page(
+        self, client: ZohoCRMClient, module: str, where: str, offset: int
+    ) -> tuple[list[dict[str, t.Any]], bool]:
+        """One page; an org whose COQL refuses the converted flag is asked without it."""
+        while True:
+            # Every value in `where` went through coql_literal.
+            query = (
+                f"select {', '.join(self._columns(module))} from {module} "  # noqa: S608
+                f"where {where} limit {ROWS_PER_PAGE} offset {offset}"
+            )
+            try:
+                return client.coql_page(query)
+            except ZohoAPIError as exc:
+                if not (module == LEADS and self.select_converted):
+                    raise
+                if exc.code != "INVALID_QUERY":
+                    raise
+                logger.warning(
+                    "Zoho's COQL refused the %s field (%s); converted leads are "
+                    "now told apart by the answer to their update only",
+                    CONVERTED_FIELD,
+                    exc.code,
+                )
+                self.select_converted = False
+
+    def _columns(self, module: str) -> list[str]:
+        if module != LEADS:
+            return ["id", "Email", "Phone"]
+        columns = ["id", "Email", "Phone", self.tracking_field]
+        if self.select_converted:
+            columns.append(CONVERTED_FIELD)
+        return list(dict.fromkeys(columns))
+
     def _search(
-        self, client: ZohoCRMClient, values: Mapping[str, set[str]]
+        self, client: ZohoCRMClient, module: str, values: Mapping[str, set[str]]
     ) -> Iterator[dict[str, t.Any]]:
+        # Without converted=both the search leaves converted leads out, and a
+        # person whose lead was converted would get a new one.
+        extra = {"converted": "both"} if module == LEADS else {}
         for field, field_values in values.items():
             ordered = sorted(field_values)
             for start in range(0, len(ordered), SEARCH_CONDITIONS):
                 criteria = search_criteria(field, ordered[start : start + SEARCH_CONDITIONS])
                 page, more = 1, True
                 while more:
-                    rows, more = client.search(criteria, page)
-                    yield from rows
+                    params = {"criteria": criteria, "page": page, "per_page": 200, **extra}
+                    answer = client.request("GET", f"/{module}/search", params=params)
+                    more = bool(answer and (answer.get("info") or {}).get("more_records"))
+                    yield from (answer or {}).get("data") or []
                     page += 1
-
-
-def _matches(row: Mapping[str, t.Any], forms: Mapping[Key, set[str]]) -> bool:
-    """Keep a row only if its email or phone is one asked for, once normalised.
-
-    The search API's ``equals`` behaves like *contains*, and COQL ignores
-    letter case: the final word on "same person" is the normalised identity.
-    """
-    email = normal_email(row.get("Email")) if row.get("Email") else None
-    phone = normal_phone(row.get("Phone")) if row.get("Phone") else None
-    return (EMAIL, email or "") in forms or (PHONE, phone or "") in forms

@@ -8,6 +8,13 @@ CREATED = "created"
 UPDATED = "updated"
 UNCHANGED = "unchanged"
 REJECTED = "rejected"
+# Not written, for a reason that is no error: counted apart from rejections,
+# and kept in the rejected-records file with its code.
+SKIPPED = "skipped"
+
+# Unique Lead's reasons to skip: the person is a Contact, or their lead was converted.
+EXISTS_AS_CONTACT = "EXISTS_AS_CONTACT"
+EXISTS_AS_CONVERTED_LEAD = "EXISTS_AS_CONVERTED_LEAD"
 
 
 class Outcome(t.NamedTuple):

@@ -6,51 +6,31 @@ import logging
 import threading
 import typing as t
 
-from target_zoho_leads.client import MAX_RECORDS_PER_WRITE, ItemDetails, WriteItem
-from target_zoho_leads.dedupe import (
-    Key,
-    NewLead,
-    TrackingUpdate,
-    identities,
-    identity_keys,
-    plan_batch,
-)
+from target_zoho_leads.answers import duplicate_of, outcome_of, skipped
+from target_zoho_leads.client import MAX_RECORDS_PER_WRITE
+from target_zoho_leads.dedupe import Blocked, NewLead, TrackingUpdate, plan_batch
 from target_zoho_leads.exceptions import ZohoRetriesExhaustedError, ZohoTransientError
-from target_zoho_leads.lookup import LeadLookup, query_forms
-from target_zoho_leads.outcomes import CREATED, REJECTED, UNCHANGED, UPDATED, Outcome
+from target_zoho_leads.identities import FIELD_OF, Identities
+from target_zoho_leads.known import KnownLeads
+from target_zoho_leads.lookup import LEADS, LeadLookup
+from target_zoho_leads.outcomes import (
+    CREATED,
+    EXISTS_AS_CONTACT,
+    EXISTS_AS_CONVERTED_LEAD,
+    UNCHANGED,
+    UPDATED,
+    Outcome,
+)
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from concurrent.futures import Executor
 
-    from target_zoho_leads.client import ZohoCRMClient
+    from target_zoho_leads.client import WriteItem, ZohoCRMClient
+    from target_zoho_leads.identities import Key
     from target_zoho_leads.stats import StreamStats
 
 logger = logging.getLogger(__name__)
-
-_NO_DETAILS = ItemDetails()
-
-
-def outcome_of(item: WriteItem, success: str) -> Outcome:
-    """Read one item of an insert or update answer.
-
-    Args:
-        item: ``{"code", "details", "message", "status"}`` as Zoho answers.
-        success: The outcome kind a successful item means.
-    """
-    details = item.details or _NO_DETAILS
-    if item.status == "success":
-        lead_id = details.id
-        return Outcome(success, lead_id=str(lead_id) if lead_id else None)
-    field = details.api_name
-    if not field and isinstance(details.json_path, str):
-        field = details.json_path.rsplit(".", 1)[-1]
-    return Outcome(
-        REJECTED,
-        code=str(item.code or "UNKNOWN"),
-        message=str(item.message or ""),
-        field=str(field) if field else None,
-    )
 
 
 def chunks(items: Sequence[T], size: int = MAX_RECORDS_PER_WRITE) -> Iterator[Sequence[T]]:
@@ -131,31 +111,44 @@ class UniqueLeadWriter:
     batch the calls still go out concurrently.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the client, and one keyword per setting
         self,
         client: ZohoCRMClient,
         executor: Executor,
         trigger: Sequence[str] | None,
         tracking_field: str,
+        *,
+        default_phone_region: str | None = None,
+        normalize_identities: bool = True,
+        match_contacts: bool = False,
     ) -> None:
-        """Start the run knowing no lead; lookups fill that in as batches come."""
+        """Start the run knowing no lead; lookups fill that in as batches come.
+
+        Args:
+            client: Makes the calls.
+            executor: Sends a batch's calls concurrently.
+            trigger: Zoho's ``trigger`` list for writes, or None.
+            tracking_field: The Leads field holding the CDP tracking id.
+            default_phone_region: ISO 3166 code (``CN``) for phones written
+                without a country code, or None.
+            normalize_identities: Write a new lead's Email lower-cased and its
+                Phone in E.164, so any later spelling finds it.
+            match_contacts: Also look people up in Contacts; one found there
+                gets no lead.
+        """
         self.client = client
         self.executor = executor
         self.trigger = trigger
         self.tracking_field = tracking_field
-        self.lookup = LeadLookup(tracking_field)
-        self._lead_of: dict[Key, str] = {}
-        self._tracking: dict[str, tuple[t.Any, int]] = {}
-        self._asked: set[Key] = set()
+        self.identities = Identities(default_phone_region)
+        self.normalize = normalize_identities
+        self.lookup = LeadLookup(
+            tracking_field,
+            default_phone_region=default_phone_region,
+            match_contacts=match_contacts,
+        )
+        self.known = KnownLeads()
         self._lock = threading.Lock()
-
-    def lead_of(self, key: Key) -> str | None:
-        """The lead known to hold an identity (LeadMemory)."""
-        return self._lead_of.get(key)
-
-    def tracking_of(self, lead_id: str) -> tuple[t.Any, int]:
-        """A lead's tracking id and the input position it came from (LeadMemory)."""
-        return self._tracking.get(lead_id, (None, -1))
 
     def write(
         self,
@@ -171,14 +164,18 @@ class UniqueLeadWriter:
             seqs: Each record's position in the whole input.
         """
         client = self.client.counting_calls_with(stats.count_call)
+        keys = [self.identities.keys(lead) for lead in leads]
         with self._lock:
-            self._find_existing(client, leads)
-            plan = plan_batch(leads, seqs, self.tracking_field, self)
+            self._find_existing(client, zip(leads, keys, strict=True))
+            plan = plan_batch(leads, keys, seqs, self.tracking_field, self.known)
             outcomes: list[Outcome | None] = [None] * len(leads)
             for index, lead_id in plan.unchanged.items():
                 outcomes[index] = Outcome(UNCHANGED, lead_id)
-            for key, lead_id in plan.joined.items():
-                self._lead_of.setdefault(key, lead_id)
+            for index, blocked in plan.blocked.items():
+                outcomes[index] = skipped(blocked)
+            if self.normalize:
+                for new in plan.creates:
+                    new.fields = self.identities.canonical_fields(new.fields)
             updates = {u.lead_id: u for u in plan.updates}
             self._create(client, plan.creates, outcomes, updates, stats)
             self._update(client, list(updates.values()), outcomes)
@@ -187,26 +184,18 @@ class UniqueLeadWriter:
     def _find_existing(
         self,
         client: ZohoCRMClient,
-        leads: Sequence[t.Mapping[str, t.Any]],
+        leads: Iterable[tuple[Mapping[str, t.Any], Sequence[Key]]],
         *,
         again: bool = False,
     ) -> None:
         """Look up every identity of ``leads`` not yet known, in as few calls as fit."""
-        forms: dict[Key, set[str]] = {}
-        for lead in leads:
-            for key, raw in identities(lead):
-                if again or (key not in self._lead_of and key not in self._asked):
-                    forms.setdefault(key, set()).update(query_forms(key[0], raw))
-        if not forms:
-            return
-        rows = self.lookup.find(client, forms)
-        self._asked.update(forms)
-        # The oldest lead wins when a CRM already holds duplicates of a person.
-        for row in sorted(rows, key=lambda r: (len(str(r.get("id"))), str(r.get("id")))):
-            lead_id = str(row["id"])
-            for key in identity_keys(row):
-                self._lead_of.setdefault(key, lead_id)
-            self._tracking.setdefault(lead_id, (row.get(self.tracking_field), -1))
+        wanted: dict[Key, set[t.Any]] = {}
+        for lead, keys in leads:
+            for key in keys:
+                if again or self.known.unknown(key):
+                    wanted.setdefault(key, set()).add(str(lead[FIELD_OF[key[0]]]))
+        if wanted:
+            self.known.learn(self.lookup.find(client, wanted), wanted)
 
     def _create(
         self,
@@ -229,7 +218,7 @@ class UniqueLeadWriter:
                     "up before sending again so none is created twice",
                     len(lost),
                 )
-                self._find_existing(client, [n.fields for n in lost], again=True)
+                self._find_existing(client, [(n.fields, n.keys) for n in lost], again=True)
             pending = self._settle(lost, outcomes, updates)
             blind = sum(1 for new in pending if not new.keys)
             if blind:
@@ -273,31 +262,53 @@ class UniqueLeadWriter:
     def _created(
         self,
         new: NewLead,
-        item: t.Mapping[str, t.Any],
+        item: WriteItem,
         outcomes: list[Outcome | None],
         updates: dict[str, TrackingUpdate],
     ) -> None:
         """Record what a create answer item says about one person."""
-        outcome = outcome_of(item, CREATED)
-        duplicate_of = _duplicate_record_id(item)
-        if duplicate_of:
-            # The org marks a field unique and the person exists after all:
-            # they are an existing lead, so only the tracking id is written.
-            self._joined_existing(new, duplicate_of, None, outcomes, updates)
+        duplicate = duplicate_of(item)
+        if duplicate is not None:
+            self._duplicate(new, item, duplicate, outcomes, updates)
             return
+        outcome = outcome_of(item, CREATED)
         if outcome.kind != CREATED or not outcome.lead_id:
             for index in new.records:
                 outcomes[index] = outcome
             return
-        for key in new.keys:
-            self._lead_of.setdefault(key, outcome.lead_id)
-        self._tracking[outcome.lead_id] = (
-            new.fields.get(self.tracking_field),
-            new.tracking_seq,
-        )
+        self.known.hold(new.keys, outcome.lead_id)
+        self.known.track(outcome.lead_id, new.fields.get(self.tracking_field), new.tracking_seq)
         outcomes[new.records[0]] = outcome
         for index in new.records[1:]:
             outcomes[index] = Outcome(UNCHANGED, outcome.lead_id)
+
+    def _duplicate(
+        self,
+        new: NewLead,
+        item: WriteItem,
+        duplicate: tuple[str, str],
+        outcomes: list[Outcome | None],
+        updates: dict[str, TrackingUpdate],
+    ) -> None:
+        """Zoho refused a create as a duplicate of the record it names.
+
+        A lead (the org marks a field unique) is the person's: only its
+        tracking id is written. A Contact, or a lead known to be converted, is
+        never written as a lead.
+        """
+        module, record_id = duplicate
+        if module == LEADS and not self.known.is_converted(record_id):
+            self._joined_existing(new, record_id, None, outcomes, updates)
+            return
+        code = EXISTS_AS_CONVERTED_LEAD if module == LEADS else EXISTS_AS_CONTACT
+        blocked = Blocked(code, record_id)
+        field = item.details.api_name if item.details else None
+        for key in new.keys:
+            # Only the identity Zoho compared is known to be the other record's.
+            if FIELD_OF[key[0]] == field:
+                self.known.block(key, blocked)
+        for index in new.records:
+            outcomes[index] = skipped(blocked)
 
     def _settle(
         self,
@@ -308,7 +319,9 @@ class UniqueLeadWriter:
         """Mark the lost creates that did happen; return those to send again."""
         again = []
         for new in lost:
-            lead_id = next((self._lead_of[k] for k in new.keys if k in self._lead_of), None)
+            lead_id = next(
+                (held for k in new.keys if (held := self.known.lead_of(k)) is not None), None
+            )
             if lead_id is None:
                 again.append(new)
             else:
@@ -324,14 +337,13 @@ class UniqueLeadWriter:
         updates: dict[str, TrackingUpdate],
     ) -> None:
         """A planned new person turned out to have lead ``lead_id`` already."""
-        for key in new.keys:
-            self._lead_of.setdefault(key, lead_id)
+        self.known.hold(new.keys, lead_id)
         for index in new.records:
             outcomes[index] = Outcome(UNCHANGED, lead_id)
         if kind == CREATED:
             outcomes[new.records[0]] = Outcome(CREATED, lead_id)
         value = new.fields.get(self.tracking_field)
-        current, current_seq = self.tracking_of(lead_id)
+        current, current_seq = self.known.tracking_of(lead_id)
         planned = updates.get(lead_id)
         newest = max(current_seq, planned.seq if planned else -1)
         if value is not None and new.tracking_seq > newest and str(value) != str(current):
@@ -345,24 +357,26 @@ class UniqueLeadWriter:
     ) -> None:
         """Write the tracking ids; re-sending an update is harmless, so it is retried."""
 
-        def send(part: Sequence[TrackingUpdate]) -> list[dict[str, t.Any]]:
+        def send(part: Sequence[TrackingUpdate]) -> list[WriteItem]:
             body = [{"id": u.lead_id, self.tracking_field: u.value} for u in part]
             return client.write_leads("PUT", body, self.trigger)
 
         jobs = [lambda part=part: (part, send(part)) for part in chunks(updates)]
         for part, items in run_all(self.executor, jobs):
             for update, item in zip(part, items, strict=True):
+                if item.code == "CONVERTED_RECORD":
+                    self._converted(update.lead_id, outcomes)
+                    continue
                 outcome = outcome_of(item, UPDATED)
                 if outcome.kind == UPDATED:
-                    self._tracking[update.lead_id] = (update.value, update.seq)
+                    self.known.track(update.lead_id, update.value, update.seq)
                     outcome = Outcome(UPDATED, update.lead_id)
                 outcomes[update.record] = outcome
 
-
-def _duplicate_record_id(item: WriteItem) -> str | None:
-    """The existing lead's id in a DUPLICATE_DATA answer item, if Zoho gave it."""
-    if item.code != "DUPLICATE_DATA" or item.details is None:
-        return None
-    duplicate = item.details.duplicate_record
-    lead_id = duplicate.get("id") if isinstance(duplicate, dict) else None
-    return str(lead_id) if lead_id else None
+    def _converted(self, lead_id: str, outcomes: list[Outcome | None]) -> None:
+        """Zoho refused an update because the lead was converted: none of its records is written."""
+        self.known.converted(lead_id)
+        blocked = skipped(Blocked(EXISTS_AS_CONVERTED_LEAD, lead_id))
+        for index, outcome in enumerate(outcomes):
+            if outcome is None or outcome.lead_id == lead_id:
+                outcomes[index] = blocked

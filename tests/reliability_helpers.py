@@ -10,7 +10,7 @@ import subprocess
 import sys
 import typing as t
 
-from target_zoho_leads.dedupe import normal_phone
+from target_zoho_leads.identities import normal_phone
 from target_zoho_leads.retrying import BACKOFF_BASE_ENV
 from tests.conftest import ROOT, target_command
 

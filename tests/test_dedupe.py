@@ -2,97 +2,57 @@
 
 from __future__ import annotations
 
-import pytest
+import itertools
 
-from target_zoho_leads.dedupe import (
-    group_records,
-    identity_keys,
-    normal_email,
-    normal_phone,
-    plan_batch,
-)
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from target_zoho_leads.dedupe import Blocked, plan_batch
+from target_zoho_leads.identities import Identities
 from target_zoho_leads.lookup import (
     coql_literal,
     coql_where_clauses,
     pair_up,
-    query_forms,
     search_criteria,
     search_escape,
 )
 
 
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [(" Li.Wei@Example.COM ", "li.wei@example.com"), ("", None), (None, None), ("  ", None)],
-)
-def test_emails_are_trimmed_and_lower_cased(raw, expected):
-    """Two emails are one identity when equal after trimming and lower-casing."""
-    assert normal_email(raw) == expected
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("+86 138-0013.8001", "+8613800138001"),
-        ("(415) 555-0134", "4155550134"),
-        ("+1 (415) 555 0134", "+14155550134"),
-        (18600000000, "18600000000"),
-        (" - ", None),
-    ],
-)
-def test_phones_lose_spaces_dashes_dots_and_parentheses_but_keep_the_plus(raw, expected):
-    """Phone formatting does not make two people."""
-    assert normal_phone(raw) == expected
-
-
-def test_identity_keys_put_email_first():
-    """Email decides first, so it comes first."""
-    assert identity_keys({"Phone": "1 2", "Email": "A@b.c"}) == [
-        ("email", "a@b.c"),
-        ("phone", "12"),
-    ]
-    assert identity_keys({"Last_Name": "x"}) == []
-
-
-def test_records_that_chain_through_email_and_phone_are_one_group():
-    """A shares an email with B, B a phone with C: one person."""
-    keys = [
-        [("email", "a")],
-        [("phone", "9")],
-        [("email", "a"), ("phone", "9")],
-        [("email", "z")],
-        [],
-        [],
-    ]
-    assert group_records(keys) == [[0, 1, 2], [3], [4], [5]]
-
-
 class Memory:
-    """Known leads for a test: identity -> id, id -> (tracking id, seq)."""
+    """Known leads for a test: identity -> id, id -> (tracking id, seq), blocked identities."""
 
-    def __init__(self, known, tracking):
+    def __init__(self, known, tracking, blocked):
         self.known = known or {}
         self.tracking = tracking or {}
+        self.blocks = blocked or {}
 
     def lead_of(self, key):
         return self.known.get(key)
+
+    def blocked(self, key):
+        return self.blocks.get(key)
 
     def tracking_of(self, lead_id):
         value = self.tracking.get(lead_id)
         return value if isinstance(value, tuple) else (value, -1)
 
 
-def plan(leads, known=None, tracking=None, seqs=None):
+IDENTITIES = Identities("CN")
+
+
+def plan(leads, known=None, tracking=None, seqs=None, blocked=None):
     seqs = seqs or list(range(1, len(leads) + 1))
-    return plan_batch(leads, seqs, "CDP_ID", Memory(known, tracking))
+    keys = [IDENTITIES.keys(lead) for lead in leads]
+    return plan_batch(leads, keys, seqs, "CDP_ID", Memory(known, tracking, blocked))
 
 
-def test_a_new_person_becomes_one_lead_with_the_last_tracking_id():
-    """Three records of one new person: one create, tracking id of the last."""
+def test_a_new_person_is_created_from_their_first_record_with_the_last_tracking_id():
+    """Three records of one new person: the first's fields, the last's tracking id."""
     leads = [
-        {"Last_Name": "Li", "Email": "li@x.com", "CDP_ID": "t1"},
-        {"Email": "LI@x.com", "Phone": "123", "CDP_ID": "t2"},
-        {"Phone": "1-2-3", "City": "Shanghai", "CDP_ID": "t3"},
+        {"Last_Name": "Li", "Email": "li@x.com", "Phone": "152 1822 2540", "CDP_ID": "t1"},
+        {"Last_Name": "Li Wei", "Email": "LI@x.com", "City": "Beijing", "CDP_ID": "t2"},
+        {"Phone": "+86 152-1822-2540", "City": "Shanghai", "CDP_ID": "t3"},
     ]
     result = plan(leads)
     assert len(result.creates) == 1
@@ -101,11 +61,33 @@ def test_a_new_person_becomes_one_lead_with_the_last_tracking_id():
     assert new.fields == {
         "Last_Name": "Li",
         "Email": "li@x.com",
+        "Phone": "152 1822 2540",
         "CDP_ID": "t3",
-        "Phone": "123",
-        "City": "Shanghai",
     }
+    assert new.tracking_seq == 3
     assert result.updates == []
+
+
+def test_a_later_record_without_tracking_id_leaves_the_first_one():
+    """A record without a tracking id changes nothing, even of a new lead."""
+    result = plan([{"Email": "a@x.com", "CDP_ID": "t1"}, {"Email": "a@x.com"}])
+    assert result.creates[0].fields == {"Email": "a@x.com", "CDP_ID": "t1"}
+
+
+def test_a_later_record_s_new_phone_does_not_join_the_person():
+    """The lead holds only its first record's identities: a phone-only record is another lead.
+
+    The CRM would not hold that phone, so a later run could not know it
+    either: joining here would make the CRM depend on batch boundaries.
+    """
+    leads = [
+        {"Email": "a@x.com", "CDP_ID": "t1"},
+        {"Email": "a@x.com", "Phone": "15218222540", "CDP_ID": "t2"},
+        {"Phone": "152 1822 2540", "CDP_ID": "t3"},
+    ]
+    result = plan(leads)
+    assert [c.records for c in result.creates] == [[0, 1], [2]]
+    assert [c.fields["CDP_ID"] for c in result.creates] == ["t2", "t3"]
 
 
 def test_an_existing_lead_gets_only_the_last_tracking_id():
@@ -125,6 +107,17 @@ def test_email_decides_before_phone():
     known = {("email", "a@x.com"): "A", ("phone", "555"): "B"}
     result = plan([{"Email": "a@x.com", "Phone": "555", "CDP_ID": "t"}], known=known)
     assert [u.lead_id for u in result.updates] == ["A"]
+
+
+def test_email_decides_before_phone_for_leads_planned_in_the_same_batch():
+    """The email's new lead wins over the phone's existing lead, as one at a time."""
+    leads = [
+        {"Email": "a@x.com", "CDP_ID": "t1"},
+        {"Email": "a@x.com", "Phone": "555", "CDP_ID": "t2"},
+    ]
+    result = plan(leads, known={("phone", "555"): "B"})
+    assert [c.records for c in result.creates] == [[0, 1]]
+    assert result.updates == []
 
 
 def test_an_unchanged_tracking_id_is_not_rewritten():
@@ -149,15 +142,39 @@ def test_records_without_email_or_phone_are_each_created():
     assert [c.records for c in result.creates] == [[0], [1]]
 
 
-def test_a_chained_record_joins_the_existing_lead_and_its_new_phone_is_remembered():
-    """A new phone chained to a known email belongs to that lead for the rest of the run."""
+CONTACT = Blocked("EXISTS_AS_CONTACT", "C1")
+CONVERTED = Blocked("EXISTS_AS_CONVERTED_LEAD", "L9")
+
+
+def test_a_person_only_a_contact_or_a_converted_lead_holds_is_neither_created_nor_updated():
+    """Blocked identities and no lead: the record is skipped with its reason."""
+    blocked = {("email", "c@x.com"): CONTACT, ("phone", "+8615218222540"): CONVERTED}
     leads = [
-        {"Email": "a@x.com", "CDP_ID": "t1"},
-        {"Email": "a@x.com", "Phone": "777", "CDP_ID": "t2"},
+        {"Email": "C@x.com", "CDP_ID": "t1"},
+        {"Phone": "152 1822 2540", "CDP_ID": "t2"},
+        {"Email": "c@x.com", "Phone": "15218222540", "CDP_ID": "t3"},
     ]
-    result = plan(leads, known={("email", "a@x.com"): "L"})
+    result = plan(leads, blocked=blocked)
     assert result.creates == []
-    assert result.joined == {("phone", "777"): "L"}
+    assert result.updates == []
+    assert result.blocked == {0: CONTACT, 1: CONVERTED, 2: CONTACT}
+
+
+def test_a_lead_to_update_wins_over_a_converted_lead_or_a_contact():
+    """Only a person whose *only* match is a converted lead is skipped."""
+    blocked = {("email", "c@x.com"): CONVERTED}
+    known = {("phone", "555"): "L"}
+    result = plan([{"Email": "c@x.com", "Phone": "555", "CDP_ID": "t"}], known, blocked=blocked)
+    assert [u.lead_id for u in result.updates] == ["L"]
+    assert result.blocked == {}
+
+
+def test_a_blocked_record_s_other_identity_is_not_remembered_either():
+    """Its phone gets no lead from it: a later phone-only record is a new person."""
+    leads = [{"Email": "c@x.com", "Phone": "555", "CDP_ID": "t1"}, {"Phone": "555", "CDP_ID": "t2"}]
+    result = plan(leads, blocked={("email", "c@x.com"): CONTACT})
+    assert result.blocked == {0: CONTACT}
+    assert [c.records for c in result.creates] == [[1]]
 
 
 @pytest.mark.parametrize(
@@ -188,12 +205,6 @@ def test_where_clauses_respect_in_list_and_condition_limits():
     assert first_list.count("'") == 200
 
 
-def test_query_forms_ask_as_written_and_normalised():
-    """A CRM may hold the value as typed or cleaned up."""
-    assert query_forms("email", " Li@X.com ") == {"Li@X.com", "li@x.com"}
-    assert query_forms("phone", "+86 138-0013") == {"+86 138-0013", "+861380013"}
-
-
 def test_search_values_escape_brackets_commas_and_backslashes():
     """Search criteria cannot be broken by a value."""
     assert search_escape("a(b)c,d\\e") == "a\\(b\\)c\\,d\\\\e"
@@ -211,3 +222,69 @@ def test_an_older_record_written_later_does_not_overwrite_a_newer_tracking_id():
     )
     assert result.updates == []
     assert result.unchanged == {0: "L"}
+
+
+# Property: the CRM a plan leads to does not depend on how the batch is cut.
+
+
+def run_plans(leads, cuts, existing):
+    """Plan ``leads`` batch by batch as a writer would; return the CRM's leads in order."""
+    crm = [dict(lead) for lead in existing]
+    memory = Memory({}, {}, {})
+    for lead_id, lead in enumerate(crm):
+        for key in IDENTITIES.keys(lead):
+            memory.known.setdefault(key, lead_id)
+        memory.tracking[lead_id] = (lead.get("CDP_ID"), -1)
+    bounds = [0, *sorted(cuts), len(leads)]
+    for start, end in itertools.pairwise(bounds):
+        batch = leads[start:end]
+        keys = [IDENTITIES.keys(lead) for lead in batch]
+        seqs = list(range(start, end))
+        result = plan_batch(batch, keys, seqs, "CDP_ID", memory)
+        for new in result.creates:
+            crm.append(dict(new.fields))
+            memory.tracking[len(crm) - 1] = (new.fields.get("CDP_ID"), new.tracking_seq)
+            for key in new.keys:
+                memory.known.setdefault(key, len(crm) - 1)
+        for update in result.updates:
+            crm[update.lead_id]["CDP_ID"] = update.value
+            memory.tracking[update.lead_id] = (update.value, update.seq)
+    return crm
+
+
+PEOPLE_EMAILS = ["a@x.com", "B@x.com", "c@x.com", None]
+PEOPLE_PHONES = ["152 1822 2540", "+86 139 0000 0001", "13700000002", None]
+
+
+@st.composite
+def batches(draw):
+    """Records of a few overlapping people, a CRM holding some, and cuts into batches."""
+    records = []
+    for seq in range(draw(st.integers(1, 14))):
+        record = {"Last_Name": f"r{seq}"}
+        email, phone = draw(st.sampled_from(PEOPLE_EMAILS)), draw(st.sampled_from(PEOPLE_PHONES))
+        if email:
+            record["Email"] = draw(st.sampled_from([email, email.upper(), f" {email} "]))
+        if phone:
+            record["Phone"] = phone
+        if draw(st.booleans()):
+            record["CDP_ID"] = f"t{seq}"
+        records.append(record)
+    existing = draw(
+        st.lists(
+            st.fixed_dictionaries(
+                {"Email": st.sampled_from(PEOPLE_EMAILS), "CDP_ID": st.just("old")}
+            ),
+            max_size=2,
+        )
+    )
+    cuts = draw(st.sets(st.integers(1, max(1, len(records) - 1)), max_size=len(records)))
+    return records, [e for e in existing if e["Email"]], cuts
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=batches())
+def test_the_crm_is_the_same_whatever_the_batch_boundaries(case):
+    """One batch or many: the same leads, with the same fields and tracking ids."""
+    records, existing, cuts = case
+    assert run_plans(records, cuts, existing) == run_plans(records, set(), existing)

@@ -1,0 +1,58 @@
+"""Reading Zoho's answer items: what became of each record written."""
+
+from __future__ import annotations
+
+import typing as t
+
+from target_zoho_leads.client import ItemDetails
+from target_zoho_leads.lookup import LEADS
+from target_zoho_leads.outcomes import EXISTS_AS_CONTACT, REJECTED, SKIPPED, Outcome
+
+if t.TYPE_CHECKING:
+    from target_zoho_leads.client import WriteItem
+    from target_zoho_leads.dedupe import Blocked
+
+_NO_DETAILS = ItemDetails()
+
+
+def outcome_of(item: WriteItem, success: str) -> Outcome:
+    """Read one item of an insert or update answer.
+
+    Args:
+        item: ``{"code", "details", "message", "status"}`` as Zoho answers.
+        success: The outcome kind a successful item means.
+    """
+    details = item.details or _NO_DETAILS
+    if item.status == "success":
+        lead_id = details.id
+        return Outcome(success, lead_id=str(lead_id) if lead_id else None)
+    field = details.api_name
+    if not field and isinstance(details.json_path, str):
+        field = details.json_path.rsplit(".", 1)[-1]
+    return Outcome(
+        REJECTED,
+        code=str(item.code or "UNKNOWN"),
+        message=str(item.message or ""),
+        field=str(field) if field else None,
+    )
+
+
+def skipped(blocked: Blocked) -> Outcome:
+    """The outcome of a record that is a Contact's or a converted lead's."""
+    if blocked.code == EXISTS_AS_CONTACT:
+        message = "a Contact holds this email or phone; a Contact is not written as a lead"
+    else:
+        message = "this person's lead was converted; a converted lead is not updated"
+    return Outcome(SKIPPED, blocked.record_id, blocked.code, message)
+
+
+def duplicate_of(item: WriteItem) -> tuple[str, str] | None:
+    """The module and id of the record a DUPLICATE_DATA answer item names, if given."""
+    if item.code != "DUPLICATE_DATA" or item.details is None:
+        return None
+    duplicate = item.details.duplicate_record
+    if not isinstance(duplicate, dict) or not duplicate.get("id"):
+        return None
+    module = duplicate.get("module")
+    name = module.get("api_name") if isinstance(module, dict) else None
+    return str(name or LEADS), str(duplicate["id"])
