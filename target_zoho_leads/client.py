@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import logging
 import threading
 import typing as t
 from urllib.parse import urlencode
 
 import msgspec
-import requests
-import urllib3
-import urllib3.exceptions
 
-from target_zoho_leads.auth import ZohoAuth, check_base_url
 from target_zoho_leads.exceptions import (
     ZohoAPIError,
     ZohoRetriesExhaustedError,
@@ -23,9 +18,15 @@ from target_zoho_leads.exceptions import (
     ZohoTransientError,
 )
 from target_zoho_leads.retrying import with_retries
+from target_zoho_leads.transport import WRITE_METHODS, Answer, Transport, new_session
+from target_zoho_leads.write_items import WRITE_ANSWER, ItemDetails, ItemsAnswer, WriteItem
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+
+    import requests
+
+    from target_zoho_leads.auth import ZohoAuth
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,6 @@ _decode = msgspec.json.Decoder().decode
 
 MAX_RECORDS_PER_WRITE = 100  # Zoho's limit for one insert or update call
 TOKEN_REFUSED_CODES = frozenset({"INVALID_TOKEN", "AUTHENTICATION_FAILURE"})
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HTTP_NO_CONTENT = 204
 HTTP_UNAUTHORIZED = 401
 HTTP_TOO_MANY_REQUESTS = 429
@@ -51,73 +51,6 @@ SCOPE_OF_PATH = (
     ("/Leads/search", "ZohoSearch.securesearch.READ"),
     ("/Leads", "ZohoCRM.modules.leads.ALL"),
 )
-
-
-class ItemDetails(msgspec.Struct):
-    """What the target reads of an answer item's ``details``; the rest is skipped."""
-
-    id: t.Any = None  # the lead written
-    api_name: t.Any = None  # the field at fault
-    json_path: t.Any = None  # or its path in the request
-    duplicate_record: t.Any = None  # the lead a DUPLICATE_DATA item names
-
-
-class WriteItem(msgspec.Struct):
-    """One record's item in an insert or update answer.
-
-    Read straight from the answer's bytes: a 100-lead answer decoded into
-    dicts costs several times more, most of it in fields never read.
-    """
-
-    code: t.Any = None
-    status: t.Any = None
-    message: t.Any = None
-    details: ItemDetails | None = None
-
-    @classmethod
-    def from_json(cls, item: t.Any) -> WriteItem:
-        """Build one from an item already decoded as JSON, whatever its shape."""
-        if not isinstance(item, dict):
-            return cls()
-        details = item.get("details")
-        return cls(
-            code=item.get("code"),
-            status=item.get("status"),
-            message=item.get("message"),
-            details=ItemDetails(**{k: details[k] for k in _DETAIL_KEYS if k in details})
-            if isinstance(details, dict)
-            else None,
-        )
-
-
-_DETAIL_KEYS = tuple(ItemDetails.__struct_fields__)
-
-
-class _ItemsAnswer(msgspec.Struct):
-    data: list[WriteItem] | None = None
-
-
-_WRITE_ANSWER = msgspec.json.Decoder(_ItemsAnswer)
-
-
-class Answer(t.NamedTuple):
-    """One HTTP answer, read whole."""
-
-    status: int
-    headers: t.Mapping[str, str]  # names in any case
-    body: bytes
-    method: str  # of the request it answers
-
-
-@dataclasses.dataclass(frozen=True)
-class _Route:
-    """The session's way to one Zoho host, as worked out for its first call."""
-
-    pool: urllib3.HTTPConnectionPool  # the connection pool, direct or by proxy
-    absolute: bool  # the request line names the whole URL (a plain-HTTP proxy)
-    origin_length: int  # of ``scheme://host``, cut off when not ``absolute``
-    headers: dict[str, str]  # the session's default headers
-    timeout: urllib3.Timeout
 
 
 class ZohoCRMClient:
@@ -146,18 +79,16 @@ class ZohoCRMClient:
             auth: Hands out access tokens.
             session: The HTTP session (tests point it at the sandbox).
             api_version: Zoho REST version in the path, e.g. ``v8``.
-            timeout: Seconds for one HTTP request.
+            timeout: Seconds one HTTP call may take in all, answer read included.
             max_retries: Tries for one call on transient failures.
             max_concurrency: Most calls in flight at once.
             on_call: Called once per HTTP attempt, for call counting.
         """
         self.auth = auth
-        self.session = session
+        self.transport = Transport(session, timeout)
         self.api_version = api_version
-        self.timeout = timeout
         self.max_retries = max_retries
         self._slots = threading.BoundedSemaphore(max(1, max_concurrency))
-        self._routes: dict[str, _Route] = {}  # scheme://host -> how to reach it
         self._on_call = on_call or (lambda: None)
 
     def counting_calls_with(self, on_call: Callable[[], None]) -> ZohoCRMClient:
@@ -179,7 +110,7 @@ class ZohoCRMClient:
         params: dict[str, t.Any] | None = None,
         settle_ambiguous: bool = False,
         on_resend: Callable[[], None] | None = None,
-        items: msgspec.json.Decoder[_ItemsAnswer] | None = None,
+        items: msgspec.json.Decoder[ItemsAnswer] | None = None,
     ) -> t.Any:
         """Make one Zoho call and return its JSON answer (``None`` for 204).
 
@@ -227,7 +158,7 @@ class ZohoCRMClient:
         method: str,
         path: str,
         name: str,
-        items: msgspec.json.Decoder[_ItemsAnswer] | None,
+        items: msgspec.json.Decoder[ItemsAnswer] | None,
         **kwargs: t.Any,
     ) -> t.Any:
         """One try, repeated once with a new token if Zoho refused the old one."""
@@ -254,80 +185,29 @@ class ZohoCRMClient:
         json: t.Any = None,
         params: dict[str, t.Any] | None = None,
     ) -> Answer:
-        """Send the request within a concurrency slot; classify network failures."""
-        url = f"{self.auth.api_domain}/crm/{self.api_version}{path}"
+        """Send the request within a concurrency slot."""
+        target = f"/crm/{self.api_version}{path}"
         if params:
-            url += "?" + urlencode(params)
-        route = self._route(url)
-        headers = {**route.headers, "Authorization": f"Zoho-oauthtoken {token}"}
+            target += "?" + urlencode(params)
+        headers = {"Authorization": f"Zoho-oauthtoken {token}"}
         body = None
         if json is not None:
             # msgspec encodes a 100-lead body several times faster than the
             # json module; every insert call pays that.
             body = _encode(json)
             headers["Content-Type"] = "application/json"
-        target = url if route.absolute else url[route.origin_length :] or "/"
+        origin = self.auth.api_domain
         with self._slots:
             self._on_call()
-            try:
-                raw = route.pool.urlopen(
-                    method,
-                    target,
-                    body=body,
-                    headers=headers,
-                    retries=False,
-                    redirect=False,
-                    assert_same_host=False,
-                    timeout=route.timeout,
-                    preload_content=True,
-                )
-            except urllib3.exceptions.HTTPError as exc:
-                what, sent = _network_failure(exc)
-                msg = f"{name}: {what}"
-                raise ZohoTransientError(
-                    msg,
-                    code="NETWORK",
-                    ambiguous=sent and method in WRITE_METHODS,
-                ) from None
-        return Answer(raw.status, raw.headers, raw.data, method)
-
-    def _route(self, url: str) -> _Route:
-        """How to reach the host of ``url``: worked out once per host, then reused.
-
-        The session decides as it always does (proxy variables, ``no_proxy``,
-        ``REQUESTS_CA_BUNDLE``, its adapters and default headers), but
-        ``Session.request`` works all that out again on every call and wraps
-        each answer in objects this client does not need: about a millisecond
-        of CPU per call. Here the session's own connection pool for the host
-        is kept and each call goes straight to it. Zoho's API answers with no
-        redirects and needs no cookies.
-        """
-        origin = "/".join(url.split("/", 3)[:3])
-        route = self._routes.get(origin)
-        if route is None:
-            session = self.session
-            settings = session.merge_environment_settings(
-                origin, {}, stream=False, verify=None, cert=None
+            return self.transport.send(
+                method, origin, target, name=name, headers=headers, body=body
             )
-            probe = requests.Request("GET", origin + "/").prepare()
-            adapter = session.get_adapter(origin)
-            route = _Route(
-                pool=adapter.get_connection_with_tls_context(
-                    probe, settings["verify"], settings["proxies"], settings["cert"]
-                ),
-                absolute=not adapter.request_url(probe, settings["proxies"]).startswith("/"),
-                origin_length=len(origin),
-                headers=dict(session.headers),
-                timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
-            )
-            self._routes[origin] = route
-        return route
 
     def _read(
         self,
         response: Answer,
         name: str,
-        items: msgspec.json.Decoder[_ItemsAnswer] | None = None,
+        items: msgspec.json.Decoder[ItemsAnswer] | None = None,
     ) -> t.Any:
         """Return the answer's JSON, or raise the error it holds.
 
@@ -391,7 +271,7 @@ class ZohoCRMClient:
             json=body,
             settle_ambiguous=settle_ambiguous,
             on_resend=on_resend,
-            items=_WRITE_ANSWER,
+            items=WRITE_ANSWER,
         )
         if isinstance(answer, list):
             items: list[WriteItem] | None = answer
@@ -479,43 +359,10 @@ def _retry_after(response: Answer) -> float | None:
         return None
 
 
-def _network_failure(exc: urllib3.exceptions.HTTPError) -> tuple[str, bool]:
-    """Name a request's failure (no URL, no body); tell if it may have reached Zoho.
-
-    Only a connection never made (refused, timed out connecting) is known
-    not to have reached Zoho; any later failure may have followed a write.
-    """
-    if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
-        exc = exc.reason  # type: ignore[assignment]
-    if isinstance(exc, urllib3.exceptions.NewConnectionError):
-        return "connection failed or dropped", False
-    if isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
-        return "no answer within request_timeout", False
-    if isinstance(exc, urllib3.exceptions.TimeoutError):
-        return "no answer within request_timeout", True
-    if isinstance(
-        exc,
-        urllib3.exceptions.ProtocolError
-        | urllib3.exceptions.SSLError
-        | urllib3.exceptions.ProxyError,
-    ):
-        return "connection failed or dropped", True
-    return type(exc).__name__, True
-
-
-def new_session(pool_size: int) -> requests.Session:
-    """A session whose connection pool fits ``pool_size`` concurrent calls."""
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=max(pool_size, 1) + 2)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
-
-
 __all__ = [
     "MAX_RECORDS_PER_WRITE",
+    "ItemDetails",
     "WriteItem",
     "ZohoCRMClient",
-    "check_base_url",
     "new_session",
 ]
