@@ -115,6 +115,38 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         dest="unique_fields",
         help="a field the org marks unique",
     )
+    parser.add_argument(
+        "--duplicate-check-preference",
+        choices=["converted_records", "mapped_module_records"],
+        default=None,
+        help="Zoho's duplicate check preference for new leads: refuse one whose "
+        "checked fields a converted lead (converted_records) or a Contact "
+        "(mapped_module_records) already holds",
+    )
+    parser.add_argument(
+        "--duplicate-check-field",
+        action="append",
+        default=None,
+        dest="duplicate_check_fields",
+        help="a field the duplicate check preference compares (default: Email and Phone)",
+    )
+    parser.add_argument(
+        "--coql-case-sensitive",
+        action="store_true",
+        help="COQL compares text exactly (default: ignoring case)",
+    )
+    parser.add_argument(
+        "--coql-shows-converted",
+        action="store_true",
+        help="COQL answers converted leads even when its where clause does not test "
+        "Converted__s (default: it leaves them out, as Zoho was seen to)",
+    )
+    parser.add_argument(
+        "--no-contacts-scope",
+        action="store_true",
+        help="tokens lack ZohoCRM.modules.contacts.READ: Contacts calls answer "
+        "OAUTH_SCOPE_MISMATCH",
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed for faults")
     parser.add_argument(
         "--no-coql-scope",
@@ -142,6 +174,11 @@ def knobs_from(args: argparse.Namespace) -> dict[str, t.Any]:
         "unique_fields": args.unique_fields,
         "seed": args.seed,
         "coql_scope": not args.no_coql_scope,
+        "contacts_scope": not args.no_contacts_scope,
+        "coql_case_sensitive": args.coql_case_sensitive,
+        "coql_hides_converted": not args.coql_shows_converted,
+        "duplicate_check_preference": args.duplicate_check_preference,
+        "duplicate_check_fields": args.duplicate_check_fields or ["Email", "Phone"],
     }
 
 

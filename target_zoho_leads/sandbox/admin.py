@@ -27,6 +27,22 @@ def _seed(sandbox: ZohoSandbox, payload: object) -> Answer:
     return Answer(200, {"ids": sandbox.seed(payload)})
 
 
+def _seed_contacts(sandbox: ZohoSandbox, payload: object) -> Answer:
+    if not isinstance(payload, list) or not all(isinstance(x, dict) for x in payload):
+        return _error(400, "send a JSON list of contact objects")
+    return Answer(200, {"ids": sandbox.seed_contacts(payload)})
+
+
+def _convert(sandbox: ZohoSandbox, payload: object) -> Answer:
+    if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
+        return _error(400, 'send {"id": "<lead id>"}')
+    try:
+        contact_id = sandbox.convert_lead(payload["id"])
+    except KeyError:
+        return _error(404, "no lead has that id")
+    return Answer(200, {"contact_id": contact_id})
+
+
 def _configure(sandbox: ZohoSandbox, payload: object) -> Answer:
     if not isinstance(payload, dict):
         return _error(400, "send a JSON object of knobs")
@@ -40,6 +56,8 @@ def _configure(sandbox: ZohoSandbox, payload: object) -> Answer:
 WRITERS: dict[str, t.Callable[[ZohoSandbox, object], Answer]] = {
     "reset": _reset,
     "leads": _seed,
+    "contacts": _seed_contacts,
+    "convert": _convert,
     "config": _configure,
 }
 
@@ -59,6 +77,7 @@ def admin_answer(sandbox: ZohoSandbox, method: str, path: str, body: bytes) -> A
     name = path.removeprefix("/__sandbox/").strip("/")
     readers: dict[str, t.Callable[[], t.Any]] = {
         "leads": sandbox.leads,
+        "contacts": sandbox.contacts,
         "stats": sandbox.stats,
         "requests": sandbox.requests,
         "tokens": sandbox.minted_tokens,

@@ -1,11 +1,14 @@
-"""The Zoho CRM API: dispatch of routed calls, and the Leads write endpoints."""
+"""The Zoho CRM API: dispatch of routed calls, and the record write endpoints."""
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 from target_zoho_leads.sandbox import reads
+from target_zoho_leads.sandbox.duplicate_check import WriteRules
 from target_zoho_leads.sandbox.routing import (
+    SERVED_MODULES,
     Answer,
     Call,
     Route,
@@ -16,7 +19,7 @@ from target_zoho_leads.sandbox.routing import (
 
 if t.TYPE_CHECKING:
     from target_zoho_leads.sandbox.state import Knobs, Recorder
-    from target_zoho_leads.sandbox.store import LeadStore, WriteNotes
+    from target_zoho_leads.sandbox.store import RecordStore, WriteNotes
 
 MAX_RECORDS_PER_CALL = 100
 READERS = {"coql": reads.run_coql, "search": reads.search, "fields": reads.fields}
@@ -75,11 +78,11 @@ def write_records(  # noqa: PLR0911 - one return per error Zoho can answer
 
 
 class ZohoAPI:
-    """Answers the Leads, COQL, search and field-metadata endpoints."""
+    """Answers the Leads and Contacts, COQL, search and field-metadata endpoints."""
 
-    def __init__(self, store: LeadStore, knobs: Knobs, recorder: Recorder) -> None:
-        """Serve ``store`` with behaviour from ``knobs``, counting into ``recorder``."""
-        self.store = store
+    def __init__(self, stores: dict[str, RecordStore], knobs: Knobs, recorder: Recorder) -> None:
+        """Serve ``stores`` (by lower-cased module name) with behaviour from ``knobs``."""
+        self.stores = stores
         self.knobs = knobs
         self.recorder = recorder
 
@@ -96,10 +99,30 @@ class ZohoAPI:
         refused = refuse(found)
         if refused:
             return refused
+        module = SERVED_MODULES[found.params.get("module", "Leads").lower()]
+        if module == "Contacts" and not self.knobs.contacts_scope:
+            return Answer(401, dict(reads.SCOPE_MISMATCH))
+        call = dataclasses.replace(call, module=module)
         if found.handler in READERS:
-            return READERS[found.handler](call, self.store, self.knobs)
+            return READERS[found.handler](call, self.stores, self.knobs)
         handler: t.Callable[[Call, dict[str, str]], Answer] = getattr(self, f"do_{found.handler}")
         return handler(call, found.params)
+
+    def _store(self, call: Call) -> RecordStore:
+        """The store of the call's module."""
+        return self.stores[call.module.lower()]
+
+    def _rules(self, call: Call) -> WriteRules:
+        """Unique fields, and for Leads the duplicate check preference."""
+        knobs = self.knobs
+        if call.module != "Leads" or not knobs.duplicate_check_preference:
+            return WriteRules(list(knobs.unique_fields) if call.module == "Leads" else [])
+        return WriteRules(
+            list(knobs.unique_fields),
+            knobs.duplicate_check_preference,
+            tuple(knobs.duplicate_check_fields),
+            self.stores["contacts"].find,
+        )
 
     def _written(self, items: list[dict[str, t.Any]], notes: WriteNotes, all_good: int) -> Answer:
         """Count what a write did and build its answer."""
@@ -115,7 +138,7 @@ class ZohoAPI:
         parsed = write_records(call)
         if isinstance(parsed, Answer):
             return parsed
-        items, notes = self.store.insert(parsed[0], self.knobs.unique_fields)
+        items, notes = self._store(call).insert(parsed[0], self._rules(call))
         return self._written(items, notes, 201)
 
     def do_update(self, call: Call, _params: dict[str, str]) -> Answer:
@@ -123,7 +146,7 @@ class ZohoAPI:
         parsed = write_records(call)
         if isinstance(parsed, Answer):
             return parsed
-        items, notes = self.store.update(parsed[0], self.knobs.unique_fields)
+        items, notes = self._store(call).update(parsed[0], self._rules(call))
         return self._written(items, notes, 200)
 
     def do_update_one(self, call: Call, params: dict[str, str]) -> Answer:
@@ -135,12 +158,12 @@ class ZohoAPI:
             {**record, "id": params["id"]} if isinstance(record, dict) else record
             for record in parsed[0]
         ]
-        items, notes = self.store.update(records, self.knobs.unique_fields)
+        items, notes = self._store(call).update(records, self._rules(call))
         return self._written(items, notes, 200)
 
-    def do_get_one(self, _call: Call, params: dict[str, str]) -> Answer:
-        """``GET /Leads/{id}``: one lead, or 204 when there is none."""
-        lead = self.store.get(params["id"])
+    def do_get_one(self, call: Call, params: dict[str, str]) -> Answer:
+        """``GET /Leads/{id}``: one record, or 204 when there is none."""
+        lead = self._store(call).get(params["id"])
         return Answer(200, {"data": [lead]}) if lead else Answer(204, None)
 
     def do_upsert(self, call: Call, _params: dict[str, str]) -> Answer:
@@ -153,13 +176,13 @@ class ZohoAPI:
         if isinstance(parsed, Answer):
             return parsed
         data, body = parsed
-        unique = self.knobs.unique_fields
-        default = [name for name in ("Email", *unique) if name in self.store.fields]
+        store, rules = self._store(call), self._rules(call)
+        default = [name for name in ("Email", *rules.unique) if name in store.fields]
         check = body.get("duplicate_check_fields", default)
         if not isinstance(check, list) or not all(
-            isinstance(name, str) and name in self.store.fields for name in check
+            isinstance(name, str) and name in store.fields for name in check
         ):
             return _invalid("duplicate_check_fields", "$.duplicate_check_fields")
-        items, notes = self.store.upsert(data, check, unique)
+        items, notes = store.upsert(data, check, rules)
         all_inserted = all(item.get("action") == "insert" for item in items)
         return self._written(items, notes, 201 if all_inserted else 200)

@@ -1,8 +1,6 @@
-"""A small COQL: a recursive-descent parser with Zoho's rules, over the Leads store."""
+"""A small COQL: a recursive-descent parser with Zoho's rules."""
 
 from __future__ import annotations
-
-import typing as t
 
 from target_zoho_leads.sandbox.coql_eval import Condition, Group, Literal, Query
 from target_zoho_leads.sandbox.coql_lexer import Token, syntax_error, tokenize, unquote
@@ -212,22 +210,3 @@ def parse(query: str) -> Query:
         QueryError: Zoho's error for a malformed or over-limit query.
     """
     return Parser(query).parse()
-
-
-def run(
-    query: str, leads: list[dict[str, t.Any]], fields: dict[str, dict[str, t.Any]]
-) -> dict[str, t.Any] | None:
-    """Parse and evaluate a query over ``leads``.
-
-    Args:
-        query: The ``select_query`` text.
-        leads: The leads to search.
-        fields: The Leads field metadata by api name.
-
-    Returns:
-        Zoho's answer body, or None when nothing matched (HTTP 204).
-
-    Raises:
-        QueryError: Zoho's error for the query.
-    """
-    return parse(query).run(leads, fields)

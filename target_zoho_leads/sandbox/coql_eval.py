@@ -13,6 +13,41 @@ from target_zoho_leads.sandbox.validation import is_empty
 
 NUMERIC_TYPES = {"integer", "bigint", "double", "currency", "percent"}
 ORDERINGS = {"<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}
+# What Zoho lets a query do with an encrypted field: only test it for emptiness
+# (numbers may also be compared with = and !=).
+ENCRYPTED_OPERATORS = {"is null", "is not null"}
+ENCRYPTED_NUMBER_OPERATORS = {"=", "!=", "is null", "is not null"}
+
+Fold = t.Callable[[object], object]
+
+
+def _casefold(value: object) -> object:
+    """Text without case, for case-insensitive comparison; other values as they are."""
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _as_is(value: object) -> object:
+    """The value unchanged, for case-sensitive comparison."""
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalRules:
+    """How the org compares values.
+
+    Attributes:
+        case_sensitive: Text compares exactly (Zoho does not document either way).
+        encrypted: Api names of encrypted fields, which only ``is [not] null``
+            may test (numbers also ``=`` and ``!=``).
+    """
+
+    case_sensitive: bool = False
+    encrypted: frozenset[str] = frozenset()
+
+    @property
+    def fold(self) -> Fold:
+        """The function text goes through before it is compared."""
+        return _as_is if self.case_sensitive else _casefold
 
 
 def _invalid_value(field: str, data_type: str) -> QueryError:
@@ -72,27 +107,26 @@ def _literal(literal: Literal, field: str, data_type: str) -> object:
     return text
 
 
-def _comparable(value: object, data_type: str) -> object:
+def _comparable(value: object, data_type: str, fold: Fold = _casefold) -> object:
     """A stored value in the form literals are compared with."""
     if isinstance(value, dict):
         value = value.get("id")
     if data_type in NUMERIC_TYPES:
         return _to_number(value)
-    return value.casefold() if isinstance(value, str) else value
+    return fold(value)
 
 
-def _equal(stored: object, literal: object, data_type: str) -> bool:
-    """Zoho's ``=``: case-insensitive for text, exact otherwise."""
+def _equal(stored: object, literal: object, data_type: str, fold: Fold) -> bool:
+    """Zoho's ``=``: text through ``fold`` (case-insensitive by default), else exact."""
     if isinstance(stored, list):
-        return any(_equal(item, literal, data_type) for item in stored)
-    wanted = literal.casefold() if isinstance(literal, str) else literal
-    return stored is not None and _comparable(stored, data_type) == wanted
+        return any(_equal(item, literal, data_type, fold) for item in stored)
+    return stored is not None and _comparable(stored, data_type, fold) == fold(literal)
 
 
-def _ordered(stored: object, literal: object, op: str, data_type: str) -> bool:
+def _ordered(stored: object, literal: object, op: str, data_type: str, fold: Fold) -> bool:
     """``<``, ``>``, ``<=``, ``>=`` on numbers, dates and text."""
-    left: t.Any = _comparable(stored, data_type)
-    right: t.Any = literal.casefold() if isinstance(literal, str) else literal
+    left: t.Any = _comparable(stored, data_type, fold)
+    right: t.Any = fold(literal)
     if left is None or right is None:
         return False
     try:
@@ -101,12 +135,33 @@ def _ordered(stored: object, literal: object, op: str, data_type: str) -> bool:
         return False
 
 
-def _like(stored: object, pattern: str) -> bool:
-    """``like`` with ``%`` as the wildcard, case-insensitive."""
+def _like(stored: object, pattern: str, *, case_sensitive: bool) -> bool:
+    """``like`` with ``%`` as the wildcard, case-insensitive unless asked."""
     if not isinstance(stored, str):
         return False
     regex = ".*".join(re.escape(part) for part in pattern.split("%"))
-    return re.fullmatch(regex, stored, re.IGNORECASE | re.DOTALL) is not None
+    flags = re.DOTALL if case_sensitive else re.IGNORECASE | re.DOTALL
+    return re.fullmatch(regex, stored, flags) is not None
+
+
+def stored_value(record: dict[str, t.Any], name: str, data_type: str) -> object:
+    """A record's value as a query sees it: an unset checkbox reads false, as in Zoho."""
+    value = record.get(name)
+    return False if value is None and data_type == "boolean" else value
+
+
+def _encrypted_refusal(field: str, operator: str, data_type: str) -> QueryError:
+    """Zoho's INVALID_QUERY for a comparison an encrypted field does not allow."""
+    return QueryError(
+        code="INVALID_QUERY",
+        message="invalid query formed",
+        details={
+            "column_name": field,
+            "operator": operator,
+            "data_type": data_type,
+            "reason": "the operator is not supported for an encrypted field",
+        },
+    )
 
 
 @dataclasses.dataclass
@@ -121,28 +176,42 @@ class Condition:
         """How many criteria this is: one."""
         return 1
 
-    def compile(self, fields: dict[str, dict[str, t.Any]]) -> t.Callable[[dict[str, t.Any]], bool]:
-        """Check the field and literals once; return a test for one lead."""
-        name, data_type = _resolve(self.field, fields)
-        literals = [_literal(value, name, data_type) for value in self.values]
-        operator = self.operator
+    def names(self) -> set[str]:
+        """The lower-cased field names the criterion tests."""
+        return {self.field.lower()}
 
-        def test(lead: dict[str, t.Any]) -> bool:
-            stored = lead.get(name)
-            if operator == "is null":
-                return is_empty(stored)
-            if operator == "is not null":
-                return not is_empty(stored)
+    def compile(
+        self, fields: dict[str, dict[str, t.Any]], rules: EvalRules
+    ) -> t.Callable[[dict[str, t.Any]], bool]:
+        """Check the field, operator and literals once; return a test for one record.
+
+        Raises:
+            QueryError: An unknown field, a literal of the wrong type, or an
+                operator an encrypted field does not allow.
+        """
+        name, data_type = _resolve(self.field, fields)
+        allowed = ENCRYPTED_NUMBER_OPERATORS if data_type in NUMERIC_TYPES else ENCRYPTED_OPERATORS
+        if name in rules.encrypted and self.operator not in allowed:
+            raise _encrypted_refusal(name, self.operator, data_type)
+        literals = [_literal(value, name, data_type) for value in self.values]
+        operator, fold = self.operator, rules.fold
+
+        def matches(stored: object) -> bool:
+            return any(_equal(stored, value, data_type, fold) for value in literals)
+
+        def test(record: dict[str, t.Any]) -> bool:
+            stored = stored_value(record, name, data_type)
+            if operator in {"is null", "is not null"}:
+                return is_empty(stored) == (operator == "is null")
             if operator in {"like", "not like"}:
-                return _like(stored, str(literals[0])) == (operator == "like")
+                found = _like(stored, str(literals[0]), case_sensitive=rules.case_sensitive)
+                return found == (operator == "like")
             if operator in {"=", "in"}:
-                return any(_equal(stored, value, data_type) for value in literals)
+                return matches(stored)
             if operator in {"!=", "not in"}:
                 # As in SQL, an empty field is neither equal nor unequal.
-                return not is_empty(stored) and not any(
-                    _equal(stored, value, data_type) for value in literals
-                )
-            return _ordered(stored, literals[0], operator, data_type)
+                return not is_empty(stored) and not matches(stored)
+            return _ordered(stored, literals[0], operator, data_type, fold)
 
         return test
 
@@ -159,9 +228,15 @@ class Group:
         """How many criteria the group holds."""
         return self.left.size() + self.right.size()
 
-    def compile(self, fields: dict[str, dict[str, t.Any]]) -> t.Callable[[dict[str, t.Any]], bool]:
-        """A test for one lead combining both operands' tests."""
-        left, right = self.left.compile(fields), self.right.compile(fields)
+    def names(self) -> set[str]:
+        """The lower-cased field names both operands test."""
+        return self.left.names() | self.right.names()
+
+    def compile(
+        self, fields: dict[str, dict[str, t.Any]], rules: EvalRules
+    ) -> t.Callable[[dict[str, t.Any]], bool]:
+        """A test for one record combining both operands' tests."""
+        left, right = self.left.compile(fields, rules), self.right.compile(fields, rules)
         if self.joiner == "and":
             return lambda lead: left(lead) and right(lead)
         return lambda lead: left(lead) or right(lead)
@@ -178,30 +253,35 @@ class Query:
     limit: int
     offset: int
 
+    def names(self) -> set[str]:
+        """The lower-cased field names the ``where`` clause tests."""
+        return self.where.names() if self.where else set()
+
     def run(
-        self, leads: list[dict[str, t.Any]], fields: dict[str, dict[str, t.Any]]
+        self,
+        records: list[dict[str, t.Any]],
+        fields: dict[str, dict[str, t.Any]],
+        rules: EvalRules | None = None,
     ) -> dict[str, t.Any] | None:
-        """Evaluate over ``leads`` in their stored order.
+        """Evaluate over ``records`` (of the query's module) in their stored order.
 
         Args:
-            leads: The leads to search.
-            fields: The Leads field metadata by api name.
+            records: The records to search.
+            fields: The module's field metadata by api name.
+            rules: How the org compares values (default: case-insensitively,
+                nothing encrypted).
 
         Returns:
             Zoho's answer body, or None when nothing matched.
 
         Raises:
-            QueryError: An unknown module or field, or a literal of the wrong type.
+            QueryError: An unknown field, a literal of the wrong type, or a
+                comparison of an encrypted field.
         """
-        if self.module.lower() != "leads":
-            raise QueryError(
-                code="INVALID_QUERY",
-                message="invalid query formed",
-                details={"module": self.module},
-            )
+        rules = rules or EvalRules()
         columns = [_resolve(name, fields) for name in self.columns]
-        test = self.where.compile(fields) if self.where else _everything
-        matched = [lead for lead in leads if test(lead)]
+        test = self.where.compile(fields, rules) if self.where else _everything
+        matched = [record for record in records if test(record)]
         for name, descending in reversed(self.order):
             api_name, data_type = _resolve(name, fields)
             key = functools.partial(_sort_key, name=api_name, data_type=data_type)
@@ -209,7 +289,10 @@ class Query:
         page = matched[self.offset : self.offset + self.limit]
         if not page:
             return None
-        data = [{"id": lead["id"], **{api: lead.get(api) for api, _ in columns}} for lead in page]
+        data = [
+            {"id": record["id"], **{api: stored_value(record, api, kind) for api, kind in columns}}
+            for record in page
+        ]
         more = len(matched) > self.offset + self.limit
         return {"data": data, "info": {"count": len(data), "more_records": more}}
 

@@ -6,11 +6,16 @@ import threading
 import typing as t
 
 from target_zoho_leads.sandbox.api import ZohoAPI
-from target_zoho_leads.sandbox.field_catalog import default_leads_fields, normalise_fields
+from target_zoho_leads.sandbox.field_catalog import (
+    CONTACTS_MODULE,
+    default_contacts_fields,
+    default_leads_fields,
+    normalise_fields,
+)
 from target_zoho_leads.sandbox.lost_answers import AnswerLoser
 from target_zoho_leads.sandbox.server import SandboxServer
 from target_zoho_leads.sandbox.state import FaultDice, Knobs, Recorder
-from target_zoho_leads.sandbox.store import LeadStore
+from target_zoho_leads.sandbox.store import RecordStore
 from target_zoho_leads.sandbox.tokens import Credentials, TokenIssuer
 
 if t.TYPE_CHECKING:
@@ -61,13 +66,17 @@ class ZohoSandbox:
         self.knobs.update(**knobs)
         self.credentials = Credentials(client_id, client_secret, refresh_token)
         leads_fields = normalise_fields(fields) if fields is not None else None
-        self.store = LeadStore(leads_fields or default_leads_fields())
+        self.store = RecordStore(leads_fields or default_leads_fields())
+        self.contacts_store = RecordStore(
+            default_contacts_fields(), CONTACTS_MODULE, first_id=800001
+        )
         self.recorder = Recorder()
         self.dice = FaultDice(self.knobs.seed)
         self.issuer = TokenIssuer(self.credentials, self.knobs)
         self.loser = AnswerLoser()
         self.loser.arm(self.knobs.lose_answers)
-        self.api = ZohoAPI(self.store, self.knobs, self.recorder)
+        stores = {"leads": self.store, "contacts": self.contacts_store}
+        self.api = ZohoAPI(stores, self.knobs, self.recorder)
         self._address = (host, port)
         self._server: SandboxServer | None = None
         self._thread: threading.Thread | None = None
@@ -168,12 +177,54 @@ class ZohoSandbox:
         """
         return self.store.seed(leads)
 
+    def contacts(self) -> list[dict[str, t.Any]]:
+        """All stored Contacts in insertion order, each with its ``id``."""
+        return self.contacts_store.all()
+
+    def seed_contacts(self, contacts: list[dict[str, t.Any]]) -> list[str]:
+        """Store Contacts as already existing; not API calls, not validated.
+
+        Args:
+            contacts: Contact dicts (an ``id`` in one is kept).
+
+        Returns:
+            Their ids.
+        """
+        return self.contacts_store.seed(contacts)
+
+    def convert_lead(self, lead_id: str) -> str:
+        """Convert a lead as Zoho does: a Contact from it, the lead flagged converted.
+
+        The new Contact takes the lead's names, emails and phones; the lead
+        gets ``Converted__s: true`` and ``Converted_Contact``. (Seeding a lead
+        with ``"Converted__s": true`` marks it converted without a Contact.)
+
+        Args:
+            lead_id: The lead to convert.
+
+        Returns:
+            The new Contact's id.
+
+        Raises:
+            KeyError: No lead has that id.
+        """
+        lead = self.store.get(lead_id)
+        if lead is None:
+            raise KeyError(lead_id)
+        copied = ("First_Name", "Last_Name", "Email", "Secondary_Email", "Phone", "Mobile")
+        (contact_id,) = self.contacts_store.seed(
+            [{name: lead[name] for name in copied if name in lead}]
+        )
+        self.store.mark_converted(lead_id, {"name": lead.get("Full_Name"), "id": contact_id})
+        return contact_id
+
     def reset(self) -> None:
-        """Clear the leads, the stats, the request log and the token throttle.
+        """Clear the leads and Contacts, the stats, the request log and the token throttle.
 
         Access tokens already minted stay valid; lost-answer rules count afresh.
         """
         self.store.reset()
+        self.contacts_store.reset()
         self.recorder.reset()
         self.issuer.forget_throttle()
         self.loser.arm(self.knobs.lose_answers)

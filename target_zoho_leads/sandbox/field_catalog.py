@@ -1,4 +1,4 @@
-"""Field metadata of the sandbox's Leads module, in Zoho's ``settings/fields`` shape."""
+"""Field metadata of the sandbox's Leads and Contacts, in Zoho's ``settings/fields`` shape."""
 
 from __future__ import annotations
 
@@ -8,6 +8,12 @@ from target_zoho_leads.sandbox.field_shape import build_field
 
 MODULE_API_NAME = "Leads"
 MODULE_ID = "5725767000000002175"
+CONTACTS_MODULE_ID = "5725767000000002179"
+# The ``module`` object Zoho names a record's module with (``duplicate_record``).
+LEADS_MODULE = {"api_name": MODULE_API_NAME, "id": MODULE_ID}
+CONTACTS_MODULE = {"api_name": "Contacts", "id": CONTACTS_MODULE_ID}
+# Zoho's system flag of a converted lead; COQL and search read it.
+CONVERTED_FLAG = "Converted__s"
 
 # (api_name, field_label, data_type, length, extras). Kept as data so a test or
 # a user can read at a glance what the sandbox org looks like.
@@ -154,17 +160,35 @@ LEADS_FIELDS: list[tuple[str, str, str, int, dict[str, t.Any]]] = [
     ("Big_Number", "Big Number", "bigint", 18, {"custom": True}),
     ("Campaign_Source", "Campaign Source", "lookup", 120, {"custom": True}),
     ("Attachment_File", "Attachment File", "fileupload", 120, {"custom": True}),
+    (CONVERTED_FLAG, "Converted", "boolean", 5, {"read_only": True}),
+]
+
+# The Contacts fields a lead's identity can be matched on, and what Zoho requires.
+CONTACTS_FIELDS: list[tuple[str, str, str, int, dict[str, t.Any]]] = [
+    ("id", "Record Id", "bigint", 18, {"read_only": True}),
+    ("Owner", "Contact Owner", "ownerlookup", 120, {}),
+    ("First_Name", "First Name", "text", 40, {}),
+    ("Last_Name", "Last Name", "text", 80, {"system_mandatory": True}),
+    ("Full_Name", "Full Name", "text", 120, {"read_only": True}),
+    ("Email", "Email", "email", 100, {}),
+    ("Secondary_Email", "Secondary Email", "email", 100, {}),
+    ("Phone", "Phone", "phone", 30, {}),
+    ("Mobile", "Mobile", "phone", 30, {}),
+    ("Mailing_City", "Mailing City", "text", 100, {}),
+    ("Description", "Description", "textarea", 32000, {}),
+    ("Created_Time", "Created Time", "datetime", 120, {"read_only": True}),
+    ("Modified_Time", "Modified Time", "datetime", 120, {"read_only": True}),
+    ("Created_By", "Created By", "ownerlookup", 120, {"read_only": True}),
+    ("Modified_By", "Modified By", "ownerlookup", 120, {"read_only": True}),
 ]
 
 
-def default_leads_fields() -> list[dict[str, t.Any]]:
-    """The sandbox org's Leads fields, each a full Zoho field object.
-
-    Returns:
-        A fresh list: callers may change it without touching the defaults.
-    """
+def _build(
+    table: list[tuple[str, str, str, int, dict[str, t.Any]]], prefix: str, first_id: int
+) -> list[dict[str, t.Any]]:
+    """Full Zoho field objects from a table of short specs, ids from ``first_id`` on."""
     fields = []
-    for index, (api_name, label, data_type, length, extras) in enumerate(LEADS_FIELDS):
+    for index, (api_name, label, data_type, length, extras) in enumerate(table):
         spec: dict[str, t.Any] = {
             "api_name": api_name,
             "field_label": label,
@@ -174,15 +198,34 @@ def default_leads_fields() -> list[dict[str, t.Any]]:
             "system_mandatory": extras.get("system_mandatory", False),
             "read_only": extras.get("read_only", False),
             "custom_field": extras.get("custom", False),
+            "id": f"5725767{first_id + index:012d}",
         }
         if extras.get("custom"):
             spec["created_source"] = "user"
-            spec["column_name"] = f"LEADCF{index}"
+            spec["column_name"] = f"{prefix}CF{index}"
         for key in ("values", "decimal_place", "json_type"):
             if key in extras:
                 spec[key] = extras[key]
         fields.append(build_field(spec, index))
     return fields
+
+
+def default_leads_fields() -> list[dict[str, t.Any]]:
+    """The sandbox org's Leads fields, each a full Zoho field object.
+
+    Returns:
+        A fresh list: callers may change it without touching the defaults.
+    """
+    return _build(LEADS_FIELDS, "LEAD", 2591)
+
+
+def default_contacts_fields() -> list[dict[str, t.Any]]:
+    """The sandbox org's Contacts fields, each a full Zoho field object.
+
+    Returns:
+        A fresh list: callers may change it without touching the defaults.
+    """
+    return _build(CONTACTS_FIELDS, "CONTACT", 3591)
 
 
 def normalise_fields(fields: t.Iterable[dict[str, t.Any]]) -> list[dict[str, t.Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
-from target_zoho_leads.sandbox.field_catalog import MODULE_API_NAME, MODULE_ID
+from target_zoho_leads.sandbox.field_catalog import LEADS_MODULE
 
 SANDBOX_USER = {
     "name": "Sandbox User",
@@ -64,8 +64,21 @@ def unknown_id_item(lead_id: str, index: int) -> dict[str, t.Any]:
     )
 
 
-def duplicate_item(name: str, index: int, existing_id: str) -> dict[str, t.Any]:
-    """DUPLICATE_DATA: field ``name`` of record ``index`` is taken by another lead."""
+def duplicate_item(
+    name: str, index: int, existing_id: str, module: dict[str, str] | None = None
+) -> dict[str, t.Any]:
+    """DUPLICATE_DATA: field ``name`` of record ``index`` is taken by another record.
+
+    Args:
+        name: The clashing field's api name.
+        index: The record's position in ``data``.
+        existing_id: The id of the record that holds the value.
+        module: That record's module (default Leads), e.g. Contacts under the
+            duplicate check preference.
+
+    Returns:
+        Zoho's error item, naming the existing record and its module.
+    """
     return error_item(
         "DUPLICATE_DATA",
         "duplicate data",
@@ -74,11 +87,16 @@ def duplicate_item(name: str, index: int, existing_id: str) -> dict[str, t.Any]:
             "json_path": f"$.data[{index}].{name}",
             "duplicate_record": {
                 "id": existing_id,
-                "module": {"api_name": MODULE_API_NAME, "id": MODULE_ID},
+                "module": dict(module or LEADS_MODULE),
                 "Owner": dict(MINIFIED_USER),
             },
         },
     )
+
+
+def converted_item(lead_id: str) -> dict[str, t.Any]:
+    """CONVERTED_RECORD: an update of a lead that was converted."""
+    return error_item("CONVERTED_RECORD", "can't update the converted record", {"id": lead_id})
 
 
 def not_an_object_item(index: int) -> dict[str, t.Any]:

@@ -6,9 +6,18 @@ import copy
 import typing as t
 
 from target_zoho_leads.sandbox import coql
+from target_zoho_leads.sandbox.coql_eval import EvalRules, Query
+from target_zoho_leads.sandbox.duplicate_check import is_converted
+from target_zoho_leads.sandbox.field_catalog import CONVERTED_FLAG
 from target_zoho_leads.sandbox.items import error_item
 from target_zoho_leads.sandbox.query_error import QueryError
-from target_zoho_leads.sandbox.routing import Answer, Call, error_answer, json_body
+from target_zoho_leads.sandbox.routing import (
+    SERVED_MODULES,
+    Answer,
+    Call,
+    error_answer,
+    json_body,
+)
 from target_zoho_leads.sandbox.search import (
     MAX_PER_PAGE,
     MAX_RECORDS,
@@ -18,19 +27,28 @@ from target_zoho_leads.sandbox.search import (
 
 if t.TYPE_CHECKING:
     from target_zoho_leads.sandbox.state import Knobs
-    from target_zoho_leads.sandbox.store import LeadStore
+    from target_zoho_leads.sandbox.store import RecordStore
+
+    Stores = dict[str, RecordStore]
 
 SEARCH_PARAMS = ("criteria", "email", "phone", "word")
+# Search's ``converted`` parameter: which leads it answers (Zoho's default: false).
+CONVERTED_CHOICES = {
+    "false": lambda record: not is_converted(record),
+    "true": is_converted,
+    "both": lambda _record: True,
+}
 SCOPE_MISMATCH = error_item("OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL")
 
 
-def run_coql(call: Call, store: LeadStore, knobs: Knobs) -> Answer:
-    """``POST /coql``: run a COQL ``select`` over the leads (no search lag).
+def run_coql(call: Call, stores: Stores, knobs: Knobs) -> Answer:
+    """``POST /coql``: run a COQL ``select`` over Leads or Contacts (no search lag).
 
     Args:
         call: The request.
-        store: The leads.
-        knobs: The sandbox knobs (``coql_scope``).
+        stores: The records by lower-cased module name.
+        knobs: The sandbox knobs (``coql_scope``, ``contacts_scope``,
+            ``coql_case_sensitive``, ``coql_hides_converted``).
 
     Returns:
         200 with rows, 204 when none match, or Zoho's error.
@@ -40,15 +58,46 @@ def run_coql(call: Call, store: LeadStore, knobs: Knobs) -> Answer:
     body = json_body(call)
     if isinstance(body, Answer):
         return body
-    query = body.get("select_query")
-    if not isinstance(query, str) or not query.strip():
+    text = body.get("select_query")
+    if not isinstance(text, str) or not text.strip():
         details = {"param_name": "select_query"}
         return error_answer(400, "REQUIRED_PARAM_MISSING", "mandatory param missing", details)
     try:
-        result = coql.run(query, store.all(), store.fields)
+        query = coql.parse(text)
+        module = _coql_module(query)
+        if module == "Contacts" and not knobs.contacts_scope:
+            return Answer(401, dict(SCOPE_MISMATCH))
+        store = stores[module.lower()]
+        rules = EvalRules(case_sensitive=knobs.coql_case_sensitive)
+        result = query.run(_coql_records(store, query, knobs), store.fields, rules)
     except QueryError as error:
         return Answer(400, error.body())
     return Answer(200, result) if result else Answer(204, None)
+
+
+def _coql_module(query: Query) -> str:
+    """The served module a query reads, or Zoho's INVALID_QUERY."""
+    module = SERVED_MODULES.get(query.module.lower())
+    if module is None:
+        raise QueryError(
+            code="INVALID_QUERY",
+            message="invalid query formed",
+            details={"module": query.module},
+        )
+    return module
+
+
+def _coql_records(store: RecordStore, query: Query, knobs: Knobs) -> list[dict[str, t.Any]]:
+    """The records a query reads: converted leads only if its criteria name their flag.
+
+    Zoho's views and reports leave converted leads out; COQL was seen doing the
+    same unless the ``where`` clause tests ``Converted__s``
+    (``coql_hides_converted`` turns this off).
+    """
+    records = store.all()
+    if knobs.coql_hides_converted and CONVERTED_FLAG.lower() not in query.names():
+        return [record for record in records if not is_converted(record)]
+    return records
 
 
 def _paging(call: Call) -> tuple[int, int] | Answer:
@@ -68,17 +117,21 @@ def _paging(call: Call) -> tuple[int, int] | Answer:
     return page, per_page
 
 
-def search(call: Call, store: LeadStore, knobs: Knobs) -> Answer:
-    """``GET /Leads/search``: criteria, email, phone or word search.
+def search(call: Call, stores: Stores, knobs: Knobs) -> Answer:
+    """``GET /{module}/search``: criteria, email, phone or word search.
+
+    Converted leads are left out unless ``converted`` is ``true`` (only them)
+    or ``both``, as Zoho documents.
 
     Args:
         call: The request.
-        store: The leads; those younger than the search lag are not seen.
+        stores: The records by module; those younger than the search lag are not seen.
         knobs: The sandbox knobs (``search_lag_seconds``).
 
     Returns:
         200 with whole records, 204 when none match, or Zoho's error.
     """
+    store = stores[call.module.lower()]
     given = {name: value for name in SEARCH_PARAMS if (value := call.param(name))}
     if not given:
         message = "One of the expected parameter is missing"
@@ -88,6 +141,9 @@ def search(call: Call, store: LeadStore, knobs: Knobs) -> Answer:
     if isinstance(paging, Answer):
         return paging
     page, per_page = paging
+    converted = CONVERTED_CHOICES.get(call.param("converted") or "false")
+    if converted is None:
+        return error_answer(400, "INVALID_DATA", "invalid data", {"param_name": "converted"})
     try:
         test = (
             parse_criteria(given["criteria"], store.fields)
@@ -96,7 +152,8 @@ def search(call: Call, store: LeadStore, knobs: Knobs) -> Answer:
         )
     except QueryError as error:
         return Answer(400, error.body())
-    matched = [lead for lead in store.visible(knobs.search_lag_seconds) if test(lead)]
+    visible = store.visible(knobs.search_lag_seconds)
+    matched = [lead for lead in visible if converted(lead) and test(lead)]
     start = (page - 1) * per_page
     data = matched[start : start + per_page]
     if not data:
@@ -115,13 +172,13 @@ def search(call: Call, store: LeadStore, knobs: Knobs) -> Answer:
     return Answer(200, {"data": data, "info": info})
 
 
-def fields(call: Call, store: LeadStore, knobs: Knobs) -> Answer:
-    """``GET /settings/fields?module=Leads``: the Leads field metadata.
+def fields(call: Call, stores: Stores, knobs: Knobs) -> Answer:
+    """``GET /settings/fields?module=Leads`` (or Contacts): the module's field metadata.
 
     Args:
         call: The request.
-        store: Holds the field metadata.
-        knobs: The sandbox knobs (``unique_fields`` shows in ``unique``).
+        stores: The stores, which hold the field metadata.
+        knobs: The sandbox knobs (``unique_fields`` shows in Leads' ``unique``).
 
     Returns:
         200 with ``fields``, or Zoho's error for a missing or other module.
@@ -130,13 +187,16 @@ def fields(call: Call, store: LeadStore, knobs: Knobs) -> Answer:
     if not module:
         details = {"param_name": "module"}
         return error_answer(400, "REQUIRED_PARAM_MISSING", "mandatory param missing", details)
-    if module.lower() != "leads":
+    if module.lower() not in SERVED_MODULES:
         message = "the module name given seems to be invalid"
         return error_answer(400, "INVALID_MODULE", message, {"api_name": "module"})
+    if module.lower() == "contacts" and not knobs.contacts_scope:
+        return Answer(401, dict(SCOPE_MISMATCH))
+    leads = module.lower() == "leads"
     answer = []
-    for field in store.fields.values():
+    for field in stores[module.lower()].fields.values():
         copied = copy.deepcopy(field)
-        if field["api_name"] in knobs.unique_fields:
+        if leads and field["api_name"] in knobs.unique_fields:
             copied["unique"] = {"casesensitive": "false"}
         answer.append(copied)
     return Answer(200, {"fields": answer})

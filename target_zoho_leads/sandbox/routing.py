@@ -31,14 +31,19 @@ ROUTES: list[tuple[re.Pattern[str], str, dict[str, str]]] = [
 ]
 
 
+# The modules the sandbox serves, by lower-cased api name.
+SERVED_MODULES = {"leads": "Leads", "contacts": "Contacts"}
+
+
 @dataclasses.dataclass
 class Call:
-    """One parsed ``/crm`` request."""
+    """One parsed ``/crm`` request; ``module`` is the path's module, if it names one."""
 
     method: str
     path: str
     query: dict[str, list[str]]
     body: bytes
+    module: str = "Leads"
 
     def param(self, name: str) -> str | None:
         """The last value of a query parameter, or None."""
@@ -118,7 +123,7 @@ def refuse(found: Route) -> Answer | None:
             "The http request method type is not a valid one",
         )
     module = found.params.get("module")
-    if module is not None and module.lower() != "leads":
+    if module is not None and module.lower() not in SERVED_MODULES:
         return error_answer(
             400,
             "INVALID_MODULE",

@@ -25,9 +25,22 @@ def _lost_answers(value: object) -> list[dict[str, t.Any]]:
     return [lost_answer_rule(rule) for rule in rules]
 
 
+def _preference(value: object) -> str | None:
+    """A duplicate check preference: None, ``converted_records`` or ``mapped_module_records``."""
+    if value in (None, "", "converted_records", "mapped_module_records"):
+        return t.cast("str | None", value) or None
+    msg = (
+        "duplicate_check_preference must be null, converted_records or "
+        f"mapped_module_records, not {value!r}"
+    )
+    raise ValueError(msg)
+
+
 # Knobs whose value is checked or reshaped as it is set.
 NORMALISERS: dict[str, t.Callable[[object], object]] = {
     "unique_fields": _names,
+    "duplicate_check_fields": _names,
+    "duplicate_check_preference": _preference,
     "lose_answers": _lost_answers,
 }
 
@@ -61,8 +74,22 @@ class Knobs:
         token_fail_rate: Share of token requests answered 500.
         coql_scope: Whether tokens carry ``ZohoCRM.coql.READ`` (False: COQL
             answers 401 OAUTH_SCOPE_MISMATCH).
+        contacts_scope: Whether tokens carry ``ZohoCRM.modules.contacts.READ``
+            (False: Contacts calls and COQL on Contacts answer 401
+            OAUTH_SCOPE_MISMATCH).
+        coql_case_sensitive: COQL compares text exactly (Zoho documents no
+            case rule; default: case-insensitively).
+        coql_hides_converted: COQL leaves converted leads out unless the
+            ``where`` clause tests ``Converted__s`` (as Zoho was seen to).
         search_lag_seconds: How long a new lead stays invisible to search.
         unique_fields: Leads fields the org marks unique (DUPLICATE_DATA on a clash).
+        duplicate_check_preference: Zoho's duplicate check preference for new
+            and updated leads: None, ``converted_records`` (a converted lead
+            holding a ``duplicate_check_fields`` value refuses it, naming that
+            lead) or ``mapped_module_records`` (a Contact holding it refuses
+            it, naming the Contact and module Contacts).
+        duplicate_check_fields: The Leads fields the preference compares
+            (mapped to the Contacts field of the same name).
         org_concurrency: Calls in flight beyond which a call answers 429 (0: no limit).
         seed: Seed of the fault dice (None: from the system).
     """
@@ -82,8 +109,15 @@ class Knobs:
     token_window_seconds: float = 600
     token_fail_rate: float = 0
     coql_scope: bool = True
+    contacts_scope: bool = True
+    coql_case_sensitive: bool = False
+    coql_hides_converted: bool = True
     search_lag_seconds: float = 0
     unique_fields: list[str] = dataclasses.field(default_factory=list)
+    duplicate_check_preference: str | None = None
+    duplicate_check_fields: list[str] = dataclasses.field(
+        default_factory=lambda: ["Email", "Phone"]
+    )
     org_concurrency: int = 0
     seed: int | None = None
 

@@ -1,4 +1,4 @@
-"""The sandbox's Leads: a thread-safe store that writes the way Zoho does."""
+"""A module's records (Leads, Contacts): a thread-safe store that writes the way Zoho does."""
 
 from __future__ import annotations
 
@@ -9,10 +9,17 @@ import threading
 import time
 import typing as t
 
+from target_zoho_leads.sandbox.duplicate_check import (
+    WriteRules,
+    find_duplicate,
+    fold,
+    is_converted,
+)
+from target_zoho_leads.sandbox.field_catalog import CONVERTED_FLAG, LEADS_MODULE
 from target_zoho_leads.sandbox.items import (
     MINIFIED_USER,
     SANDBOX_USER,
-    duplicate_item,
+    converted_item,
     mandatory_item,
     not_an_object_item,
     success_item,
@@ -29,11 +36,6 @@ def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
-def fold(value: object) -> object:
-    """Compare text as Zoho does: case-insensitively, otherwise exactly."""
-    return value.casefold() if isinstance(value, str) else value
-
-
 class WriteNotes(t.NamedTuple):
     """Field names a write sent that Zoho would drop without a word."""
 
@@ -41,20 +43,27 @@ class WriteNotes(t.NamedTuple):
     read_only_fields: list[str]
 
 
-class LeadStore:
-    """Leads kept in insertion order behind one lock.
+class RecordStore:
+    """One module's records kept in insertion order behind one lock.
 
     Attributes:
         fields: The module's field metadata, by api name.
+        module: The module's ``{"api_name", "id"}``.
     """
 
-    def __init__(self, fields: list[dict[str, t.Any]]) -> None:
-        """Start empty with the given field metadata."""
+    def __init__(
+        self,
+        fields: list[dict[str, t.Any]],
+        module: dict[str, str] | None = None,
+        first_id: int = 400001,
+    ) -> None:
+        """Start empty with the given field metadata and record ids from ``first_id``."""
         self._lock = threading.Lock()
         self._leads: dict[str, dict[str, t.Any]] = {}
         self._created: dict[str, float] = {}
-        self._ids = itertools.count(400001)
+        self._ids = itertools.count(first_id)
         self.fields = {field["api_name"]: field for field in fields}
+        self.module = dict(module or LEADS_MODULE)
 
     def _new_id(self) -> str:
         """A fresh 19-digit id, as Zoho's record ids are."""
@@ -85,6 +94,24 @@ class LeadStore:
             return copy.deepcopy(
                 [lead for lead_id, lead in self._leads.items() if self._created[lead_id] <= horizon]
             )
+
+    def find(self, name: str, value: object) -> str | None:
+        """The id of the first record whose ``name`` equals ``value`` (any case), or None."""
+        with self._lock:
+            for record in self._leads.values():
+                if not is_empty(value) and fold(record.get(name)) == fold(value):
+                    return str(record["id"])
+        return None
+
+    def mark_converted(self, lead_id: str, contact: dict[str, t.Any]) -> bool:
+        """Flag a lead converted into ``contact`` (``{"name", "id"}``); False if none."""
+        with self._lock:
+            lead = self._leads.get(lead_id)
+            if lead is None:
+                return False
+            lead[CONVERTED_FLAG] = True
+            lead["Converted_Contact"] = dict(contact)
+            return True
 
     def get(self, lead_id: str) -> dict[str, t.Any] | None:
         """A copy of one lead, or None."""
@@ -143,26 +170,22 @@ class LeadStore:
         self,
         values: dict[str, t.Any],
         index: int,
-        unique: list[str],
+        rules: WriteRules,
         own_id: str | None,
     ) -> dict[str, t.Any] | None:
-        """The DUPLICATE_DATA item when a unique field's value is taken."""
-        for name in unique:
-            value = values.get(name)
-            if is_empty(value):
-                continue
-            for lead in self._leads.values():
-                if lead["id"] != own_id and fold(lead.get(name)) == fold(value):
-                    return duplicate_item(name, index, lead["id"])
-        return None
+        """The DUPLICATE_DATA item when a value is taken; the lock is held."""
+        if not rules.unique and not rules.preference:
+            return None  # nothing to compare: skip the walk over every record
+        others = [record for key, record in self._leads.items() if key != own_id]
+        return find_duplicate(others, self.module, values, index, rules)
 
     def _insert_one(
-        self, record: dict[str, t.Any], index: int, unique: list[str], notes: WriteNotes
+        self, record: dict[str, t.Any], index: int, rules: WriteRules, notes: WriteNotes
     ) -> dict[str, t.Any]:
-        """Validate and store one new lead; the caller holds the lock."""
+        """Validate and store one new record; the caller holds the lock."""
         values = self._writable(record, notes)
         problem = check_record(values, index, self.fields, creating=True)
-        problem = problem or self._duplicate(values, index, unique, None)
+        problem = problem or self._duplicate(values, index, rules, None)
         if problem:
             return problem
         lead_id = self._new_id()
@@ -177,16 +200,18 @@ class LeadStore:
         lead_id: str,
         record: dict[str, t.Any],
         index: int,
-        unique: list[str],
+        rules: WriteRules,
         notes: WriteNotes,
     ) -> dict[str, t.Any]:
-        """Validate and apply one update to an existing lead; lock held."""
+        """Validate and apply one update to an existing record; lock held."""
+        lead = self._leads[lead_id]
+        if is_converted(lead):
+            return converted_item(lead_id)
         values = self._writable(record, notes)
         problem = check_record(values, index, self.fields, creating=False)
-        problem = problem or self._duplicate(values, index, unique, lead_id)
+        problem = problem or self._duplicate(values, index, rules, lead_id)
         if problem:
             return problem
-        lead = self._leads[lead_id]
         for name, value in copy.deepcopy(values).items():
             if value is None:
                 lead.pop(name, None)
@@ -195,13 +220,13 @@ class LeadStore:
         return success_item(self._stamp(lead, creating=False), "record updated")
 
     def insert(
-        self, records: list[t.Any], unique: list[str]
+        self, records: list[t.Any], rules: WriteRules
     ) -> tuple[list[dict[str, t.Any]], WriteNotes]:
         """Insert each record, Zoho-style: every one answered, in order.
 
         Args:
             records: The ``data`` list of the request.
-            unique: Field names the org marks unique.
+            rules: Unique fields and the duplicate check preference.
 
         Returns:
             One item per record, and the dropped field names.
@@ -209,7 +234,7 @@ class LeadStore:
         notes = WriteNotes([], [])
         with self._lock:
             items = [
-                self._insert_one(record, index, unique, notes)
+                self._insert_one(record, index, rules, notes)
                 if isinstance(record, dict)
                 else not_an_object_item(index)
                 for index, record in enumerate(records)
@@ -217,13 +242,13 @@ class LeadStore:
         return items, notes
 
     def update(
-        self, records: list[t.Any], unique: list[str]
+        self, records: list[t.Any], rules: WriteRules
     ) -> tuple[list[dict[str, t.Any]], WriteNotes]:
-        """Update leads by the ``id`` in each record.
+        """Update records by the ``id`` in each; a converted lead is CONVERTED_RECORD.
 
         Args:
             records: The ``data`` list of the request.
-            unique: Field names the org marks unique.
+            rules: Unique fields and the duplicate check preference.
 
         Returns:
             One item per record, and the dropped field names.
@@ -241,19 +266,22 @@ class LeadStore:
                 elif str(lead_id) not in self._leads:
                     items.append(unknown_id_item(str(lead_id), index))
                 else:
-                    item = self._update_one(str(lead_id), record, index, unique, notes)
+                    item = self._update_one(str(lead_id), record, index, rules, notes)
                     items.append(item)
         return items, notes
 
     def upsert(
-        self, records: list[t.Any], check_fields: list[str], unique: list[str]
+        self, records: list[t.Any], check_fields: list[str], rules: WriteRules
     ) -> tuple[list[dict[str, t.Any]], WriteNotes]:
-        """Update the lead a record duplicates on ``check_fields``, else insert it.
+        """Update the record a record duplicates on ``check_fields``, else insert it.
+
+        Converted leads are not matched: the insert then meets the duplicate
+        check preference, if any.
 
         Args:
             records: The ``data`` list of the request.
-            check_fields: Fields tried in order to find the existing lead.
-            unique: Field names the org marks unique.
+            check_fields: Fields tried in order to find the existing record.
+            rules: Unique fields and the duplicate check preference.
 
         Returns:
             One item per record (with ``action`` and, on update,
@@ -268,12 +296,12 @@ class LeadStore:
                     continue
                 match = self._match(record, check_fields)
                 if match is None:
-                    item = self._insert_one(record, index, unique, notes)
+                    item = self._insert_one(record, index, rules, notes)
                     if item["status"] == "success":
                         item["action"] = "insert"
                 else:
                     lead_id, field = match
-                    item = self._update_one(lead_id, record, index, unique, notes)
+                    item = self._update_one(lead_id, record, index, rules, notes)
                     if item["status"] == "success":
                         item.update(action="update", duplicate_field=field)
                 items.append(item)
@@ -286,6 +314,6 @@ class LeadStore:
             if is_empty(value):
                 continue
             for lead in self._leads.values():
-                if fold(lead.get(name)) == fold(value):
+                if not is_converted(lead) and fold(lead.get(name)) == fold(value):
                     return lead["id"], name
         return None

@@ -19,6 +19,7 @@ SCOPES = (
     "ZohoCRM.coql.READ",
     "ZohoSearch.securesearch.READ",
 )
+CONTACTS_SCOPE = "ZohoCRM.modules.contacts.READ"
 THROTTLED = {
     "error_description": "You have made too many requests continuously. "
     "Please try again after some time.",
@@ -105,7 +106,10 @@ class TokenIssuer:
             mints.append(now)
             token = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
             self._tokens[token] = _Token(expires_at=now + knobs.token_ttl_seconds)
-        scopes = [s for s in SCOPES if knobs.coql_scope or s != "ZohoCRM.coql.READ"]
+        scopes = [
+            *(s for s in SCOPES if knobs.coql_scope or s != "ZohoCRM.coql.READ"),
+            *([CONTACTS_SCOPE] if knobs.contacts_scope else []),
+        ]
         return 200, {
             "access_token": token,
             "scope": " ".join(scopes),

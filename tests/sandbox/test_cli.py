@@ -68,6 +68,13 @@ def test_cli_options_set_the_knobs():
         "1",
         "--lose-answer",
         "POST /crm/v8/Leads#2",
+        "--duplicate-check-preference",
+        "mapped_module_records",
+        "--duplicate-check-field",
+        "Email",
+        "--coql-case-sensitive",
+        "--coql-shows-converted",
+        "--no-contacts-scope",
     )
     try:
         with requests.Session() as session:
@@ -83,4 +90,10 @@ def test_cli_options_set_the_knobs():
     )
     assert (config["token_expiry_calls"], config["latency_ms"]) == (3, 1)
     assert config["lose_answers"] == [{"call": "POST /crm/v8/Leads", "nth": 2}]
+    assert (config["duplicate_check_preference"], config["duplicate_check_fields"]) == (
+        "mapped_module_records",
+        ["Email"],
+    )
+    assert (config["coql_case_sensitive"], config["coql_hides_converted"]) == (True, False)
+    assert config["contacts_scope"] is False
     assert answer.status_code == 429

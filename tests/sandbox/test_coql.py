@@ -63,10 +63,25 @@ def test_a_select_with_in_lists_answers_the_selected_fields_and_id(zoho: Zoho, i
     }
 
 
-def test_emails_compare_case_insensitively(zoho: Zoho):
-    """Text equality ignores case, as in Zoho."""
+def test_emails_compare_case_insensitively_by_default(zoho: Zoho):
+    """Text equality ignores case unless coql_case_sensitive is set."""
     answer = zoho.coql("select Last_Name from Leads where Email = 'LEE@EXAMPLE.COM'")
     assert names(answer) == ["Lee"]
+
+
+@pytest.mark.parametrize(
+    ("miss", "hit"),
+    [
+        ("Email = 'lee@example.com'", "Email = 'Lee@Example.com'"),
+        ("Email in ('lee@example.com', 'LEE@EXAMPLE.COM')", "Email in ('Lee@Example.com')"),
+        ("Email like 'lee@%'", "Email like 'Lee@%'"),
+    ],
+)
+def test_with_coql_case_sensitive_only_the_stored_spelling_is_found(zoho: Zoho, miss, hit):
+    """Zoho documents no case rule for COQL, so the sandbox can compare exactly."""
+    zoho.sandbox.configure(coql_case_sensitive=True)
+    assert zoho.coql(select(miss)).status_code == 204
+    assert names(zoho.coql(select(hit, "Last_Name"))) == ["Lee"]
 
 
 def test_phones_compare_exactly_apart_from_case(zoho: Zoho):
@@ -252,11 +267,11 @@ def test_an_unknown_field_is_invalid_query(zoho: Zoho):
     }
 
 
-def test_a_module_other_than_leads_is_invalid_query(zoho: Zoho):
-    """The sandbox has only Leads."""
-    answer = zoho.coql("select id from Contacts where Email = 'a@x.com'")
+def test_a_module_the_sandbox_does_not_serve_is_invalid_query(zoho: Zoho):
+    """The sandbox has only Leads and Contacts."""
+    answer = zoho.coql("select id from Deals where Deal_Name = 'a'")
     assert (answer.status_code, answer.json()["code"]) == (400, "INVALID_QUERY")
-    assert answer.json()["details"] == {"module": "Contacts"}
+    assert answer.json()["details"] == {"module": "Deals"}
 
 
 def test_a_text_value_for_a_number_field_is_invalid_query(zoho: Zoho):

@@ -235,3 +235,16 @@ def test_a_unique_field_refuses_a_value_another_lead_has(zoho: Zoho):
     assert first["details"]["duplicate_record"]["id"] == existing
     assert first["details"]["duplicate_record"]["module"]["api_name"] == "Leads"
     assert third["code"] == "DUPLICATE_DATA"
+
+
+def test_values_are_stored_and_answered_exactly_as_sent(zoho: Zoho):
+    """No case folding or phone reformatting: Zoho keeps what it is given."""
+    sent = {"Last_Name": "Wei", "Email": "WEI.289@EXAMPLE6.CN", "Phone": "+86 152 1822 2540"}
+    assert zoho.insert(sent).status_code == 201
+    stored = zoho.sandbox.leads()[0]
+    assert {name: stored[name] for name in sent} == sent
+    row = zoho.coql("select Email, Phone from Leads where Email = 'WEI.289@EXAMPLE6.CN'")
+    assert (row.json()["data"][0]["Email"], row.json()["data"][0]["Phone"]) == (
+        sent["Email"],
+        sent["Phone"],
+    )

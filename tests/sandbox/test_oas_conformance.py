@@ -50,6 +50,31 @@ def test_a_duplicate_data_item_conforms(zoho: Zoho):
     check(zoho.insert(GOOD), "record.json", RECORDS, "post")
 
 
+def test_duplicate_data_naming_a_contact_or_a_converted_lead_conforms(zoho: Zoho):
+    """The duplicate check preference's DUPLICATE_DATA items match record.json."""
+    zoho.sandbox.seed_contacts([GOOD])
+    zoho.sandbox.configure(duplicate_check_preference="mapped_module_records")
+    answer = zoho.insert(GOOD)
+    assert answer.json()["data"][0]["details"]["duplicate_record"]["module"]["api_name"] == (
+        "Contacts"
+    )
+    check(answer, "record.json", RECORDS, "post")
+    zoho.sandbox.convert_lead(zoho.sandbox.seed([{**GOOD, "Email": "c@example.com"}])[0])
+    zoho.sandbox.configure(duplicate_check_preference="converted_records")
+    check(zoho.insert({**GOOD, "Email": "c@example.com"}), "record.json", RECORDS, "post")
+
+
+def test_a_converted_record_item_conforms(zoho: Zoho):
+    """CONVERTED_RECORD in a 207 of PUT /Leads matches record.json."""
+    (lead_id, plain_id) = zoho.sandbox.seed([GOOD, {"Last_Name": "N"}])
+    zoho.sandbox.convert_lead(lead_id)
+    answer = zoho.call(
+        "PUT", "Leads", json={"data": [{"id": lead_id, "City": "X"}, {"id": plain_id}]}
+    )
+    assert answer.status_code == 207
+    check(answer, "record.json", RECORDS, "put")
+
+
 @pytest.mark.parametrize(
     "body",
     [{"data": [{"Last_Name": str(i)} for i in range(101)]}, {}, {"data": []}],
@@ -94,6 +119,19 @@ def test_coql_answers_conform_to_coql_json(zoho: Zoho):
         check(answer, "coql.json", "/crm/v8/coql", "post")
 
 
+def test_coql_on_contacts_and_on_the_converted_flag_conforms(zoho: Zoho):
+    """COQL rows of Contacts, and of Leads with Converted__s, match coql.json."""
+    zoho.sandbox.seed_contacts([GOOD])
+    zoho.sandbox.convert_lead(zoho.sandbox.seed([GOOD])[0])
+    for query in [
+        "select Email, Phone from Contacts where Email = 'lee@example.com'",
+        "select Email, Converted__s from Leads where Converted__s = true",
+    ]:
+        answer = zoho.coql(query)
+        assert answer.status_code == 200, answer.text
+        check(answer, "coql.json", "/crm/v8/coql", "post")
+
+
 def test_fields_answers_conform_to_fields_json(zoho: Zoho):
     """The full field list and its INVALID_MODULE error match fields.json."""
     zoho.sandbox.configure(unique_fields=["Email"])
@@ -109,6 +147,12 @@ def test_fields_answers_conform_to_fields_json(zoho: Zoho):
         "/crm/v8/settings/fields",
         "get",
     )
+    check(
+        zoho.call("GET", "settings/fields", params={"module": "Contacts"}),
+        "fields.json",
+        "/crm/v8/settings/fields",
+        "get",
+    )
 
 
 def test_search_answers_conform(zoho: Zoho):
@@ -116,6 +160,13 @@ def test_search_answers_conform(zoho: Zoho):
     zoho.sandbox.seed([GOOD])
     check(
         zoho.search(criteria="(Email:equals:lee)"),
+        "record.json",
+        f"{RECORDS}/search",
+        "get",
+    )
+    zoho.sandbox.convert_lead(zoho.sandbox.seed([{**GOOD, "Last_Name": "C"}])[0])
+    check(
+        zoho.search(email="lee@example.com", converted="both"),
         "record.json",
         f"{RECORDS}/search",
         "get",

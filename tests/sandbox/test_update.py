@@ -121,7 +121,7 @@ def test_an_upsert_honours_duplicate_check_fields_in_order(zoho: Zoho):
 @pytest.mark.parametrize(
     ("method", "path", "status", "code"),
     [
-        ("POST", "Contacts", 400, "INVALID_MODULE"),
+        ("POST", "Deals", 400, "INVALID_MODULE"),
         ("GET", "nothing/here/at/all", 404, "INVALID_URL_PATTERN"),
         ("GET", "settings/layouts", 404, "INVALID_URL_PATTERN"),
         ("DELETE", "Leads", 405, "INVALID_REQUEST_METHOD"),
@@ -130,7 +130,7 @@ def test_an_upsert_honours_duplicate_check_fields_in_order(zoho: Zoho):
 def test_unknown_modules_paths_and_methods_answer_zoho_errors(
     zoho: Zoho, method, path, status, code
 ):
-    """Only the Leads module and the documented paths are served."""
+    """Only Leads, Contacts and the documented paths are served."""
     answer = zoho.call(method, path, json={"data": [{"Last_Name": "x"}]})
     assert (answer.status_code, answer.json()["code"]) == (status, code)
 
