@@ -1,4 +1,11 @@
-"""Checking records against their SCHEMA: a quick check, and an exact one behind it."""
+"""Checking records against their SCHEMA: a quick check, and an exact one behind it.
+
+A SCHEMA comes from the tap, so compiling it must end, and so must checking
+a record with it: ``$ref`` loops and odd ``$id`` values are refused when it
+is compiled (schema_refs), patterns run with a time limit (schema_patterns),
+and what a failed check says names fields by the SCHEMA's own property
+names or positions, never by a record's keys, which can be emails.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,17 @@ import typing as t
 
 import fastjsonschema
 import msgspec
+import regex
 from singer_sdk.exceptions import InvalidJSONSchema
+
+from target_zoho_leads.schema_patterns import (
+    PATTERN_TIMEOUT_SECONDS,
+    PatternTimeout,
+    Place,
+    bound_patterns,
+    pattern_places,
+)
+from target_zoho_leads.schema_refs import SchemaReferenceError, check_references, without_root_id
 
 # Keywords that say nothing about which values are valid (formats are not
 # enforced, as in the SDK's default).
@@ -36,15 +53,34 @@ _PLAIN_TYPES: dict[str, t.Any] = {
 _MAX_DEPTH = 30
 
 
+SCHEMA_MISMATCH = "SCHEMA_MISMATCH"
+SCHEMA_CHECK_TIMEOUT = "SCHEMA_CHECK_TIMEOUT"
+# The most of fastjsonschema's message kept: its enum and const quote the SCHEMA at length.
+_MESSAGE_CHARS = 300
+
+
+class SchemaMismatch(fastjsonschema.JsonSchemaValueException):
+    """A record the check refused, told in the SCHEMA's own names; ``code`` says why.
+
+    ``name`` is the place (``data.email``, ``data.tags[2]``, ``data.extra.*``
+    for a property the SCHEMA does not name); ``value`` is never kept.
+    """
+
+    def __init__(self, message: str, name: str, rule: str | None, code: str) -> None:
+        """Build it from words that hold no record data."""
+        super().__init__(message, value=None, name=name, rule=rule)
+        self.code = code
+
+
 class RecordCheck:
-    """One stream's record check; raises ``JsonSchemaValueException`` for a bad record.
+    """One stream's record check; raises :class:`SchemaMismatch` for a bad record.
 
     fastjsonschema compiles the SCHEMA to Python, several times faster than
     the SDK's jsonschema, yet it still costs microseconds a record. Where the
     SCHEMA only states types, properties and required keys, the same rules
     become a msgspec type, checked in C in a fraction of that. A record the
     quick check passes is valid; one it does not pass goes to fastjsonschema,
-    whose verdict and message stand.
+    whose verdict stands, in words rewritten here.
     """
 
     def __init__(self, stream: str, schema: dict) -> None:
@@ -55,12 +91,14 @@ class RecordCheck:
         """
         self._exact = compile_exact_check(stream, schema)
         self._quick = quick_type(schema)
+        self._names = _property_names(schema)
+        self._patterns = pattern_places(schema)
 
     def __call__(self, record: dict) -> None:
         """Check one record.
 
         Raises:
-            fastjsonschema.JsonSchemaValueException: It breaks the SCHEMA.
+            SchemaMismatch: It breaks the SCHEMA, or could not be checked in time.
         """
         if self._quick is not None:
             try:
@@ -69,7 +107,92 @@ class RecordCheck:
                 pass
             else:
                 return
-        self._exact(record)
+        try:
+            self._exact(record)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            raise self._mismatch(exc) from None
+        except PatternTimeout as exc:
+            raise self._timeout(exc.pattern) from None
+        except RecursionError:  # a recursive SCHEMA on data nested near the limit
+            msg = "data is nested too deeply to check against the SCHEMA"
+            raise SchemaMismatch(msg, "data", None, SCHEMA_MISMATCH) from None
+
+    def _mismatch(self, exc: fastjsonschema.JsonSchemaValueException) -> SchemaMismatch:
+        """The error, with any name the SCHEMA does not give cut out."""
+        name = exc.name or "data"
+        place = schema_place(name, self._names)
+        if exc.rule == "additionalProperties":  # it lists the record's own keys
+            message = f"{place} must not contain properties the SCHEMA does not name"
+        elif name in exc.message:
+            message = exc.message.replace(name, place, 1)
+        else:
+            message = f"{place} does not match the SCHEMA ({exc.rule})"
+        return SchemaMismatch(message[:_MESSAGE_CHARS], place, exc.rule, SCHEMA_MISMATCH)
+
+    def _timeout(self, pattern: str) -> SchemaMismatch:
+        places = self._patterns.get(pattern) or [Place("data")]
+        where = " or ".join(
+            f"the property names of {p.place}" if p.names else p.place for p in places[:3]
+        )
+        message = (
+            f"{where} could not be checked against the SCHEMA's pattern "
+            f"{pattern[:60]!r} within {PATTERN_TIMEOUT_SECONDS:g} s"
+        )
+        return SchemaMismatch(message, places[0].place, "pattern", SCHEMA_CHECK_TIMEOUT)
+
+
+def compile_schema(stream: str, schema: dict) -> RecordCheck:
+    """Compile a stream's SCHEMA once: the check to hand to its sink.
+
+    Raises:
+        InvalidJSONSchema: One line naming the stream and the problem.
+    """
+    return RecordCheck(stream, schema)
+
+
+def schema_place(name: str, declared: t.Collection[str]) -> str:
+    """The place ``data.a.b[0]`` cut at the first part the SCHEMA does not name.
+
+    What follows a property only a pattern or ``additionalProperties``
+    admits becomes ``*``: that part is the record's own key. The name is
+    read from the left, longest SCHEMA name first, since keys may hold dots.
+    """
+    if not name.startswith("data"):
+        return "data"
+    place, rest = "data", name[4:]
+    while rest:
+        if rest.startswith("["):
+            index, bracket, after = rest[1:].partition("]")
+            if not (bracket and index.isdigit()):
+                break
+            place, rest = f"{place}[{index}]", after
+            continue
+        known = [
+            key
+            for key in declared
+            if rest.startswith(key, 1) and rest[1 + len(key) : 2 + len(key)] in ("", ".", "[")
+        ]
+        if not rest.startswith(".") or not known:
+            return f"{place}.*"
+        key = max(known, key=len)
+        place, rest = f"{place}.{key}", rest[1 + len(key) :]
+    return place
+
+
+def _property_names(schema: t.Any) -> frozenset[str]:
+    """Every name under a ``properties`` anywhere in the SCHEMA."""
+    names: set[str] = set()
+    stack = [schema]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            properties = item.get("properties")
+            if isinstance(properties, dict):
+                names.update(key for key in properties if isinstance(key, str))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return frozenset(names)
 
 
 def quick_type(schema: t.Any, depth: int = 0) -> t.Any:  # noqa: PLR0911
@@ -95,7 +218,7 @@ def quick_type(schema: t.Any, depth: int = 0) -> t.Any:  # noqa: PLR0911
     if _UNUSABLE in members:
         return None
     try:
-        quick = t.Union[tuple(members)]  # noqa: UP007 - built at run time
+        quick: t.Any = t.Union[tuple(members)]  # type: ignore[valid-type]  # noqa: UP007 - built at run time
         msgspec.inspect.type_info(quick)  # msgspec refuses some unions
     except (TypeError, ValueError):
         return None
@@ -114,9 +237,6 @@ def _member_type(name: str, schema: dict, depth: int) -> t.Any:
     if name == "array":
         return _array_type(schema, depth)
     return _UNUSABLE
-
-
-_UNUSABLE = object()
 
 
 def _object_type(schema: dict, depth: int) -> t.Any:
@@ -150,7 +270,7 @@ def _array_type(schema: dict, depth: int) -> t.Any:
     if "items" not in schema:
         return list
     item_type = quick_type(schema["items"], depth + 1)
-    return _UNUSABLE if item_type is None else list[item_type]
+    return _UNUSABLE if item_type is None else list[item_type]  # type: ignore[valid-type]
 
 
 def _refuse_remote_ref(uri: str) -> t.NoReturn:
@@ -166,26 +286,32 @@ def compile_exact_check(stream: str, schema: dict) -> t.Callable[[dict], t.Any]:
     """Compile a stream's SCHEMA into Python: the exact check, with clear messages.
 
     Formats are not enforced, as in the SDK's default: a tap's loose
-    date-time string is for Zoho's coercion to judge, not the schema.
+    date-time string is for Zoho's coercion to judge, not the schema. The
+    root's ``$id`` is left out (every ``$ref`` is read within the SCHEMA);
+    patterns are swapped for time-limited ones.
 
     Raises:
-        InvalidJSONSchema: The SCHEMA is not one the compiler can use; the
-            message names the stream and the kind of problem only.
+        InvalidJSONSchema: The SCHEMA is not one the compiler can use, or
+            its references cannot be followed safely; the message names the
+            stream and the kind of problem only.
     """
     try:
-        return fastjsonschema.compile(schema, use_formats=False, handlers=_NO_REMOTE_REFS)
+        check_references(schema)
+        validate = fastjsonschema.compile(
+            without_root_id(schema), use_formats=False, handlers=_NO_REMOTE_REFS
+        )
+        bound_patterns(validate)
+    except SchemaReferenceError as exc:
+        msg = f"the SCHEMA of stream '{stream[:100]}' cannot be checked safely: {exc}"
+        raise InvalidJSONSchema(msg) from None
     except fastjsonschema.JsonSchemaDefinitionException as exc:
         reason = str(exc)[:200]
-    except (
-        TypeError,
-        ValueError,
-        KeyError,
-        AttributeError,
-        IndexError,
-        re.error,
-        RecursionError,
-    ) as exc:
+    except (re.error, regex.error):
+        reason = "a pattern is not a regular expression this target can read"
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
         # fastjsonschema assumes well-typed keywords ({"items": 5} is a TypeError).
         reason = f"a keyword has a value of the wrong kind ({type(exc).__name__})"
+    else:
+        return validate
     msg = f"the SCHEMA of stream '{stream[:100]}' is not valid JSON Schema: {reason}"
     raise InvalidJSONSchema(msg) from None

@@ -62,7 +62,10 @@ AFTER = {
     "phone": "+8613911110009",
     "anonymous_id": "a1",
 }
-MAPPING = "Last_Name=name,Email=email,Phone=phone,CDP_ID=anonymous_id,Description=note,City=properties.city"
+MAPPING = (
+    "Last_Name=name,Email=email,Phone=phone,CDP_ID=anonymous_id,"
+    "Description=note,City=properties.city"
+)
 
 
 def line(message: object) -> bytes:
@@ -96,8 +99,8 @@ def hostile_run(sandbox, config, tmp_path, run_target_bytes):
     """Run the command around a hostile line; return (returncode, stdout, stderr)."""
     config.update(field_mapping=MAPPING, max_retries=2)
 
-    def run(hostile: bytes) -> tuple[int, str, str]:
-        code, stdout, stderr = run_target_bytes(config, run_around(hostile))
+    def run(hostile: bytes, timeout: float = 60) -> tuple[int, str, str]:
+        code, stdout, stderr = run_target_bytes(config, run_around(hostile), timeout=timeout)
         assert_nothing_leaks(
             sandbox,
             stdout=stdout,
@@ -115,14 +118,14 @@ def hostile_run(sandbox, config, tmp_path, run_target_bytes):
 def run_target_bytes(tmp_path):
     """The real command on raw bytes (invalid UTF-8 cannot travel as text), at DEBUG level."""
 
-    def run(settings: dict, stdin: bytes) -> tuple[int, str, str]:
+    def run(settings: dict, stdin: bytes, timeout: float = 60) -> tuple[int, str, str]:
         path = tmp_path / "config.json"
         path.write_text(json.dumps(settings))
         done = subprocess.run(
             [*target_command(), "--config", str(path)],
             input=stdin,
             capture_output=True,
-            timeout=60,
+            timeout=timeout,
             check=False,
             env={**os.environ, **DEBUG_ENV},
         )
@@ -285,7 +288,7 @@ def test_a_schema_the_compiler_chokes_on_is_a_clear_error(hostile_run, broken):
 
 
 def test_a_schema_referring_to_another_document_is_refused_without_fetching_it(hostile_run):
-    """A `$ref` to a URL: the compiler would fetch it; the target refuses the SCHEMA and asks nobody."""
+    """A `$ref` to a URL would be fetched by the compiler: the SCHEMA is refused, nobody asked."""
     fetched: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -325,6 +328,84 @@ def test_a_schema_referring_to_another_document_is_refused_without_fetching_it(h
     assert states(stdout) == [{"done": 2}]
 
 
+# Hostile SCHEMAs (the trust-boundaries issue): each run ends, killed at 10 s
+# otherwise, with one line and no traceback. The pattern is on `note`, which
+# only the hostile record has, so the records around it pass.
+HANGING_SCHEMAS = {
+    "a self-referencing $id": (
+        {"properties": {"note": {"$id": "a/", "properties": {"b": {"$ref": "#"}}}}},
+        "an $id inside a SCHEMA that uses $ref",
+    ),
+    "a $ref loop": (
+        {
+            "properties": {"note": {"$ref": "#/definitions/b"}},
+            "definitions": {"b": {"$ref": "#/definitions/c"}, "c": {"$ref": "#/definitions/b"}},
+        },
+        "a $ref loop through definitions/",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(HANGING_SCHEMAS), ids=list(HANGING_SCHEMAS))
+def test_a_schema_whose_references_never_end_is_refused_with_one_line(sandbox, hostile_run, case):
+    """Compiling it looped (memory without end) or recursed to a traceback: now one line."""
+    schema, reason = HANGING_SCHEMAS[case]
+    code, stdout, stderr = hostile_run(
+        line({**SCHEMA, "schema": {"type": "object", **schema}}), timeout=10
+    )
+    assert code == 1
+    errors = error_lines(stderr)
+    assert len(errors) == 1, errors
+    assert "input line 5: the SCHEMA of stream 'web' cannot be checked safely: " in errors[0]
+    assert reason in errors[0]
+    assert sorted(lead["CDP_ID"] for lead in sandbox.leads()) == ["b1", "b2"]
+    assert states(stdout) == [{"done": 2}]
+
+
+BACKTRACKING = {
+    # The review's: it hung the run; the regex engine judges it at once.
+    "^(a+)+$": ("a" * 34 + "!", "data.note must match pattern ^(a+)+$", 10),
+    # Exponential in any backtracking engine: stopped by the time limit.
+    "^(a|aa)+$": ("a" * 60 + "!", "data.note could not be checked against the SCHEMA's", 30),
+}
+
+
+@pytest.mark.parametrize("pattern", list(BACKTRACKING))
+def test_a_backtracking_pattern_rejects_its_record_and_the_run_goes_on(
+    sandbox, hostile_run, tmp_path, pattern
+):
+    """The record with the value is rejected, named by the SCHEMA's property; the rest written."""
+    value, reason, limit = BACKTRACKING[pattern]
+    schema = {"type": "object", "properties": {"note": {"type": "string", "pattern": pattern}}}
+    hostile = (
+        line({**SCHEMA, "schema": schema})
+        + b"\n"
+        + record({"name": "Hostile", "note": value, "anonymous_id": "h1"})
+    )
+    code, stdout, stderr = hostile_run(hostile, timeout=limit)
+    assert code == 0, error_lines(stderr)
+    assert sorted(lead["CDP_ID"] for lead in sandbox.leads()) == ["a1", "b1", "b2"]
+    rejected = [json.loads(row) for row in (tmp_path / "rejected.jsonl").read_text().splitlines()]
+    assert [(r["field"], r["record"]["anonymous_id"]) for r in rejected] == [("note", "h1")]
+    assert rejected[0]["message"].startswith(reason)
+    assert [row for row in stderr.splitlines() if "record rejected" in row] != []
+    assert states(stdout)[-1] == {"done": 3}
+
+
+def test_an_odd_root_id_is_never_fetched_and_the_run_goes_on(sandbox, hostile_run):
+    """`$id: foo:bar#baz` made the compiler fetch foo:bar (a URLError traceback)."""
+    schema = {
+        "$id": "foo:bar#baz",
+        "type": "object",
+        "properties": {"note": {"$ref": "#/definitions/text"}},
+        "definitions": {"text": {"type": "string"}},
+    }
+    code, stdout, stderr = hostile_run(line({**SCHEMA, "schema": schema}), timeout=10)
+    assert code == 0, error_lines(stderr)
+    assert sorted(lead["CDP_ID"] for lead in sandbox.leads()) == ["a1", "b1", "b2"]
+    assert states(stdout)[-1] == {"done": 3}
+
+
 def test_properties_text_nested_too_deeply_is_a_clear_error(sandbox, hostile_run):
     """`properties` sent as a JSON string nested 900 levels: one clear line or a rejected record."""
     code, stdout, _ = hostile_run(
@@ -337,7 +418,7 @@ def test_properties_text_nested_too_deeply_is_a_clear_error(sandbox, hostile_run
 def test_a_one_megabyte_value_is_cut_to_its_field_and_a_one_megabyte_email_rejected(
     sandbox, hostile_run, tmp_path
 ):
-    """1 MB in Last_Name: cut to Zoho's 80 characters; 1 MB in Email: a rejected record; neither logged."""
+    """1 MB in Last_Name: cut to Zoho's 80 characters; in Email: a rejected record; not logged."""
     big = "x" * 1_000_000
     hostile = (
         record({"name": big, "email": "big@example.com", "anonymous_id": "big"})
@@ -383,7 +464,7 @@ def test_control_characters_reach_zoho_as_sent_and_never_the_log(sandbox, hostil
 def test_a_schema_change_mid_stream_checks_the_later_records_against_the_new_schema(
     sandbox, hostile_run, tmp_path
 ):
-    """Records before the change are written under the old SCHEMA; a later one breaking the new one is rejected."""
+    """Records before the change are written; a later one breaking the new SCHEMA is rejected."""
     stricter = {
         **SCHEMA,
         "schema": {"type": "object", "properties": {"name": {"type": "string", "maxLength": 10}}},
@@ -426,7 +507,9 @@ _fields = st.sampled_from(
     ["name", "email", "phone", "wxPhone", "anonymous_id", "note", "properties", "city", ""]
 )
 _record_values = st.dictionaries(
-    _fields | st.text(max_size=6), _json | st.text(max_size=40), max_size=6
+    _fields | st.text(max_size=6),
+    _json | st.text(max_size=40) | st.just("a" * 34 + "!"),  # the review's backtracking bait
+    max_size=6,
 )
 _streams = st.sampled_from(["web", "wechat", "x"]) | st.text(max_size=5)
 # Schemas with keyword values of the wrong JSON type are covered by
@@ -435,14 +518,25 @@ _streams = st.sampled_from(["web", "wechat", "x"]) | st.text(max_size=5)
 _types = st.sampled_from(
     ["string", "integer", "number", "object", "array", "boolean", "null"]
 ) | st.text(max_size=6)
+# The trust-boundaries issue's hostile keywords: backtracking and broken
+# patterns, $ref loops and anchors, $id values that made new scopes or URLs.
+_patterns = st.sampled_from(["^(a+)+$", "^[a-z]*$", "@", "("])
+_refs = st.sampled_from(
+    ["#", "#/properties/name", "#/definitions/text", "#/definitions/loop", "#foo", "#/nowhere"]
+)
+_ids = st.sampled_from(["a/", "#", "foo:bar#baz", "http://[::1"])
 _property = st.fixed_dictionaries(
     {},
     optional={
         "type": _types | st.lists(_types, max_size=2),
         "maxLength": st.integers(0, 5),
         "enum": st.lists(_json, max_size=3),
+        "pattern": _patterns,
+        "$ref": _refs,
+        "$id": _ids,
     },
 )
+_definitions = st.just({"text": {"type": "string"}, "loop": {"$ref": "#/definitions/loop"}})
 _schemas = st.one_of(
     st.just({"type": "object", "properties": {}}),
     st.just({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}),
@@ -455,6 +549,9 @@ _schemas = st.one_of(
             "type": _types,
             "required": st.lists(_fields, max_size=2),
             "additionalProperties": st.booleans(),
+            "patternProperties": st.dictionaries(_patterns, _property, max_size=2),
+            "definitions": _definitions,
+            "$id": _ids,
         },
     ),
     _json,
