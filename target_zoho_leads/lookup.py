@@ -55,18 +55,42 @@ def pair_up(conditions: Sequence[str]) -> str:
     return where
 
 
-def coql_where_clauses(values: Mapping[str, Iterable[str]]) -> list[str]:
-    """Where clauses asking for every value, each within Zoho's COQL limits."""
+def coql_where(values: Mapping[str, Iterable[str]]) -> str:
+    """A where clause asking for every value: ``in`` lists of at most 100, paired ``or``s."""
     conditions = []
     for field, field_values in values.items():
         ordered = sorted(set(field_values))
         for start in range(0, len(ordered), IN_LIST_LIMIT):
             part = ordered[start : start + IN_LIST_LIMIT]
             conditions.append(f"{field} in ({', '.join(map(coql_literal, part))})")
-    return [
-        pair_up(conditions[start : start + CONDITIONS_PER_QUERY])
-        for start in range(0, len(conditions), CONDITIONS_PER_QUERY)
-    ]
+    return pair_up(conditions)
+
+
+def pack_queries(groups: Iterable[tuple[str, Iterable[str]]]) -> list[dict[str, set[str]]]:
+    """Share ``(field, spellings)`` groups out into queries within COQL's 25 conditions.
+
+    A group is never split, and groups go in the order given: a person's
+    email and phone, asked in one query, bring their lead back once, not
+    once per query (each page of 200 rows is a call).
+    """
+    queries: list[dict[str, set[str]]] = []
+    current: dict[str, set[str]] = {}
+    for field, spellings in groups:
+        held = current.get(field, set())
+        sizes = {name: len(values) for name, values in current.items()}
+        sizes[field] = len(held) + len(set(spellings) - held)
+        if current and _conditions(sizes) > CONDITIONS_PER_QUERY:
+            queries.append(current)
+            current = {}
+        current.setdefault(field, set()).update(spellings)
+    if current:
+        queries.append(current)
+    return queries
+
+
+def _conditions(sizes: Mapping[str, int]) -> int:
+    """How many ``in`` conditions lists of these sizes take."""
+    return sum(-(-size // IN_LIST_LIMIT) for size in sizes.values())
 
 
 def search_escape(value: str) -> str:
@@ -119,16 +143,16 @@ class LeadLookup:
             client: Makes the calls.
             wanted: Each identity and the values it was written as.
         """
-        values: dict[str, set[str]] = {"Email": set(), "Phone": set()}
-        for (kind, _), written in wanted.items():
-            for value in written:
-                values[FIELD_OF[kind]].update(self.identities.spellings(kind, value))
-        values = {field: vals for field, vals in values.items() if vals}
-        if not values:
+        groups = [
+            (FIELD_OF[kind], spellings)
+            for (kind, _), written in wanted.items()
+            if (spellings := {s for v in written for s in self.identities.spellings(kind, v)})
+        ]
+        if not groups:
             return []
         found = []
         for module in self.modules:
-            for row in self._rows(client, module, values):
+            for row in self._rows(client, module, groups):
                 record = self._found(module, row, wanted)
                 if record is not None:
                     found.append(record)
@@ -149,11 +173,11 @@ class LeadLookup:
         return Found(module, str(row["id"]), keys, row.get(self.tracking_field), converted)
 
     def _rows(
-        self, client: ZohoCRMClient, module: str, values: Mapping[str, set[str]]
+        self, client: ZohoCRMClient, module: str, groups: Sequence[tuple[str, set[str]]]
     ) -> list[dict[str, t.Any]]:
         if not self.use_search:
             try:
-                return list(self._coql(client, module, values))
+                return list(self._coql(client, module, groups))
             except ZohoScopeError:
                 logger.warning(
                     "The token lacks the ZohoCRM.coql.READ scope; finding existing "
@@ -161,12 +185,16 @@ class LeadLookup:
                     "fresh writes)"
                 )
                 self.use_search = True
+        values: dict[str, set[str]] = {}
+        for field, spellings in groups:
+            values.setdefault(field, set()).update(spellings)
         return list(self._search(client, module, values))
 
     def _coql(
-        self, client: ZohoCRMClient, module: str, values: Mapping[str, set[str]]
+        self, client: ZohoCRMClient, module: str, groups: Sequence[tuple[str, set[str]]]
     ) -> Iterator[dict[str, t.Any]]:
-        for where in coql_where_clauses(values):
+        for values in pack_queries(groups):
+            where = coql_where(values)
             offset = 0
             while True:
                 rows, more = self._coql_page(client, module, where, offset)

@@ -12,7 +12,8 @@ from target_zoho_leads.dedupe import Blocked, plan_batch
 from target_zoho_leads.identities import Identities
 from target_zoho_leads.lookup import (
     coql_literal,
-    coql_where_clauses,
+    coql_where,
+    pack_queries,
     pair_up,
     search_criteria,
     search_escape,
@@ -196,13 +197,34 @@ def test_conditions_are_bracketed_in_pairs():
 
 def test_where_clauses_respect_in_list_and_condition_limits():
     """At most 100 values per ``in`` and 25 conditions per query."""
-    emails = [f"p{i}@x.com" for i in range(2600)]
-    clauses = coql_where_clauses({"Email": emails, "Phone": ["1", "2"]})
+    groups = [("Email", {f"p{i}@x.com"}) for i in range(2600)] + [("Phone", {"1", "2"})]
+    queries = pack_queries(groups)
+    clauses = [coql_where(values) for values in queries]
     assert len(clauses) == 2
     assert clauses[0].count(" in (") == 25
     assert clauses[1].count(" in (") == 2
     first_list = clauses[0].split(" in (", 2)[1].split(")")[0]
     assert first_list.count("'") == 200
+
+
+@given(
+    groups=st.lists(
+        st.tuples(
+            st.sampled_from(["Email", "Phone"]),
+            st.sets(st.text("abc123", min_size=1, max_size=4), min_size=1, max_size=7),
+        ),
+        max_size=400,
+    )
+)
+def test_queries_hold_every_spelling_and_keep_a_person_s_spellings_together(groups):
+    """Each group lands whole in one query; no query exceeds Zoho's limits."""
+    queries = pack_queries(groups)
+    for values in queries:
+        conditions = sum(-(-len(v) // 100) for v in values.values())
+        assert 1 <= conditions <= 25
+        assert coql_where(values).count(" in (") == conditions
+    for field, spellings in groups:
+        assert any(spellings <= values.get(field, set()) for values in queries)
 
 
 def test_search_values_escape_brackets_commas_and_backslashes():
