@@ -1,22 +1,37 @@
-"""The target's settings (SPEC §2): their schema, defaults and how they are read."""
+"""The target's settings (SPEC §2): their JSON schema, and the one object that reads them."""
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import logging
 import typing as t
 
+from jsonschema import Draft7Validator
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 
-from target_zoho_leads.auth import DEFAULT_ACCOUNTS_URL
-from target_zoho_leads.connect import (
-    DEFAULT_API_VERSION,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_REQUEST_TIMEOUT,
-    DEFAULT_TRACKING_ID_FIELD,
-)
+from target_zoho_leads.auth import check_base_url
+from target_zoho_leads.mapping import LeadMapper
 
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from jsonschema import ValidationError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ACCOUNTS_URL = "https://accounts.zoho.com"
+DEFAULT_API_VERSION = "v8"
+# The lookups need v7+: COQL takes 100 values in an `in` only from v7.
+API_VERSIONS = ("v7", "v8")
+DEFAULT_TRACKING_ID_FIELD = "CDP_ID"
+DEFAULT_REQUEST_TIMEOUT = 60
+DEFAULT_MAX_RETRIES = 8
 DEFAULT_MAX_CONCURRENCY = 4
-DEFAULT_INVALID_VALUE_POLICY = "reject"
 MAX_CONCURRENCY_LIMIT = 25  # Zoho's highest per-org concurrency (Ultimate edition)
+INVALID_VALUE_POLICIES = ("reject", "drop_field")
+DEFAULT_INVALID_VALUE_POLICY = "reject"
 TRIGGERS = ("workflow", "approval", "blueprint", "pathfinder", "orchestration")
 
 
@@ -119,7 +134,7 @@ def settings_schema() -> dict[str, t.Any]:
         ),
         th.Property(
             "tracking_id_field",
-            th.StringType,
+            th.StringType(pattern=r"^[A-Za-z][A-Za-z0-9_]*$"),
             default=DEFAULT_TRACKING_ID_FIELD,
             title="Tracking ID Field",
             description="The Zoho field that holds the CDP tracking id: the only "
@@ -129,12 +144,14 @@ def settings_schema() -> dict[str, t.Any]:
             "api_version",
             th.StringType,
             default=DEFAULT_API_VERSION,
+            allowed_values=list(API_VERSIONS),
             title="API Version",
-            description="Zoho CRM REST API version used in the path (/crm/v8/...).",
+            description="Zoho CRM REST API version used in the path (/crm/v8/...): "
+            "v7 or v8 (the lookups need v7 or later).",
         ),
         th.Property(
             "trigger",
-            th.ArrayType(th.StringType),
+            th.ArrayType(th.CustomType({"type": "string", "enum": list(TRIGGERS)})),
             title="Trigger",
             description="Zoho automation to run on insert and update, any of "
             "workflow, approval, blueprint, pathfinder, orchestration. Not set: "
@@ -142,7 +159,7 @@ def settings_schema() -> dict[str, t.Any]:
         ),
         th.Property(
             "max_concurrency",
-            th.IntegerType,
+            th.IntegerType(minimum=1, maximum=MAX_CONCURRENCY_LIMIT),
             default=DEFAULT_MAX_CONCURRENCY,
             title="Max Concurrency",
             description="Most Zoho API calls in flight at once (1 to 25; Zoho "
@@ -150,14 +167,14 @@ def settings_schema() -> dict[str, t.Any]:
         ),
         th.Property(
             "request_timeout",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=DEFAULT_REQUEST_TIMEOUT,
             title="Request Timeout",
             description="Seconds to wait for one HTTP request.",
         ),
         th.Property(
             "max_retries",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=DEFAULT_MAX_RETRIES,
             title="Max Retries",
             description="Tries for one call on a transient failure (429, 5xx, "
@@ -167,6 +184,7 @@ def settings_schema() -> dict[str, t.Any]:
             "invalid_value_policy",
             th.StringType,
             default=DEFAULT_INVALID_VALUE_POLICY,
+            allowed_values=list(INVALID_VALUE_POLICIES),
             title="Invalid Value Policy",
             description="What to do with a value Zoho would refuse for its field "
             "type (a malformed email, a date it cannot read): reject (the record "
@@ -191,6 +209,162 @@ def settings_schema() -> dict[str, t.Any]:
     return _valid_nulls(schema)
 
 
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every setting of a run, read, checked and defaulted in one place.
+
+    Built once by :meth:`from_config`; nothing else reads the raw config. The
+    credentials are left out of ``repr`` so a settings object can be logged.
+    """
+
+    client_id: str = dataclasses.field(repr=False)
+    client_secret: str = dataclasses.field(repr=False)
+    refresh_token: str = dataclasses.field(repr=False)
+    field_mapping: t.Any = dataclasses.field(repr=False)
+    default_values: t.Any = dataclasses.field(repr=False, default=None)
+    accounts_url: str = DEFAULT_ACCOUNTS_URL
+    unique_lead: bool = False
+    tracking_id_field: str = DEFAULT_TRACKING_ID_FIELD
+    api_version: str = DEFAULT_API_VERSION
+    trigger: tuple[str, ...] | None = None
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    invalid_value_policy: str = DEFAULT_INVALID_VALUE_POLICY
+    rejected_records_path: str | None = None
+    dry_run_path: str | None = None
+    validate_records: bool = True
+
+    @classmethod
+    def from_config(
+        cls, config: Mapping[str, t.Any], schema: Mapping[str, t.Any] | None = None
+    ) -> Settings:
+        """Read every setting, with its default, and check them all.
+
+        Args:
+            config: The settings as the SDK read them (file or environment).
+            schema: The JSON schema to check against; the target's own
+                (:func:`settings_schema`) when not given.
+
+        Raises:
+            ConfigValidationError: Every problem at once. Messages name the
+                setting and what it should be, never its value.
+        """
+        schema = schema if schema is not None else settings_schema()
+        problems = list(schema_problems(config, schema))
+        warn_unknown(config, schema)
+        if problems:  # wrong types would only add confusing follow-on problems
+            raise ConfigValidationError(problems[0], errors=problems)
+        given = {k: v for k, v in config.items() if v is not None}
+        try:
+            unique_lead = parse_flag(given.get("unique_lead", False))
+        except ValueError as exc:
+            problems.append(f"unique_lead: {exc}")
+            unique_lead = False
+        try:
+            accounts_url = check_base_url(
+                given.get("accounts_url", DEFAULT_ACCOUNTS_URL), "accounts_url"
+            )
+        except ValueError as exc:
+            problems.append(str(exc))
+            accounts_url = DEFAULT_ACCOUNTS_URL
+        try:
+            LeadMapper.from_config(config)
+        except ConfigValidationError as exc:
+            problems += exc.errors or [str(exc)]
+        if problems:
+            raise ConfigValidationError(problems[0], errors=problems)
+        values = {f.name: given[f.name] for f in dataclasses.fields(cls) if f.name in given}
+        # Numbers may arrive as Decimal (the SDK's JSON reading) or as text (--config ENV).
+        for name, cast in _CASTS.items():
+            if name in values:
+                values[name] = cast(values[name])
+        values.update(unique_lead=unique_lead, accounts_url=accounts_url)
+        return cls(**values)
+
+
+_CASTS: dict[str, t.Callable[[t.Any], t.Any]] = {
+    "request_timeout": float,
+    "max_concurrency": int,
+    "max_retries": int,
+    "trigger": tuple,
+}
+
+
+def schema_problems(config: Mapping[str, t.Any], schema: Mapping[str, t.Any]) -> Iterator[str]:
+    """Check ``config`` against ``schema``, saying what is wrong without any value.
+
+    A secret given as a number, or a mapping holding people's data, must not
+    reach the log through a validator's "<value> is not of type" message.
+    """
+    for error in Draft7Validator(schema).iter_errors(dict(config)):
+        yield _problem(error, schema)
+
+
+def _problem(error: ValidationError, schema: Mapping[str, t.Any]) -> str:
+    """One schema error in the target's words: the setting and what it should be."""
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if k not in (error.instance or {})]
+        return f"{', '.join(missing)}: a required setting is missing"
+    path = list(error.absolute_path)
+    name = str(path[0]) if path else "settings"
+    where = "".join(f" item {p + 1}" if isinstance(p, int) else "" for p in path[1:])
+    prop = schema.get("properties", {}).get(name, {})
+    return f"{name}{where} {_expectation(str(error.validator), error.validator_value, prop)}"
+
+
+def _expectation(validator: str, rule: t.Any, prop: Mapping[str, t.Any]) -> str:
+    """What a setting should be, from the schema rule it broke (never from its value)."""
+    words: dict[str, t.Callable[[], str]] = {
+        "type": lambda: f"expected {_type_words(rule)}",
+        "anyOf": lambda: f"expected {_type_words([option.get('type') for option in rule])}",
+        "enum": lambda: f"must be one of {', '.join(map(str, rule))}",
+        "minimum": lambda: _range_words(prop, rule),
+        "maximum": lambda: _range_words(prop, rule),
+        "exclusiveMinimum": lambda: f"must be more than {rule}",
+        "pattern": lambda: "must be a Zoho API name: letters, digits and underscores",
+    }
+    return words.get(validator, lambda: "is not valid")()
+
+
+_TYPE_WORDS = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "an object",
+}
+
+
+def _type_words(types: t.Any) -> str:
+    kinds = [types] if isinstance(types, str) else list(types or [])
+    words = [_TYPE_WORDS[kind] for kind in kinds if kind in _TYPE_WORDS]
+    return " or ".join(words) or "another type"
+
+
+def _range_words(prop: Mapping[str, t.Any], rule: t.Any) -> str:
+    low, high = prop.get("minimum"), prop.get("maximum")
+    if low is not None and high is not None:
+        return f"must be {low} to {high}"
+    if low is not None:
+        return f"must be {low} or more"
+    return f"must be at most {rule}"
+
+
+def warn_unknown(config: Mapping[str, t.Any], schema: Mapping[str, t.Any]) -> None:
+    """Warn about a setting name the target does not know, with the closest known one.
+
+    A typo (``uniqe_lead``) would otherwise leave the real setting at its
+    default without a word.
+    """
+    known = list(schema.get("properties", {}))
+    for name in sorted(set(config) - set(known)):
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        logger.warning("Unknown setting %s is ignored%s", name, hint)
+
+
 def parse_flag(value: t.Any) -> bool:
     """Read a switch the way the CDP's form writes it: true/false, 1/0, "1"/"0".
 
@@ -200,5 +374,5 @@ def parse_flag(value: t.Any) -> bool:
     text = str(value).strip().lower()
     if isinstance(value, bool) or text in {"1", "0", "true", "false"}:
         return text in {"1", "true"}
-    msg = f'expected true/false, 1/0 or "1"/"0", got {str(value)[:20]!r}'
+    msg = 'expected true/false, 1/0 or "1"/"0"'
     raise ValueError(msg)
