@@ -24,8 +24,12 @@ CONDITIONS_PER_QUERY = 25  # conditions in one COQL where clause
 # lookup seldom finds 200 people, so pages are asked for only when Zoho has more.
 ROWS_PER_PAGE = 200
 SEARCH_CONDITIONS = 10  # criteria joined in one search call
-# The Leads system field that says a lead was converted to a Contact.
+# The Leads system field that says a lead was converted to a Contact. COQL
+# leaves converted leads out unless the where clause tests it, as Zoho was
+# seen to: the test costs two of the 25 conditions.
 CONVERTED_FIELD = "Converted__s"
+CONVERTED_EITHER = f"({CONVERTED_FIELD} = true or {CONVERTED_FIELD} = false)"
+IDENTITY_CONDITIONS = CONDITIONS_PER_QUERY - 2
 
 
 class Found(t.NamedTuple):
@@ -67,9 +71,9 @@ def coql_where(values: Mapping[str, Iterable[str]]) -> str:
 
 
 def pack_queries(groups: Iterable[tuple[str, Iterable[str]]]) -> list[dict[str, set[str]]]:
-    """Share ``(field, spellings)`` groups out into queries within COQL's 25 conditions.
+    """Share ``(field, spellings)`` groups out into queries of at most 23 conditions.
 
-    A group is never split, and groups go in the order given: a person's
+    Two of COQL's 25 are left for the converted-lead test. A group is never split, and groups go in the order given: a person's
     email and phone, asked in one query, bring their lead back once, not
     once per query (each page of 200 rows is a call).
     """
@@ -79,7 +83,7 @@ def pack_queries(groups: Iterable[tuple[str, Iterable[str]]]) -> list[dict[str, 
         held = current.get(field, set())
         sizes = {name: len(values) for name, values in current.items()}
         sizes[field] = len(held) + len(set(spellings) - held)
-        if current and _conditions(sizes) > CONDITIONS_PER_QUERY:
+        if current and _conditions(sizes) > IDENTITY_CONDITIONS:
             queries.append(current)
             current = {}
         current.setdefault(field, set()).update(spellings)
@@ -194,10 +198,9 @@ class LeadLookup:
         self, client: ZohoCRMClient, module: str, groups: Sequence[tuple[str, set[str]]]
     ) -> Iterator[dict[str, t.Any]]:
         for values in pack_queries(groups):
-            where = coql_where(values)
             offset = 0
             while True:
-                rows, more = self._coql_page(client, module, where, offset)
+                rows, more = self._coql_page(client, module, coql_where(values), offset)
                 yield from rows
                 if not more:
                     break
@@ -208,10 +211,17 @@ class LeadLookup:
     ) -> tuple[list[dict[str, t.Any]], bool]:
         """One page; an org whose COQL refuses the converted flag is asked without it."""
         while True:
+            columns = ["id", "Email", "Phone"]
+            criteria = where
+            if module == LEADS:
+                columns.append(self.tracking_field)
+                if self.select_converted:
+                    columns.append(CONVERTED_FIELD)
+                    criteria = f"({where} and {CONVERTED_EITHER})"
             # Every value in `where` went through coql_literal.
             query = (
-                f"select {', '.join(self._columns(module))} from {module} "  # noqa: S608
-                f"where {where} limit {ROWS_PER_PAGE} offset {offset}"
+                f"select {', '.join(dict.fromkeys(columns))} from {module} "  # noqa: S608
+                f"where {criteria} limit {ROWS_PER_PAGE} offset {offset}"
             )
             try:
                 return client.coql_page(query)
@@ -227,14 +237,6 @@ class LeadLookup:
                     exc.code,
                 )
                 self.select_converted = False
-
-    def _columns(self, module: str) -> list[str]:
-        if module != LEADS:
-            return ["id", "Email", "Phone"]
-        columns = ["id", "Email", "Phone", self.tracking_field]
-        if self.select_converted:
-            columns.append(CONVERTED_FIELD)
-        return list(dict.fromkeys(columns))
 
     def _search(
         self, client: ZohoCRMClient, module: str, values: Mapping[str, set[str]]
