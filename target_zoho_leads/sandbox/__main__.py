@@ -106,7 +106,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--org-concurrency",
         type=int,
         default=0,
-        help="answer 429 beyond this many calls in flight (0: no limit)",
+        help="answer 429 beyond this many calls in flight (Zoho: 5-25 by edition; 0: no limit)",
+    )
+    parser.add_argument(
+        "--sub-concurrency",
+        type=int,
+        default=10,
+        help="answer 429 beyond this many COQL calls, or writes of more than 10 "
+        "records, in flight (Zoho: 10; 0: no limit)",
+    )
+    parser.add_argument(
+        "--token-limit",
+        type=int,
+        default=10,
+        help="token mints allowed per window before Access Denied (Zoho: 10)",
+    )
+    parser.add_argument(
+        "--token-window-seconds",
+        type=float,
+        default=600,
+        help="the token-mint window (Zoho: 600)",
+    )
+    parser.add_argument(
+        "--token-block-seconds",
+        type=float,
+        default=None,
+        help="past the mint limit, block minting this long (default: until the "
+        "oldest mint leaves the window)",
+    )
+    parser.add_argument(
+        "--encrypted-field",
+        action="append",
+        default=[],
+        dest="encrypted_fields",
+        help="a field marked encrypted (crypt): COQL may only test it with is [not] null",
     )
     parser.add_argument(
         "--unique-field",
@@ -171,6 +204,11 @@ def knobs_from(args: argparse.Namespace) -> dict[str, t.Any]:
         "token_expiry_calls": args.token_expiry_calls,
         "search_lag_seconds": args.search_lag_seconds,
         "org_concurrency": args.org_concurrency,
+        "sub_concurrency": args.sub_concurrency,
+        "token_limit": args.token_limit,
+        "token_window_seconds": args.token_window_seconds,
+        "token_block_seconds": args.token_block_seconds,
+        "encrypted_fields": args.encrypted_fields,
         "unique_fields": args.unique_fields,
         "seed": args.seed,
         "coql_scope": not args.no_coql_scope,

@@ -53,11 +53,20 @@ def _configure(sandbox: ZohoSandbox, payload: object) -> Answer:
     return Answer(200, {"ok": True, "config": dataclasses.asdict(sandbox.knobs)})
 
 
+def _block_tokens(sandbox: ZohoSandbox, payload: object) -> Answer:
+    seconds = payload.get("seconds") if isinstance(payload, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        return _error(400, 'send {"seconds": N}')
+    sandbox.block_tokens(seconds)
+    return Answer(200, {"ok": True})
+
+
 WRITERS: dict[str, t.Callable[[ZohoSandbox, object], Answer]] = {
     "reset": _reset,
     "leads": _seed,
     "contacts": _seed_contacts,
     "convert": _convert,
+    "token_block": _block_tokens,
     "config": _configure,
 }
 

@@ -12,6 +12,7 @@ from target_zoho_leads.sandbox.field_catalog import (
     default_leads_fields,
     normalise_fields,
 )
+from target_zoho_leads.sandbox.gates import ConcurrencyGates
 from target_zoho_leads.sandbox.lost_answers import AnswerLoser
 from target_zoho_leads.sandbox.server import SandboxServer
 from target_zoho_leads.sandbox.state import FaultDice, Knobs, Recorder
@@ -73,6 +74,7 @@ class ZohoSandbox:
         self.recorder = Recorder()
         self.dice = FaultDice(self.knobs.seed)
         self.issuer = TokenIssuer(self.credentials, self.knobs)
+        self.gates = ConcurrencyGates()
         self.loser = AnswerLoser()
         self.loser.arm(self.knobs.lose_answers)
         stores = {"leads": self.store, "contacts": self.contacts_store}
@@ -262,8 +264,16 @@ class ZohoSandbox:
         rule = {"call": call, "nth": nth}
         self.configure(lose_answers=[*self.knobs.lose_answers, rule])
 
+    def block_tokens(self, seconds: float) -> None:
+        """Refuse every token mint (HTTP 400 Access Denied) for ``seconds`` from now.
+
+        Args:
+            seconds: How long the block lasts.
+        """
+        self.issuer.block(seconds)
+
     def stats(self) -> dict[str, t.Any]:
-        """Counts of calls, tokens, faults and records written."""
+        """Counts of calls, tokens, faults, 429s, credits and records written."""
         return self.recorder.stats()
 
     def requests(self) -> list[dict[str, t.Any]]:

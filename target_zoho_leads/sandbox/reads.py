@@ -38,6 +38,8 @@ CONVERTED_CHOICES = {
     "true": is_converted,
     "both": lambda _record: True,
 }
+# The ``crypt`` block of an encrypted field, as Zoho's field metadata gives it.
+ENCRYPTED = {"mode": "decryption", "status": 1}
 SCOPE_MISMATCH = error_item("OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL")
 
 
@@ -68,11 +70,13 @@ def run_coql(call: Call, stores: Stores, knobs: Knobs) -> Answer:
         if module == "Contacts" and not knobs.contacts_scope:
             return Answer(401, dict(SCOPE_MISMATCH))
         store = stores[module.lower()]
-        rules = EvalRules(case_sensitive=knobs.coql_case_sensitive)
+        rules = EvalRules(knobs.coql_case_sensitive, frozenset(knobs.encrypted_fields))
         result = query.run(_coql_records(store, query, knobs), store.fields, rules)
     except QueryError as error:
         return Answer(400, error.body())
-    return Answer(200, result) if result else Answer(204, None)
+    answer = Answer(200, result) if result else Answer(204, None)
+    answer.coql_limit = query.limit
+    return answer
 
 
 def _coql_module(query: Query) -> str:
@@ -146,7 +150,7 @@ def search(call: Call, stores: Stores, knobs: Knobs) -> Answer:
         return error_answer(400, "INVALID_DATA", "invalid data", {"param_name": "converted"})
     try:
         test = (
-            parse_criteria(given["criteria"], store.fields)
+            parse_criteria(given["criteria"], store.fields, set(knobs.encrypted_fields))
             if "criteria" in given
             else simple_matcher(given, store.fields)
         )
@@ -178,7 +182,8 @@ def fields(call: Call, stores: Stores, knobs: Knobs) -> Answer:
     Args:
         call: The request.
         stores: The stores, which hold the field metadata.
-        knobs: The sandbox knobs (``unique_fields`` shows in Leads' ``unique``).
+        knobs: The sandbox knobs (``unique_fields`` shows in Leads' ``unique``,
+            ``encrypted_fields`` in ``crypt``).
 
     Returns:
         200 with ``fields``, or Zoho's error for a missing or other module.
@@ -198,5 +203,7 @@ def fields(call: Call, stores: Stores, knobs: Knobs) -> Answer:
         copied = copy.deepcopy(field)
         if leads and field["api_name"] in knobs.unique_fields:
             copied["unique"] = {"casesensitive": "false"}
+        if field["api_name"] in knobs.encrypted_fields:
+            copied["crypt"] = dict(ENCRYPTED)
         answer.append(copied)
     return Answer(200, {"fields": answer})

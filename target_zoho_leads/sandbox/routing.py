@@ -55,13 +55,15 @@ class Call:
 class Answer:
     """What to send back: status, JSON body (None: empty) and extra headers.
 
-    ``notes`` carries the field names a write dropped, for the request log.
+    ``notes`` carries the field names a write dropped, for the request log;
+    ``coql_limit`` the LIMIT of a COQL query that parsed, for its credits.
     """
 
     status: int
     body: t.Any
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     notes: WriteNotes | None = None
+    coql_limit: int | None = None
 
 
 @dataclasses.dataclass

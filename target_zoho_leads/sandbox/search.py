@@ -107,9 +107,12 @@ def _join(joiner: str, left: Test, right: Test) -> Test:
 class CriteriaParser:
     """Reads ``((A:equals:x)or(B:starts_with:y))`` into a predicate."""
 
-    def __init__(self, text: str, fields: dict[str, dict[str, t.Any]]) -> None:
-        """Prepare to parse ``text`` against the module's fields."""
+    def __init__(
+        self, text: str, fields: dict[str, dict[str, t.Any]], encrypted: set[str] | None = None
+    ) -> None:
+        """Prepare to parse ``text`` against the module's fields (``encrypted``: their names)."""
         self.text = text
+        self.encrypted = encrypted or set()
         self.fields = {name.lower(): name for name in fields} | {"id": "id"}
         self.position = 0
         self.count = 0
@@ -167,6 +170,16 @@ class CriteriaParser:
             )
         self.position += len(name)
         operator = self.take_operator(self.fields[name.lower()])
+        if self.fields[name.lower()] in self.encrypted and operator != "equals":
+            raise QueryError(
+                code="INVALID_QUERY",
+                message="Invalid query formed",
+                details={
+                    "operator": operator,
+                    "reason": "only equals is supported for an encrypted field",
+                    "api_name": self.fields[name.lower()],
+                },
+            )
         values = self.take_values()
         self.count += 1
         if self.count > MAX_CRITERIA:
@@ -220,12 +233,16 @@ class CriteriaParser:
         return values
 
 
-def parse_criteria(text: str, fields: dict[str, dict[str, t.Any]]) -> Test:
+def parse_criteria(
+    text: str, fields: dict[str, dict[str, t.Any]], encrypted: set[str] | None = None
+) -> Test:
     """Parse a search ``criteria`` parameter.
 
     Args:
         text: The criteria as sent (already URL-decoded).
-        fields: The Leads field metadata by api name.
+        fields: The module's field metadata by api name.
+        encrypted: The names of encrypted fields (Zoho searches them with
+            ``equals`` only).
 
     Returns:
         A predicate over a lead.
@@ -233,7 +250,7 @@ def parse_criteria(text: str, fields: dict[str, dict[str, t.Any]]) -> Test:
     Raises:
         QueryError: Zoho's 400 error for the criteria.
     """
-    return CriteriaParser(text, fields).parse()
+    return CriteriaParser(text, fields, encrypted).parse()
 
 
 def simple_matcher(params: dict[str, str], fields: dict[str, dict[str, t.Any]]) -> Test:

@@ -16,8 +16,10 @@ import urllib.parse
 from http import HTTPStatus
 
 from target_zoho_leads.sandbox.admin import admin_answer
+from target_zoho_leads.sandbox.billing import call_credits
+from target_zoho_leads.sandbox.gates import is_heavy
 from target_zoho_leads.sandbox.items import error_item
-from target_zoho_leads.sandbox.routing import INVALID_URL, Answer, Call, route
+from target_zoho_leads.sandbox.routing import INVALID_URL, Answer, Call, Route, route
 
 if t.TYPE_CHECKING:
     from target_zoho_leads.sandbox.core import ZohoSandbox
@@ -180,6 +182,8 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
             status, result = sandbox.issuer.grant(params, sandbox.url)
             if "access_token" in result:
                 sandbox.recorder.minted(result["access_token"], time.time())
+            elif status == HTTPStatus.BAD_REQUEST:
+                sandbox.recorder.add("token_denials")
             answer = Answer(status, result)
         entry["status"] = answer.status
         self.send(answer)
@@ -187,28 +191,42 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
     def api_call(self, path: str, query: dict[str, list[str]], body: bytes) -> None:
         """Answer a ``/crm`` call, counting it in flight until the answer is written."""
         recorder = self.server.sandbox.recorder
-        already = recorder.begin_call()
+        recorder.begin_call()
         try:
-            self.api_call_in_flight(path, query, body, already)
+            self.api_call_in_flight(path, query, body)
         finally:
             recorder.end_call()
 
-    def api_call_in_flight(
-        self, path: str, query: dict[str, list[str]], body: bytes, already: int
-    ) -> None:
-        """Log the call, apply the faults, check the token, run the endpoint."""
+    def api_call_in_flight(self, path: str, query: dict[str, list[str]], body: bytes) -> None:
+        """Log the call, apply the concurrency limits, then do it."""
         sandbox = self.server.sandbox
         found = route(self.command, path)
         sandbox.recorder.count_route(found.key)
         entry = sandbox.recorder.log(_log_entry(self.command, path, query, body))
-        dealt_with, drop_after = self.fault_before(entry, already)
+        heavy = is_heavy(found, entry["json"])
+        refused = sandbox.gates.enter(sandbox.knobs, heavy=heavy)
+        if refused:
+            sandbox.recorder.refused(refused)
+            self.answer(entry, Answer(429, dict(TOO_MANY_REQUESTS), self.retry_after()))
+            return
+        try:
+            self.admitted_call(found, entry, Call(self.command, path, query, body))
+        finally:
+            sandbox.gates.leave(heavy=heavy)
+
+    def admitted_call(self, found: Route, entry: dict[str, t.Any], call: Call) -> None:
+        """Apply the faults, check the token, run the endpoint, maybe lose its answer."""
+        sandbox = self.server.sandbox
+        dealt_with, drop_after = self.fault_before(entry)
         if dealt_with:
             return
         problem = sandbox.issuer.check(self.headers.get("Authorization"))
         if problem:
             self.answer(entry, Answer(401, problem))
             return
-        answer = sandbox.api.handle(found, Call(self.command, path, query, body))
+        answer = sandbox.api.handle(found, call)
+        if found.handler is not None:
+            sandbox.recorder.spend(found.key, call_credits(found, entry["json"], answer.coql_limit))
         if answer.notes:
             entry["unknown_fields"] = sorted(set(answer.notes.unknown_fields))
             entry["read_only_fields"] = sorted(set(answer.notes.read_only_fields))
@@ -222,24 +240,22 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
             return
         self.answer(entry, answer)
 
-    def fault_before(self, entry: dict[str, t.Any], already: int) -> tuple[bool, bool]:
-        """Apply the concurrency limit, the latency and the faults drawn for a call.
+    def retry_after(self) -> dict[str, str]:
+        """The Retry-After header for 429s, if the knob asks for one."""
+        after = self.server.sandbox.knobs.retry_after
+        return {"Retry-After": str(math.ceil(after))} if after else {}
+
+    def fault_before(self, entry: dict[str, t.Any]) -> tuple[bool, bool]:
+        """Apply the latency and the faults drawn for a call.
 
         Args:
             entry: The call's request-log entry.
-            already: How many calls were in flight when this one arrived.
 
         Returns:
             Whether the call was already answered or dropped, and whether its
             answer is to be dropped after the work.
         """
         knobs, recorder = self.server.sandbox.knobs, self.server.sandbox.recorder
-        after = knobs.retry_after
-        retry = {"Retry-After": str(math.ceil(after))} if after else {}
-        if knobs.org_concurrency and already >= knobs.org_concurrency:
-            recorder.fault("429")
-            self.answer(entry, Answer(429, dict(TOO_MANY_REQUESTS), retry))
-            return True, False
         if knobs.latency_ms:
             self.server.stopping.wait(knobs.latency_ms / 1000)
         before, drop_after, status_5xx = self.server.sandbox.dice.draw(knobs)
@@ -247,7 +263,7 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
             return False, drop_after
         recorder.fault(before)
         if before == "429":
-            self.answer(entry, Answer(429, dict(TOO_MANY_REQUESTS), retry))
+            self.answer(entry, Answer(429, dict(TOO_MANY_REQUESTS), self.retry_after()))
         elif before == "5xx":
             self.answer(entry, Answer(status_5xx, dict(INTERNAL_ERROR)))
         else:

@@ -39,6 +39,7 @@ def _preference(value: object) -> str | None:
 # Knobs whose value is checked or reshaped as it is set.
 NORMALISERS: dict[str, t.Callable[[object], object]] = {
     "unique_fields": _names,
+    "encrypted_fields": _names,
     "duplicate_check_fields": _names,
     "duplicate_check_preference": _preference,
     "lose_answers": _lost_answers,
@@ -69,8 +70,14 @@ class Knobs:
             since the rule was set is done, then hung up on unanswered.
         token_expiry_calls: An access token dies after this many API calls (0: never).
         token_ttl_seconds: An access token's lifetime.
-        token_limit: Mints per refresh token allowed in ``token_window_seconds``.
-        token_window_seconds: The mint-throttle window.
+        token_limit: Mints per refresh token allowed in ``token_window_seconds``
+            (Zoho: 10 in 10 minutes); past it the token endpoint answers HTTP
+            400 ``{"error": "Access Denied", ...}``.
+        token_window_seconds: The mint-throttle window; a refused mint waits
+            until the oldest mint in it is this old.
+        token_block_seconds: When set, going past ``token_limit`` blocks
+            minting for this long instead, then the window starts afresh
+            (``block_tokens(seconds)`` starts such a block at once).
         token_fail_rate: Share of token requests answered 500.
         coql_scope: Whether tokens carry ``ZohoCRM.coql.READ`` (False: COQL
             answers 401 OAUTH_SCOPE_MISMATCH).
@@ -90,7 +97,15 @@ class Knobs:
             it, naming the Contact and module Contacts).
         duplicate_check_fields: The Leads fields the preference compares
             (mapped to the Contacts field of the same name).
-        org_concurrency: Calls in flight beyond which a call answers 429 (0: no limit).
+        org_concurrency: Calls in flight beyond which a call answers 429
+            TOO_MANY_REQUESTS (0: no limit; Zoho: 5/10/15/20/25 by edition).
+        sub_concurrency: COQL calls, and writes of more than 10 records, in
+            flight beyond which such a call answers 429 (0: no limit; Zoho:
+            10 on every edition).
+        encrypted_fields: Fields (of Leads and Contacts) marked encrypted in
+            their ``crypt`` metadata; COQL may test them only with
+            ``is [not] null`` (numbers also ``=``/``!=``), search only with
+            ``equals``.
         seed: Seed of the fault dice (None: from the system).
     """
 
@@ -107,6 +122,7 @@ class Knobs:
     token_ttl_seconds: float = 3600
     token_limit: int = 10
     token_window_seconds: float = 600
+    token_block_seconds: float | None = None
     token_fail_rate: float = 0
     coql_scope: bool = True
     contacts_scope: bool = True
@@ -119,6 +135,8 @@ class Knobs:
         default_factory=lambda: ["Email", "Phone"]
     )
     org_concurrency: int = 0
+    sub_concurrency: int = 10
+    encrypted_fields: list[str] = dataclasses.field(default_factory=list)
     seed: int | None = None
 
     def update(self, **knobs: object) -> None:
@@ -211,6 +229,7 @@ class Recorder:
                 "calls": collections.Counter(),
                 "token_requests": 0,
                 "tokens_minted": 0,
+                "token_denials": 0,
                 "token_mint_times": [],
                 "max_in_flight": 0,
                 "faults": {
@@ -221,20 +240,21 @@ class Recorder:
                     "hang": 0,
                     "lost_answer": 0,
                 },
+                "concurrency_429": {"org": 0, "sub": 0},
+                "credits": 0,
+                "credits_by_call": collections.Counter(),
                 "records_created": 0,
                 "records_updated": 0,
             }
             self._log: list[dict[str, t.Any]] = []
             self._tokens: list[str] = []
 
-    def begin_call(self) -> int:
-        """Count a ``/crm`` call entering; return how many were already in flight."""
+    def begin_call(self) -> None:
+        """Count a ``/crm`` call entering."""
         with self._lock:
-            before = self.in_flight
             self.in_flight += 1
             self._stats["api_calls"] += 1
             self._stats["max_in_flight"] = max(self._stats["max_in_flight"], self.in_flight)
-            return before
 
     def end_call(self) -> None:
         """Count a ``/crm`` call leaving."""
@@ -256,6 +276,18 @@ class Recorder:
         with self._lock:
             self._stats["faults"][kind] += 1
 
+    def refused(self, limit: str) -> None:
+        """Count a 429 for a concurrency limit (``org`` or ``sub``); also in ``faults``."""
+        with self._lock:
+            self._stats["faults"]["429"] += 1
+            self._stats["concurrency_429"][limit] += 1
+
+    def spend(self, route: str, cost: int) -> None:
+        """Count the API credits one handled call of ``route`` cost."""
+        with self._lock:
+            self._stats["credits"] += cost
+            self._stats["credits_by_call"][route] += cost
+
     def minted(self, token: str, when: float) -> None:
         """Remember a minted access token and when it was minted."""
         with self._lock:
@@ -270,10 +302,17 @@ class Recorder:
         return entry
 
     def stats(self) -> dict[str, t.Any]:
-        """A copy of the stats."""
+        """A copy of the stats.
+
+        ``faults["429"]`` counts every 429 answered (drawn or for a
+        concurrency limit), ``concurrency_429`` those for each limit;
+        ``credits`` the API credits spent (``credits_by_call`` by route);
+        ``token_denials`` the mints refused as Access Denied.
+        """
         with self._lock:
             stats = copy.deepcopy(self._stats)
         stats["calls"] = dict(stats["calls"])
+        stats["credits_by_call"] = dict(stats["credits_by_call"])
         return stats
 
     def requests(self) -> list[dict[str, t.Any]]:

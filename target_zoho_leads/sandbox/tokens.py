@@ -67,11 +67,36 @@ class TokenIssuer:
         self._mints: dict[str, collections.deque[float]] = collections.defaultdict(
             collections.deque
         )
+        self._blocked_until = 0.0
 
     def forget_throttle(self) -> None:
-        """Clear the mint history, so a reset sandbox is not still throttled."""
+        """Clear the mint history and any block, so a reset sandbox is not throttled."""
         with self._lock:
             self._mints.clear()
+            self._blocked_until = 0.0
+
+    def block(self, seconds: float) -> None:
+        """Refuse every mint as Access Denied for ``seconds`` from now."""
+        with self._lock:
+            self._blocked_until = time.time() + seconds
+
+    def _throttled(self, mints: collections.deque[float], now: float) -> bool:
+        """Whether a mint now is refused; the lock is held.
+
+        Zoho refuses mints past ``token_limit`` for the rest of the window;
+        ``token_block_seconds`` makes that a block of a chosen length instead.
+        """
+        knobs = self._knobs
+        if now < self._blocked_until:
+            return True
+        while mints and mints[0] <= now - knobs.token_window_seconds:
+            mints.popleft()
+        if len(mints) < knobs.token_limit:
+            return False
+        if knobs.token_block_seconds is not None:
+            self._blocked_until = now + knobs.token_block_seconds
+            mints.clear()
+        return True
 
     def grant(self, form: dict[str, str], api_domain: str) -> tuple[int, dict[str, t.Any]]:
         """Answer ``POST /oauth/v2/token`` as Zoho does.
@@ -99,9 +124,7 @@ class TokenIssuer:
         knobs = self._knobs
         with self._lock:
             mints = self._mints[form["refresh_token"]]
-            while mints and mints[0] <= now - knobs.token_window_seconds:
-                mints.popleft()
-            if len(mints) >= knobs.token_limit:
+            if self._throttled(mints, now):
                 return 400, dict(THROTTLED)
             mints.append(now)
             token = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"

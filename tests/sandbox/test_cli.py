@@ -75,6 +75,16 @@ def test_cli_options_set_the_knobs():
         "--coql-case-sensitive",
         "--coql-shows-converted",
         "--no-contacts-scope",
+        "--sub-concurrency",
+        "4",
+        "--token-limit",
+        "3",
+        "--token-window-seconds",
+        "60",
+        "--token-block-seconds",
+        "25",
+        "--encrypted-field",
+        "Email",
     )
     try:
         with requests.Session() as session:
@@ -96,4 +106,10 @@ def test_cli_options_set_the_knobs():
     )
     assert (config["coql_case_sensitive"], config["coql_hides_converted"]) == (True, False)
     assert config["contacts_scope"] is False
+    assert (config["sub_concurrency"], config["encrypted_fields"]) == (4, ["Email"])
+    assert (
+        config["token_limit"],
+        config["token_window_seconds"],
+        config["token_block_seconds"],
+    ) == (3, 60, 25)
     assert answer.status_code == 429
