@@ -162,6 +162,9 @@ def search(call: Call, stores: Stores, knobs: Knobs) -> Answer:
     data = matched[start : start + per_page]
     if not data:
         return Answer(204, None)
+    if call.module == "Leads":
+        # A whole lead says whether it was converted, so converted=both can be told apart.
+        data = [{**lead, CONVERTED_FLAG: is_converted(lead)} for lead in data]
     wanted = call.param("fields")
     if wanted:
         names = ["id", *wanted.split(",")]

@@ -130,6 +130,19 @@ def test_search_answers_converted_leads_only_when_asked(zoho: Zoho, converted, e
     assert [row["Last_Name"] for row in answer.json()["data"]] == expected
 
 
+def test_search_answers_say_which_leads_are_converted(zoho: Zoho):
+    """Every lead in a search answer carries Converted__s, so both kinds can be told apart."""
+    converted_lead(zoho.sandbox, Last_Name="converted")
+    zoho.sandbox.seed([{**PERSON, "Last_Name": "plain"}])
+    rows = zoho.search(email=PERSON["Email"], converted="both").json()["data"]
+    assert [(row["Last_Name"], row["Converted__s"]) for row in rows] == [
+        ("converted", True),
+        ("plain", False),
+    ]
+    picked = zoho.search(email=PERSON["Email"], converted="both", fields="Converted__s")
+    assert [row["Converted__s"] for row in picked.json()["data"]] == [True, False]
+
+
 def test_search_refuses_an_unknown_converted_value(zoho: Zoho):
     """The converted parameter takes true, false or both."""
     answer = zoho.search(email="a@x.com", converted="maybe")
