@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import math
 import re
 import types
 
@@ -14,9 +15,9 @@ from hypothesis import strategies as st
 from singer_sdk.exceptions import ConfigValidationError
 
 from target_zoho_leads import mapping
-from target_zoho_leads.mapping import (
+from target_zoho_leads.mapping import LeadMapper
+from target_zoho_leads.mapping_config import (
     FIELD_NAME_PATTERN,
-    LeadMapper,
     is_empty,
     parse_default_values,
     parse_field_mapping,
@@ -461,6 +462,16 @@ def test_numbers_that_json_cannot_hold_count_as_empty(value):
     assert mapper("X=x", "X=fallback").map({"x": value}) == {"X": "fallback"}
 
 
+def test_a_value_written_as_blank_text_counts_as_empty():
+    """An object of no JSON type is sent as its text, and blank text is nothing."""
+
+    class Blank:
+        def __str__(self):
+            return ""
+
+    assert mapper("X=x,X=y.z").map({"x": Blank(), "y": {"z": Blank()}}) == {}
+
+
 def test_the_lead_is_json_serialisable():
     """Whatever the record held, the lead can be sent as strict JSON."""
     record = {
@@ -595,6 +606,132 @@ def test_mapping_random_records_never_raises_nor_sends_an_empty_value(record):
     for value in lead.values():
         assert not is_empty(value)
     json.dumps(lead, allow_nan=False)
+
+
+# --- Against a reference ---------------------------------------------------
+
+
+def plain_json(value):
+    """The reference's value cleaning: trimmed text, no NaN, deeply."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [plain_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: plain_json(item) for key, item in value.items()}
+    return value
+
+
+def reference_value(record, properties, name):
+    """The reference's look-up of one source: the first non-empty place, or None."""
+
+    def walk(container, keys):
+        for key in keys:
+            container = container.get(key) if isinstance(container, dict) else None
+        return container
+
+    places = [record.get(name), properties.get(name)]
+    if "." in name:
+        keys = name.split(".")
+        if keys[0] == "properties":
+            places.append(walk(properties, keys[1:]))
+        else:
+            places.append(walk(record, keys))
+        places.append(walk(properties, keys))
+    values = [plain_json(place) for place in places]
+    return next((value for value in values if value not in (None, "", [], {})), None)
+
+
+def reference_map(rules, defaults, record):
+    """SPEC §3 written as plainly as possible, for JSON values only."""
+    properties = record.get("properties")
+    if isinstance(properties, str):
+        try:
+            properties = json.loads(properties)
+        except ValueError:
+            properties = None
+    if not isinstance(properties, dict):
+        properties = {}
+    lead = {}
+    for field in [*rules, *(field for field in defaults if field not in rules)]:
+        values = [reference_value(record, properties, name) for name in rules.get(field, ())]
+        value = next((value for value in values if value is not None), defaults.get(field))
+        if value is not None:
+            lead[field] = value
+    return lead
+
+
+NAMES = st.sampled_from(
+    [
+        "phone",
+        "wxPhone",
+        "email",
+        "utm",
+        "utm.source",
+        "properties.utm.source",
+        "properties",
+        "a.b",
+        "a.b.c",
+        "b.c",
+        "properties.a",
+    ]
+)
+JSON_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=4)
+    | st.sampled_from(["", " ", "\t", " x "])
+)
+JSON_VALUES = st.recursive(
+    JSON_LEAVES,
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["utm", "source", "a", "b", "c", "phone"]), children, max_size=3
+        )
+    ),
+    max_leaves=8,
+)
+# Objects whose keys the dotted sources follow, so paths often lead somewhere.
+PATH_KEYS = st.sampled_from(["utm", "source", "a", "b", "c", "properties"])
+OBJECTS = st.recursive(
+    st.dictionaries(PATH_KEYS, JSON_LEAVES, min_size=1, max_size=3),
+    lambda children: st.dictionaries(PATH_KEYS, children | JSON_LEAVES, min_size=1, max_size=3),
+    max_leaves=6,
+)
+JSON_VALUES = JSON_VALUES | OBJECTS
+PROPERTIES = st.dictionaries(NAMES, JSON_VALUES, max_size=5)
+RECORD_KEYS = NAMES | st.sampled_from(["a", "b", "source"])
+REFERENCE_RECORDS = st.builds(
+    lambda top, properties: {**top, **({} if properties is None else {"properties": properties})},
+    st.dictionaries(RECORD_KEYS, JSON_VALUES, max_size=5),
+    st.none()
+    | PROPERTIES
+    | PROPERTIES.map(json.dumps)
+    | JSON_VALUES
+    | st.sampled_from(["not json", "[1]", " "]),
+)
+FIELDS = st.sampled_from(["Phone", "Email", "Source", "Lead_Source", "Tags"])
+RULES = st.dictionaries(FIELDS, st.lists(NAMES, min_size=1, max_size=3).map(tuple), max_size=4)
+DEFAULTS = st.dictionaries(
+    FIELDS, st.sampled_from(["CDP", "Unknown", 0, False, ["a", "b"]]), max_size=3
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(RULES, DEFAULTS, st.lists(REFERENCE_RECORDS, min_size=1, max_size=3))
+def test_mapping_agrees_with_a_plain_reference_of_the_spec(rules, defaults, records):
+    """Top level, properties (object or JSON text), dotted paths, emptiness, defaults."""
+    lead_mapper = LeadMapper.from_settings(rules, defaults)
+    for record in records:
+        expected = reference_map(rules, defaults, record)
+        lead = lead_mapper.map(record)
+        assert lead == expected
+        assert list(lead) == list(expected)
 
 
 def test_field_name_pattern_is_a_compiled_regex():
