@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-from target_zoho_leads.sandbox import reads
+from target_zoho_leads.sandbox import bulk, reads
 from target_zoho_leads.sandbox.duplicate_check import WriteRules
 from target_zoho_leads.sandbox.routing import (
     SERVED_MODULES,
@@ -85,6 +85,7 @@ class ZohoAPI:
         self.stores = stores
         self.knobs = knobs
         self.recorder = recorder
+        self.bulk = bulk.BulkWrite(stores["leads"], knobs, recorder)
 
     def handle(self, found: Route, call: Call) -> Answer:
         """Answer an authenticated call that ``found`` routed.
@@ -103,6 +104,8 @@ class ZohoAPI:
         if module == "Contacts" and not self.knobs.contacts_scope:
             return Answer(401, dict(reads.SCOPE_MISMATCH))
         call = dataclasses.replace(call, module=module)
+        if found.handler in bulk.HANDLERS:
+            return self.bulk.handle(found.handler, call, found.params, self._rules(call))
         if found.handler in READERS:
             return READERS[found.handler](call, self.stores, self.knobs)
         handler: t.Callable[[Call, dict[str, str]], Answer] = getattr(self, f"do_{found.handler}")

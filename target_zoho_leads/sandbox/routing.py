@@ -17,6 +17,8 @@ _MODULE = r"(?P<module>[A-Za-z][A-Za-z0-9_]*)"
 # (pattern after /crm/vN/, stats template, {method: handler}); first match wins,
 # and an empty template marks a path the sandbox knows it does not serve.
 ROUTES: list[tuple[re.Pattern[str], str, dict[str, str]]] = [
+    (re.compile(r"^org$"), "org", {"GET": "org"}),
+    (re.compile(r"^upload$"), "upload", {"POST": "bulk_upload"}),
     (re.compile(r"^coql$"), "coql", {"POST": "coql"}),
     (re.compile(r"^settings/fields$"), "settings/fields", {"GET": "fields"}),
     (re.compile(r"^settings/.*$"), "", {}),
@@ -28,6 +30,13 @@ ROUTES: list[tuple[re.Pattern[str], str, dict[str, str]]] = [
         "{module}/{{id}}",
         {"PUT": "update_one", "GET": "get_one"},
     ),
+]
+# The same, below /crm/bulk/vN/: Bulk Write's jobs, and their result files.
+_BULK_PATH = re.compile(r"^/crm/bulk/(v\d+)/(.+?)/?$")
+BULK_ROUTES: list[tuple[re.Pattern[str], str, dict[str, str]]] = [
+    (re.compile(r"^write$"), "write", {"POST": "bulk_create"}),
+    (re.compile(r"^write/(?P<id>\d+)$"), "write/{{id}}", {"GET": "bulk_job"}),
+    (re.compile(r"^write/(?P<id>\d+)/result\.zip$"), "write/{{id}}/result", {"GET": "bulk_result"}),
 ]
 
 
@@ -44,6 +53,7 @@ class Call:
     query: dict[str, list[str]]
     body: bytes
     module: str = "Leads"
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def param(self, name: str) -> str | None:
         """The last value of a query parameter, or None."""
@@ -98,10 +108,11 @@ def route(method: str, path: str) -> Route:
     Returns:
         The route; ``handler`` is None for an unknown path or method.
     """
-    match = _CRM_PATH.match(path)
+    bulk = _BULK_PATH.match(path)
+    match = bulk or _CRM_PATH.match(path)
     if match:
         version, rest = match.groups()
-        for pattern, template, handlers in ROUTES:
+        for pattern, template, handlers in BULK_ROUTES if bulk else ROUTES:
             found = pattern.match(rest)
             if found and not template:
                 break
@@ -109,7 +120,7 @@ def route(method: str, path: str) -> Route:
                 params = found.groupdict()
                 key = template.format(module=params.get("module", ""))
                 handler = handlers.get(method)
-                stats_key = f"{method} /crm/{version}/{key}"
+                stats_key = f"{method} /crm/{'bulk/' if bulk else ''}{version}/{key}"
                 return Route(stats_key, handler, params, known_path=True)
     return Route(f"{method} {path}", None, {}, known_path=False)
 

@@ -147,10 +147,15 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
 
     def send(self, answer: Answer) -> None:
         """Write ``answer`` as JSON (or with no body for a 204)."""
-        payload = b"" if answer.body is None else json.dumps(answer.body).encode()
+        raw = isinstance(answer.body, bytes)  # a file: Bulk Write's result zip
+        payload = (
+            b"" if answer.body is None else answer.body if raw else json.dumps(answer.body).encode()
+        )
         self.send_response(answer.status)
         if answer.status != HTTPStatus.NO_CONTENT:  # which has no body to describe
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
+            self.send_header(
+                "Content-Type", "application/zip" if raw else "application/json;charset=UTF-8"
+            )
             self.send_header("Content-Length", str(len(payload)))
         for name, value in answer.headers.items():
             self.send_header(name, value)
@@ -210,7 +215,8 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
             self.answer(entry, Answer(429, dict(TOO_MANY_REQUESTS), self.retry_after()))
             return
         try:
-            self.admitted_call(found, entry, Call(self.command, path, query, body))
+            call = Call(self.command, path, query, body, headers=dict(self.headers.items()))
+            self.admitted_call(found, entry, call)
         finally:
             sandbox.gates.leave(heavy=heavy)
 

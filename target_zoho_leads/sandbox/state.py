@@ -106,6 +106,15 @@ class Knobs:
             their ``crypt`` metadata; COQL may test them only with
             ``is [not] null`` (numbers also ``=``/``!=``), search only with
             ``equals``.
+        bulk_job_seconds: How long a Bulk Write job stays ADDED, then IN
+            PROGRESS, before it runs and is COMPLETED.
+        bulk_fail_jobs: How many of the next Bulk Write jobs end FAILED.
+        bulk_drop_result_rows: Rows left off the end of every job's result file.
+        bulk_max_upload_bytes: Largest Bulk Write upload taken (Zoho: 25 MB);
+            a larger one answers 413 FILE_TOO_LARGE.
+        missing_scopes: Scopes the tokens lack among ``ZohoCRM.bulk.ALL``,
+            ``ZohoFiles.files.ALL`` and ``ZohoCRM.org.READ``: the calls that
+            need one answer 401 OAUTH_SCOPE_MISMATCH.
         seed: Seed of the fault dice (None: from the system).
     """
 
@@ -137,6 +146,11 @@ class Knobs:
     org_concurrency: int = 0
     sub_concurrency: int = 10
     encrypted_fields: list[str] = dataclasses.field(default_factory=list)
+    bulk_job_seconds: float = 0
+    bulk_fail_jobs: int = 0
+    bulk_drop_result_rows: int = 0
+    bulk_max_upload_bytes: int = 25 * 1024 * 1024
+    missing_scopes: list[str] = dataclasses.field(default_factory=list)
     seed: int | None = None
 
     def update(self, **knobs: object) -> None:
