@@ -10,6 +10,9 @@ from target_zoho_leads.settings import settings_schema
 from target_zoho_leads.target import TargetZohoLeads
 from tests.conftest import ROOT, target_command
 
+# The docs, by audience: the front page, the pipelines, performance, the reliability report.
+DOCS = ("README.md", "orchestrate/README.md", "benchmarks/README.md", "docs/RELIABILITY.md")
+PACKAGE = ROOT / "target_zoho_leads"
 # The target's own settings, without the SDK's built-ins (which the SDK adds
 # to the class's schema in place once a target is built).
 OWN_SETTINGS = list(settings_schema()["properties"])
@@ -73,3 +76,32 @@ def test_the_seed_names_are_mapped_to_settings_in_the_readme():
         ("Unique Lead", "unique_lead"),
     ]:
         assert f"**{seed}** = `{setting}`" in readme
+
+
+def test_every_relative_link_in_the_docs_names_a_file_that_exists():
+    """A doc's links to other files of the repository resolve from where the doc lives."""
+    broken = []
+    for doc in DOCS:
+        path = ROOT / doc
+        for target in re.findall(r"\]\(([^)\s]+)\)", path.read_text()):
+            if re.match(r"[a-z]+:|#", target):
+                continue
+            if not (path.parent / target.split("#", 1)[0]).exists():
+                broken.append(f"{doc} -> {target}")
+    assert not broken
+
+
+def test_the_readme_layout_names_every_module_of_the_package_and_no_other():
+    """README's "Where things live" table lists each product module, so a newcomer finds it."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- layout:start -->(.*?)<!-- layout:end -->", readme, re.DOTALL)
+    assert block, "README.md lacks the layout block"
+    named: set[str] = set()
+    for row in table_rows(block.group(1))[2:]:
+        for name in re.findall(r"`([^`]+)`", row.split("|")[1]):
+            found = {p.name for p in PACKAGE.glob(name)} if "*" in name else {name}
+            assert found, f"{name} matches no file"
+            named |= found
+    modules = {p.name for p in PACKAGE.glob("*.py")} - {"__init__.py", "__main__.py"}
+    assert named - {"sandbox/"} == modules
+    assert "sandbox/" in named
