@@ -2,79 +2,52 @@
 
 from __future__ import annotations
 
-import ipaddress
+import json
+import logging
+import re
 import threading
 import time
 import typing as t
-from urllib.parse import urlsplit
-
-import requests
+from urllib.parse import urlencode, urlsplit
 
 from target_zoho_leads.exceptions import (
     ZohoAuthError,
     ZohoTokenThrottledError,
     ZohoTransientError,
 )
+from target_zoho_leads.hosts import (
+    DATA_CENTRES,
+    admitted_only_by,
+    check_accounts_url,
+    check_api_domain,
+)
+from target_zoho_leads.transport import Transport
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
+
+    import requests
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_ACCOUNTS_URL = "https://accounts.zoho.com"
-
-# Accounts server -> (data centre, API domain). The token answer's api_domain
-# wins; this table names the data centre in error messages and is the
-# fallback when Zoho omits api_domain.
-DATA_CENTRES: dict[str, tuple[str, str]] = {
-    "accounts.zoho.com": ("US", "https://www.zohoapis.com"),
-    "accounts.zoho.eu": ("EU", "https://www.zohoapis.eu"),
-    "accounts.zoho.in": ("India", "https://www.zohoapis.in"),
-    "accounts.zoho.com.au": ("Australia", "https://www.zohoapis.com.au"),
-    "accounts.zoho.jp": ("Japan", "https://www.zohoapis.jp"),
-    "accounts.zoho.sa": ("Saudi Arabia", "https://www.zohoapis.sa"),
-    "accounts.zoho.com.cn": ("China", "https://www.zohoapis.com.cn"),
-    "accounts.zohocloud.ca": ("Canada", "https://www.zohoapis.ca"),
-    "accounts.zoho.uk": ("UK", "https://www.zohoapis.uk"),
-}
-
 # Zoho tokens live an hour; refreshing a minute early keeps a call that starts
 # just before expiry from failing on the way.
 EXPIRY_MARGIN_SECONDS = 60.0
 TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 - a path, not a secret
 THROTTLED = "Access Denied"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+HTTP_REDIRECTS = range(300, 400)
+HTTP_SERVER_ERROR = 500
+# What a token must look like to go into a header: anything else (a line
+# break above all) would let a token answer write headers of its own.
+_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 
-def is_loopback_host(host: str) -> bool:
-    """Tell whether ``host`` is this machine (where plain http is acceptable)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_base_url(url: str, what: str) -> str:
-    """Return ``url`` without a trailing slash, or raise if it is not safe to use.
-
-    Args:
-        url: An accounts URL or API domain.
-        what: The setting or answer it came from, for the message.
-
-    Raises:
-        ValueError: The URL is not https (http is allowed on loopback only).
-    """
-    parts = urlsplit(url.strip())
-    host = parts.hostname or ""
-    if parts.scheme == "https" and host:
-        return url.strip().rstrip("/")
-    if parts.scheme == "http" and is_loopback_host(host):
-        return url.strip().rstrip("/")
-    msg = (
-        f"{what} must be an https:// URL such as {DEFAULT_ACCOUNTS_URL} "
-        f"(http:// is accepted only for a local sandbox on 127.0.0.1 or localhost); "
-        f"got {parts.scheme or 'no scheme'}://{host or '?'}"
-    )
-    raise ValueError(msg)
+def check_base_url(url: str, what: str = "accounts_url") -> str:
+    """The settings' old name for :func:`check_accounts_url` (``what`` is always accounts_url)."""
+    del what
+    return check_accounts_url(url)
 
 
 def data_centre_name(accounts_url: str) -> str:
@@ -102,17 +75,42 @@ class ZohoAuth:
         session: requests.Session,
         timeout: float,
         clock: Callable[[], float] = time.monotonic,
+        allowed_hosts: Sequence[str] = (),
     ) -> None:
-        """Keep the credentials; no call is made until a token is needed."""
-        self.accounts_url = check_base_url(accounts_url, "accounts_url")
-        self._form = {
-            "grant_type": "refresh_token",
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "refresh_token": refresh_token,
-        }
-        self._session = session
-        self._timeout = timeout
+        """Keep the credentials; no call is made until a token is needed.
+
+        Args:
+            accounts_url: Zoho's accounts server, a loopback one, or one on
+                a host of ``allowed_hosts``; see :func:`check_accounts_url`.
+            client_id: The OAuth client.
+            client_secret: Its secret.
+            refresh_token: Mints the access tokens.
+            session: Sends the token requests (its proxies, CA bundle).
+            timeout: Seconds one token request may take in all.
+            clock: Monotonic seconds, for token expiry.
+            allowed_hosts: Hosts besides Zoho's and loopback that may receive
+                the credentials (and serve the API), for users behind a gateway.
+
+        Raises:
+            ValueError: ``accounts_url`` may not receive the credentials.
+        """
+        self.accounts_url = check_accounts_url(accounts_url, allowed_hosts)
+        self._allowed_hosts = tuple(allowed_hosts)
+        if admitted_only_by(self._allowed_hosts, self.accounts_url):
+            logger.warning(
+                "accounts_url %s is not a Zoho accounts server; the credentials go "
+                "there because allowed_hosts lists it",
+                data_centre_name(self.accounts_url),
+            )
+        self._form = urlencode(
+            {
+                "grant_type": "refresh_token",
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "refresh_token": refresh_token,
+            }
+        ).encode()
+        self._transport = Transport(session, timeout)
         self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None
@@ -143,48 +141,65 @@ class ZohoAuth:
 
     def _refresh(self) -> None:
         """Mint an access token; the credentials travel in the form body only."""
-        try:
-            response = self._session.post(
-                f"{self.accounts_url}{TOKEN_PATH}",
-                data=self._form,
-                timeout=self._timeout,
-            )
-        except requests.RequestException as exc:
+        where = data_centre_name(self.accounts_url)
+        response = self._transport.send(
+            "POST",
+            self.accounts_url,
+            TOKEN_PATH,
+            name=f"could not reach the Zoho accounts server {where}",
+            headers=FORM,
+            body=self._form,
+        )
+        if response.status in HTTP_REDIRECTS:
+            # Following it would re-send the secrets to wherever it points.
             msg = (
-                f"could not reach the Zoho accounts server "
-                f"{data_centre_name(self.accounts_url)}: {type(exc).__name__}"
+                f"the accounts server {where} answered the token request with a "
+                f"redirect (HTTP {response.status}), which the target never follows: "
+                "set accounts_url to the accounts server itself"
             )
-            raise ZohoTransientError(msg, code="CONNECTION") from None
-        answer = self._json(response)
-        if response.status_code >= 500:  # noqa: PLR2004
-            msg = (
-                f"the Zoho accounts server {data_centre_name(self.accounts_url)} "
-                f"answered HTTP {response.status_code}"
-            )
-            raise ZohoTransientError(msg, status=response.status_code)
+            raise ZohoAuthError(msg, code="REDIRECT", status=response.status)
+        if response.status >= HTTP_SERVER_ERROR:
+            msg = f"the Zoho accounts server {where} answered HTTP {response.status}"
+            raise ZohoTransientError(msg, status=response.status)
+        answer = _json_object(response.body)
         if "access_token" not in answer:
-            raise self._refusal(answer, response.status_code)
+            raise self._refusal(answer, response.status)
         self._accept(answer)
 
     def _accept(self, answer: dict[str, t.Any]) -> None:
         """Store a freshly minted token and the API domain that comes with it."""
         if answer.get("api_domain"):
-            try:
-                self._api_domain = check_base_url(
-                    str(answer["api_domain"]), "the api_domain Zoho returned"
-                )
-            except ValueError as exc:
-                raise ZohoAuthError(str(exc), code="INVALID_API_DOMAIN") from None
+            self._api_domain = self._checked_api_domain(answer["api_domain"])
         if self._api_domain is None:
             msg = (
                 "Zoho's token answer named no api_domain and "
                 f"{data_centre_name(self.accounts_url)} is not a known data centre"
             )
             raise ZohoAuthError(msg, code="NO_API_DOMAIN")
+        token = answer["access_token"]
+        if not isinstance(token, str) or not _TOKEN.fullmatch(token):
+            msg = "Zoho's token answer held an access_token that cannot be sent in a header"
+            raise ZohoAuthError(msg, code="INVALID_TOKEN_ANSWER")
         lifetime = float(answer.get("expires_in") or 3600)
         self._expires_at = self._clock() + max(lifetime - EXPIRY_MARGIN_SECONDS, 1.0)
-        self._token = str(answer["access_token"])
+        self._token = token
         self.tokens_minted += 1
+
+    def _checked_api_domain(self, given: t.Any) -> str:
+        """The token answer's api_domain, if the API calls may go there."""
+        try:
+            api_domain = check_api_domain(
+                given, accounts_url=self.accounts_url, allowed_hosts=self._allowed_hosts
+            )
+        except ValueError as exc:
+            raise ZohoAuthError(str(exc), code="INVALID_API_DOMAIN") from None
+        if api_domain != self._api_domain and admitted_only_by(self._allowed_hosts, api_domain):
+            logger.warning(
+                "The token answer's api_domain %s is not a Zoho API host; the API "
+                "calls go there because allowed_hosts lists it",
+                data_centre_name(api_domain),
+            )
+        return api_domain
 
     def _refusal(self, answer: dict[str, t.Any], status: int) -> ZohoAuthError:
         """Word Zoho's token error for the person who has to fix the settings."""
@@ -215,11 +230,11 @@ class ZohoAuth:
         msg = f"Zoho refused the token request at {where} ({code}): {hint}"
         return ZohoAuthError(msg, code=code, status=status)
 
-    @staticmethod
-    def _json(response: requests.Response) -> dict[str, t.Any]:
-        """Read a JSON object from ``response``, or an empty dict if it is not one."""
-        try:
-            answer = response.json()
-        except ValueError:
-            return {}
-        return answer if isinstance(answer, dict) else {}
+
+def _json_object(body: bytes) -> dict[str, t.Any]:
+    """Read a JSON object from an answer's body, or an empty dict if it is not one."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}

@@ -1,46 +1,59 @@
-"""Auth: refresh-token flow, token reuse, data-centre errors and URL safety."""
+"""Auth: refresh-token flow, token reuse, token errors, and where the credentials may go.
+
+A scripted accounts server on loopback plays Zoho's token endpoint.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import socket
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 import pytest
 import requests
 
-from target_zoho_leads.auth import ZohoAuth, check_base_url, data_centre_name
+from target_zoho_leads.auth import ZohoAuth, data_centre_name
 from target_zoho_leads.exceptions import ZohoAuthError, ZohoTransientError
+from target_zoho_leads.hosts import check_accounts_url, check_api_domain
 
 
-class FakeResponse:
-    """Just enough of ``requests.Response`` for the token endpoint."""
+class TokenEndpoint(BaseHTTPRequestHandler):
+    """Answers each token request with the next scripted answer; notes what was sent."""
 
-    def __init__(self, status: int, body: object) -> None:
-        self.status_code = status
-        self._body = body
+    def do_POST(self) -> None:
+        server = self.server
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        server.seen.append((self.path, self.headers.get("Content-Type"), body))  # type: ignore[attr-defined]
+        script = server.script  # type: ignore[attr-defined]
+        status, payload, headers = script.pop(0) if len(script) > 1 else script[0]
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
-    def json(self) -> object:
-        if isinstance(self._body, Exception):
-            raise self._body
-        return self._body
-
-
-class FakeSession:
-    """Answers token requests from a queue and records what was sent."""
-
-    def __init__(self, *answers: object) -> None:
-        self.answers = list(answers)
-        self.calls: list[dict] = []
-
-    def post(self, url: str, **kwargs: object) -> FakeResponse:
-        self.calls.append({"url": url, **kwargs})
-        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        if isinstance(answer, Exception):
-            raise answer
-        return t_response(answer)
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
 
 
-def t_response(answer: object) -> FakeResponse:
-    return answer if isinstance(answer, FakeResponse) else FakeResponse(200, answer)
+@pytest.fixture
+def accounts():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), TokenEndpoint)
+    server.daemon_threads = True
+    server.url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
+    server.script = [(200, good(), {})]  # type: ignore[attr-defined]
+    server.seen = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
 
 
 def good(token: str = "tok-1", **extra: object) -> dict:
@@ -53,6 +66,10 @@ def good(token: str = "tok-1", **extra: object) -> dict:
     }
 
 
+def answers(*payloads: object, status: int = 200) -> list[tuple]:
+    return [(status, payload, {}) for payload in payloads]
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -61,49 +78,46 @@ class Clock:
         return self.now
 
 
-def make_auth(
-    session: FakeSession, clock: Clock | None = None, url: str = "https://accounts.zoho.eu"
-) -> ZohoAuth:
+def make_auth(url: str, clock: Clock | None = None, **extra: object) -> ZohoAuth:
     return ZohoAuth(
         accounts_url=url,
         client_id="cid",
         client_secret="csecret",
         refresh_token="rtoken",
-        session=session,  # type: ignore[arg-type]
+        session=requests.Session(),
         timeout=5,
         clock=clock or Clock(),
+        **extra,  # type: ignore[arg-type]
     )
 
 
-def test_the_credentials_travel_in_the_form_body_never_the_url():
+def test_the_credentials_travel_in_the_form_body_never_the_url(accounts):
     """The token request posts the refresh-token grant as form fields."""
-    session = FakeSession(good())
-    make_auth(session).token()
-    call = session.calls[0]
-    assert call["url"] == "https://accounts.zoho.eu/oauth/v2/token"
-    assert call["data"] == {
-        "grant_type": "refresh_token",
-        "client_id": "cid",
-        "client_secret": "csecret",
-        "refresh_token": "rtoken",
+    make_auth(accounts.url).token()
+    path, content_type, body = accounts.seen[0]
+    assert path == "/oauth/v2/token"
+    assert content_type == "application/x-www-form-urlencoded"
+    assert parse_qs(body.decode()) == {
+        "grant_type": ["refresh_token"],
+        "client_id": ["cid"],
+        "client_secret": ["csecret"],
+        "refresh_token": ["rtoken"],
     }
-    assert "params" not in call
-    assert call["timeout"] == 5
 
 
-def test_the_api_domain_comes_from_the_token_answer():
+def test_the_api_domain_comes_from_the_token_answer(accounts):
     """The data centre's API server is the one Zoho names."""
-    auth = make_auth(FakeSession(good(api_domain="https://www.zohoapis.in")))
-    assert auth.api_domain == "https://www.zohoapis.in"
+    accounts.script = answers(good(api_domain="https://www.zohoapis.in"))
+    assert make_auth(accounts.url).api_domain == "https://www.zohoapis.in"
 
 
-def test_a_refresh_that_omits_api_domain_keeps_the_last_known_one():
+def test_a_refresh_that_omits_api_domain_keeps_the_last_known_one(accounts):
     """A later answer without api_domain does not lose the API server."""
     clock = Clock()
     answer = good()
     del answer["api_domain"]
-    session = FakeSession(good(api_domain="https://www.zohoapis.jp"), answer)
-    auth = make_auth(session, clock, url="https://accounts.zoho.jp")
+    accounts.script = answers(good(api_domain="https://www.zohoapis.jp"), answer)
+    auth = make_auth(accounts.url, clock)
     auth.token()
     clock.now += 3600
     auth.token()
@@ -111,36 +125,35 @@ def test_a_refresh_that_omits_api_domain_keeps_the_last_known_one():
     assert auth.tokens_minted == 2
 
 
-def test_one_token_is_reused_until_near_expiry():
+def test_one_token_is_reused_until_near_expiry(accounts):
     """Zoho allows ten tokens per ten minutes: the token is reused, not re-minted."""
     clock = Clock()
-    session = FakeSession(good("tok-1"), good("tok-2"))
-    auth = make_auth(session, clock)
+    accounts.script = answers(good("tok-1"), good("tok-2"))
+    auth = make_auth(accounts.url, clock)
     assert {auth.token() for _ in range(50)} == {"tok-1"}
     clock.now += 3600 - 61
     assert auth.token() == "tok-1"
     clock.now += 2  # inside the last minute: refreshed early
     assert auth.token() == "tok-2"
-    assert len(session.calls) == 2
+    assert len(accounts.seen) == 2
 
 
-def test_invalidating_a_refused_token_mints_one_new_token():
+def test_invalidating_a_refused_token_mints_one_new_token(accounts):
     """After a 401 the next call gets a fresh token, once for all threads."""
-    session = FakeSession(good("tok-1"), good("tok-2"))
-    auth = make_auth(session)
+    accounts.script = answers(good("tok-1"), good("tok-2"))
+    auth = make_auth(accounts.url)
     old = auth.token()
     auth.invalidate(old)
     auth.invalidate(old)  # a second thread reporting the same token
     assert auth.token() == "tok-2"
     auth.invalidate(old)  # stale report: the current token stays
     assert auth.token() == "tok-2"
-    assert len(session.calls) == 2
+    assert len(accounts.seen) == 2
 
 
-def test_threads_share_one_refresh():
+def test_threads_share_one_refresh(accounts):
     """Many threads asking at once cause one token request."""
-    session = FakeSession(good())
-    auth = make_auth(session)
+    auth = make_auth(accounts.url)
     tokens: list[str] = []
     threads = [threading.Thread(target=lambda: tokens.append(auth.token())) for _ in range(16)]
     for thread in threads:
@@ -148,58 +161,90 @@ def test_threads_share_one_refresh():
     for thread in threads:
         thread.join()
     assert set(tokens) == {"tok-1"}
-    assert len(session.calls) == 1
+    assert len(accounts.seen) == 1
 
 
 @pytest.mark.parametrize(
-    ("answer", "code", "hint"),
+    ("script", "code", "hint"),
     [
-        ({"error": "invalid_client"}, "invalid_client", "client_id or client_secret"),
-        ({"error": "invalid_code"}, "invalid_code", "refresh_token is wrong"),
+        (answers({"error": "invalid_client"}), "invalid_client", "client_id or client_secret"),
+        (answers({"error": "invalid_code"}), "invalid_code", "refresh_token is wrong"),
         (
-            FakeResponse(
-                400,
+            answers(
                 {
                     "error": "Access Denied",
                     "error_description": "You have made too many requests continuously.",
                 },
+                status=400,
             ),
             "Access Denied",
             "at most 10 access tokens",
         ),
-        (FakeResponse(400, ValueError("not json")), "HTTP 400", "check client_id"),
+        (answers(b"not json", status=400), "HTTP 400", "check client_id"),
     ],
 )
-def test_refused_credentials_fail_with_the_data_centre_named(answer, code, hint):
+def test_refused_credentials_fail_with_the_accounts_server_named(accounts, script, code, hint):
     """Each token error says what is wrong and which accounts server was asked."""
-    auth = make_auth(FakeSession(answer))
+    accounts.script = script
     with pytest.raises(ZohoAuthError, match=hint) as caught:
-        auth.token()
+        make_auth(accounts.url).token()
     assert caught.value.code == code
-    assert "accounts.zoho.eu (EU data centre)" in str(caught.value)
+    assert "at 127.0.0.1" in str(caught.value)
     assert "csecret" not in str(caught.value)
     assert "rtoken" not in str(caught.value)
 
 
-def test_a_server_error_at_the_accounts_server_is_transient():
+def test_a_server_error_at_the_accounts_server_is_transient(accounts):
     """A 5xx from the token endpoint is retried by the caller, not fatal."""
-    auth = make_auth(FakeSession(FakeResponse(503, ValueError("html"))))
+    accounts.script = answers(b"<html>", status=503)
     with pytest.raises(ZohoTransientError, match="HTTP 503"):
-        auth.token()
+        make_auth(accounts.url).token()
 
 
 def test_an_unreachable_accounts_server_is_transient():
     """A connection failure to the token endpoint is retried by the caller."""
-    auth = make_auth(FakeSession(requests.ConnectionError("refused")))
-    with pytest.raises(ZohoTransientError, match="could not reach"):
-        auth.token()
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    with pytest.raises(ZohoTransientError, match="could not reach the Zoho accounts server"):
+        make_auth(url).token()
 
 
-def test_an_api_domain_over_plain_http_is_refused():
-    """A token answer cannot send the target's calls to an insecure host."""
-    auth = make_auth(FakeSession(good(api_domain="http://www.zohoapis.com")))
-    with pytest.raises(ZohoAuthError, match="https"):
-        auth.token()
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirected_token_request_fails_naming_accounts_url_and_is_not_followed(accounts, status):
+    """The secrets are not sent on to where a redirect points; one refusal, no retry."""
+    with socket.create_server(("127.0.0.1", 0)) as elsewhere:
+        elsewhere.settimeout(0.2)
+        port = elsewhere.getsockname()[1]
+        accounts.script = [(status, b"", {"Location": f"http://127.0.0.1:{port}/steal"})]
+        with pytest.raises(ZohoAuthError, match="accounts_url") as caught:
+            make_auth(accounts.url).token()
+        with pytest.raises(TimeoutError):
+            elsewhere.accept()
+    assert caught.value.code == "REDIRECT"
+    assert not isinstance(caught.value, ZohoTransientError)
+    assert len(accounts.seen) == 1
+
+
+@pytest.mark.parametrize(
+    "api_domain",
+    ["http://www.zohoapis.com", "https://evil.example", r"https://www.zohoapis.com\@evil.example"],
+)
+def test_a_token_answer_cannot_send_the_calls_elsewhere(accounts, api_domain):
+    """An api_domain that is not https on a Zoho API host (or loopback) is refused."""
+    accounts.script = answers(good(api_domain=api_domain))
+    with pytest.raises(ZohoAuthError, match="api_domain") as caught:
+        make_auth(accounts.url).token()
+    assert caught.value.code == "INVALID_API_DOMAIN"
+
+
+@pytest.mark.parametrize("token", ["tok\r\nX-Evil: 1", "tok en", ["tok"], ""])
+def test_an_access_token_that_cannot_go_in_a_header_is_refused(accounts, token):
+    """A token answer cannot add headers of its own to every call."""
+    accounts.script = answers(good(token))
+    with pytest.raises(ZohoAuthError, match="access_token") as caught:
+        make_auth(accounts.url).token()
+    assert "X-Evil" not in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -207,24 +252,95 @@ def test_an_api_domain_over_plain_http_is_refused():
     [
         ("https://accounts.zoho.com", "https://accounts.zoho.com"),
         ("https://accounts.zoho.eu/", "https://accounts.zoho.eu"),
+        ("HTTPS://Accounts.Zoho.In", "https://accounts.zoho.in"),
+        ("https://accounts.zohocloud.ca:443", "https://accounts.zohocloud.ca:443"),
         ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
         ("http://localhost:9", "http://localhost:9"),
         ("http://[::1]:9", "http://[::1]:9"),
+        ("https://127.0.0.2", "https://127.0.0.2"),
     ],
 )
-def test_https_urls_and_loopback_http_urls_are_accepted(url, expected):
-    """Https anywhere, http only on this machine."""
-    assert check_base_url(url, "accounts_url") == expected
+def test_zohos_accounts_servers_and_loopback_urls_are_accepted(url, expected):
+    """Zoho's own accounts servers over https, and this machine over http or https."""
+    assert check_accounts_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://accounts.zoho.com", "https://"),
+        ("ftp://accounts.zoho.com", "https://"),
+        ("accounts.zoho.com", "https://"),
+        ("http://10.0.0.5", "https://"),
+        ("https://accounts.zoho.com.evil.example", "one of Zoho's accounts servers"),
+        ("https://evil.example", "one of Zoho's accounts servers"),
+        ("https://accounts.zoho.com.", "one of Zoho's accounts servers"),
+        (r"http://127.0.0.2\@127.0.0.1:9", "backslash"),
+        ("http://user:pw@127.0.0.1:9", "password"),
+        ("https://accounts.zoho.com@evil.example", "password"),
+        ("https://accounts.zoho.com\t.evil.example", "control character"),
+        ("https://accounts.zoho.com /x", "space"),
+        ("https://accounts.zoho.com/oauth", "just https://host"),
+        ("https://accounts.zoho.com?x=1", "just https://host"),
+        ("https://accounts.zoho.com#x", "just https://host"),
+        ("https://accounts.zoh\u043e.com", "plain URL"),  # a Cyrillic o
+        ("http://127.0.0.1:99999", "can be read"),
+        (None, "plain URL"),
+    ],
+)
+def test_other_accounts_urls_are_refused_naming_the_setting_and_why(url, why):
+    """Plain http to a real host, other hosts, and URLs two parsers could read differently."""
+    with pytest.raises(ValueError, match="accounts_url") as caught:
+        check_accounts_url(url)  # type: ignore[arg-type]
+    assert why in str(caught.value)
+    assert "pw" not in str(caught.value)
 
 
 @pytest.mark.parametrize(
     "url",
-    ["http://accounts.zoho.com", "ftp://accounts.zoho.com", "accounts.zoho.com", "http://10.0.0.5"],
+    [
+        "https://www.zohoapis.com",
+        "https://zohoapis.com",
+        "https://sandbox.zohoapis.eu",
+        "https://developer.zohoapis.com.au",
+        "https://www.zohoapis.com.cn",
+        "https://www.zohoapis.ca",
+        "https://www.zohoapis.uk",
+    ],
 )
-def test_other_urls_are_refused(url):
-    """Plain http to a real host would expose tokens on the wire."""
-    with pytest.raises(ValueError, match="must be an https:// URL"):
-        check_base_url(url, "accounts_url")
+def test_zoho_api_hosts_are_accepted_as_api_domain(url):
+    """Every data centre's API host, for production, sandbox and developer orgs."""
+    assert check_api_domain(url, accounts_url="https://accounts.zoho.com") == url
+
+
+@pytest.mark.parametrize(
+    ("url", "accounts_url"),
+    [
+        ("http://127.0.0.1:9", "https://accounts.zoho.com"),
+        ("https://www.zohoapis.com.evil.example", "https://accounts.zoho.com"),
+        ("https://zohoapis.example", "http://127.0.0.1:9"),
+        ("http://www.zohoapis.com", "http://127.0.0.1:9"),
+        (r"http://127.0.0.2:8\@127.0.0.1:9", "http://127.0.0.1:9"),
+    ],
+)
+def test_other_api_domains_are_refused(url, accounts_url):
+    """Loopback only for a loopback accounts server; elsewhere https on Zoho's API hosts."""
+    with pytest.raises(ValueError, match="api_domain"):
+        check_api_domain(url, accounts_url=accounts_url)
+
+
+def test_allowed_hosts_admit_a_gateway_and_the_log_says_so(accounts, caplog):
+    """A host in allowed_hosts may receive the credentials and serve the API, with a warning."""
+    assert check_accounts_url("https://Gateway.Example", ["gateway.example"])
+    with pytest.raises(ValueError, match="allowed_hosts"):
+        check_accounts_url("https://gateway.example")
+    accounts.script = answers(good(api_domain="https://api-gateway.example"))
+    with caplog.at_level(logging.WARNING):
+        auth = make_auth(accounts.url, allowed_hosts=["api-gateway.example"])
+        assert auth.api_domain == "https://api-gateway.example"
+    assert "allowed_hosts lists it" in caplog.text
+    with pytest.raises(ValueError, match="allowed_hosts"):
+        make_auth("https://gateway.example", allowed_hosts=["other.example"])
 
 
 @pytest.mark.parametrize(
@@ -244,6 +360,7 @@ def test_other_urls_are_refused(url):
 def test_every_data_centre_is_named_and_has_an_api_domain(url, name):
     """Messages name the data centre; its API domain is known before any token."""
     assert data_centre_name(url).endswith(f"({name} data centre)")
-    auth = make_auth(FakeSession(good()), url=url)
+    auth = make_auth(url)
     assert auth._api_domain is not None  # noqa: SLF001
     assert auth._api_domain.startswith("https://www.zohoapis.")  # noqa: SLF001
+    assert check_api_domain(auth._api_domain, accounts_url=url)  # noqa: SLF001

@@ -1,0 +1,158 @@
+"""Where the credentials may go: Zoho's own servers, this machine, and hosts the user allows."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import typing as t
+from urllib.parse import urlsplit
+
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
+
+if t.TYPE_CHECKING:
+    from collections.abc import Sequence
+
+# Accounts server -> (data centre, API domain); SPEC §5. The token answer's
+# api_domain wins; this table names the data centre in error messages and is
+# the fallback when Zoho omits api_domain.
+DATA_CENTRES: dict[str, tuple[str, str]] = {
+    "accounts.zoho.com": ("US", "https://www.zohoapis.com"),
+    "accounts.zoho.eu": ("EU", "https://www.zohoapis.eu"),
+    "accounts.zoho.in": ("India", "https://www.zohoapis.in"),
+    "accounts.zoho.com.au": ("Australia", "https://www.zohoapis.com.au"),
+    "accounts.zoho.jp": ("Japan", "https://www.zohoapis.jp"),
+    "accounts.zoho.sa": ("Saudi Arabia", "https://www.zohoapis.sa"),
+    "accounts.zoho.com.cn": ("China", "https://www.zohoapis.com.cn"),
+    "accounts.zohocloud.ca": ("Canada", "https://www.zohoapis.ca"),
+    "accounts.zoho.uk": ("UK", "https://www.zohoapis.uk"),
+}
+# www., sandbox. and developer. orgs, and the bare domain, in every data centre.
+ZOHO_API_HOST = re.compile(r"(?:[a-z0-9-]+\.)?zohoapis\.(?:com|eu|in|com\.au|jp|sa|com\.cn|ca|uk)")
+ACCOUNTS_SERVERS = (
+    "https://accounts.zoho.com, .eu, .in, .com.au, .jp, .sa, .com.cn, "
+    "https://accounts.zohocloud.ca or https://accounts.zoho.uk"
+)
+# A user name or password, a backslash, a space or a control character: each
+# is read one way by one URL parser and another way by the next.
+_AMBIGUOUS = re.compile(r"[@\\\s\x00-\x1f\x7f]")
+_HOST = re.compile(r"[a-z0-9.-]+|\[[0-9a-f:.]+\]")
+_SHOWN = 60  # characters of a refused host put in a message
+
+
+def is_loopback_host(host: str) -> bool:
+    """Tell whether ``host`` (``[::1]`` or ``::1`` alike) is this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_of(url: str) -> str:
+    """The host of a URL these checks returned, as urllib3 connects to it."""
+    return parse_url(url).host or ""
+
+
+def check_accounts_url(url: str, allowed_hosts: Sequence[str] = ()) -> str:
+    """Return ``accounts_url`` as ``scheme://host[:port]``, or say why it may not be used.
+
+    Allowed: https on one of Zoho's accounts servers (SPEC §5) or on a host
+    of ``allowed_hosts``, and http or https on a loopback host.
+
+    Raises:
+        ValueError: Naming ``accounts_url`` and why; never the whole URL.
+    """
+    origin, scheme, host = _origin(url, "accounts_url")
+    if is_loopback_host(host):
+        return origin
+    if scheme != "https":
+        msg = (
+            "accounts_url must be an https:// URL (http:// only on a loopback host "
+            "such as 127.0.0.1, for a local sandbox)"
+        )
+        raise ValueError(msg)
+    if host in DATA_CENTRES or host in _hosts(allowed_hosts):
+        return origin
+    msg = (
+        f"accounts_url must be one of Zoho's accounts servers ({ACCOUNTS_SERVERS}), "
+        f"a loopback URL, or on a host listed in allowed_hosts; got {_short(host)}"
+    )
+    raise ValueError(msg)
+
+
+def check_api_domain(url: str, *, accounts_url: str, allowed_hosts: Sequence[str] = ()) -> str:
+    """Return a token answer's ``api_domain`` as ``scheme://host[:port]``, or say why not.
+
+    Allowed: https on a Zoho API host or on a host of ``allowed_hosts``; a
+    loopback URL only when ``accounts_url`` is loopback too (a local sandbox).
+
+    Raises:
+        ValueError: Naming the api_domain and why; never the whole URL.
+    """
+    what = "the api_domain in the token answer"
+    origin, scheme, host = _origin(url, what)
+    local = is_loopback_host(host_of(accounts_url))
+    if local and is_loopback_host(host):
+        return origin
+    if scheme == "https" and (ZOHO_API_HOST.fullmatch(host) or host in _hosts(allowed_hosts)):
+        return origin
+    also = ", or a loopback URL for a loopback accounts_url" if local else ""
+    msg = (
+        f"{what} must be an https:// URL on a Zoho API host such as "
+        f"https://www.zohoapis.com, or on a host listed in allowed_hosts{also}; "
+        f"got {scheme}://{_short(host)}"
+    )
+    raise ValueError(msg)
+
+
+def admitted_only_by(allowed_hosts: Sequence[str], url: str) -> bool:
+    """Tell whether ``url`` passed its check only because ``allowed_hosts`` names its host."""
+    host = host_of(url)
+    if is_loopback_host(host) or host in DATA_CENTRES or ZOHO_API_HOST.fullmatch(host):
+        return False
+    return host in _hosts(allowed_hosts)
+
+
+def _origin(url: t.Any, what: str) -> tuple[str, str, str]:
+    """Parse ``url`` with urllib3 (the parser that connects) into origin, scheme and host.
+
+    urllib.parse reads it too: a URL the two read differently is refused, as
+    is anything but ``scheme://host[:port][/]``.
+    """
+    if not isinstance(url, str) or not url.isascii() or _AMBIGUOUS.search(url):
+        msg = (
+            f"{what} must be a plain URL such as https://host: no user name or "
+            "password (@), backslash, space or control character"
+        )
+        raise ValueError(msg)
+    try:
+        parts = parse_url(url)
+        other = urlsplit(url)
+        other_place = (other.scheme, other.hostname, other.port)
+    except (LocationParseError, ValueError):
+        msg = f"{what} is not a URL that can be read"
+        raise ValueError(msg) from None
+    scheme, host, port = parts.scheme or "", parts.host or "", parts.port
+    if scheme not in {"http", "https"}:
+        msg = f"{what} must be an https:// URL"
+        raise ValueError(msg)
+    if (
+        not _HOST.fullmatch(host)
+        or (scheme, host.strip("[]"), port) != other_place
+        or parts.path not in {None, "", "/"}
+        or parts.query is not None
+        or parts.fragment is not None
+    ):
+        msg = f"{what} must be just https://host or https://host:port"
+        raise ValueError(msg)
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else ""), scheme, host
+
+
+def _hosts(allowed_hosts: Sequence[str]) -> set[str]:
+    return {str(host).strip().lower() for host in allowed_hosts}
+
+
+def _short(host: str) -> str:
+    return host if len(host) <= _SHOWN else host[: _SHOWN - 3] + "..."
