@@ -1,4 +1,4 @@
-"""HTTP client for the Zoho CRM REST API: auth header, limits, retries, answers."""
+"""Zoho CRM calls: the auth header, the concurrency cap, retries, Zoho's answers and error codes."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ _decode = msgspec.json.Decoder().decode
 MAX_RECORDS_PER_WRITE = 100  # Zoho's limit for one insert or update call
 TOKEN_REFUSED_CODES = frozenset({"INVALID_TOKEN", "AUTHENTICATION_FAILURE"})
 HTTP_NO_CONTENT = 204
+HTTP_REDIRECTS = range(300, 400)
 HTTP_UNAUTHORIZED = 401
 HTTP_TOO_MANY_REQUESTS = 429
 HTTP_SERVER_ERROR = 500
@@ -217,6 +218,10 @@ class ZohoCRMClient:
         status = response.status
         if status == HTTP_NO_CONTENT:
             return None
+        if status in HTTP_REDIRECTS:
+            # Following it would send the token and the body to another host.
+            msg = f"{name}: Zoho answered HTTP {status}, a redirect; the target follows none"
+            raise ZohoAPIError(msg, code="REDIRECT", status=status)
         if items is not None and status < HTTP_TOO_MANY_REQUESTS:
             with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
                 typed = items.decode(response.body).data

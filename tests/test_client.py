@@ -209,7 +209,7 @@ def test_a_token_refused_twice_fails_instead_of_looping(zoho, client, waits):
 def test_a_missing_scope_names_the_scopes_to_grant(zoho, client):
     """OAUTH_SCOPE_MISMATCH says which scopes the refresh token needs."""
     zoho.script = [(401, {"code": "OAUTH_SCOPE_MISMATCH", "message": "invalid oauth scope"}, {})]
-    with pytest.raises(ZohoScopeError, match="ZohoCRM.coql.READ"):
+    with pytest.raises(ZohoScopeError, match=r"ZohoCRM\.coql\.READ"):
         client.coql_page("select id from Leads where id = 1")
 
 
@@ -313,3 +313,17 @@ def test_calls_in_flight_never_exceed_max_concurrency(zoho):
         thread.join()
     session.close()
     assert in_flight["max"] == 3
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_an_api_call_answered_with_a_redirect_fails_and_is_not_followed(
+    zoho, client, waits, status
+):
+    """A 3xx is an error naming the call, even with a body of items; nothing is re-sent."""
+    moved = (status, {"data": [{"id": "1"}]}, {"Location": f"{zoho.url}/crm/v8/elsewhere"})
+    zoho.script = [moved]
+    with pytest.raises(ZohoAPIError, match=r"POST /crm/v8/coql: .*redirect") as caught:
+        client.coql_page("select id from Leads where id = 1")
+    assert caught.value.code == "REDIRECT"
+    assert [seen[1] for seen in zoho.seen] == ["/crm/v8/coql"]
+    assert waits == []

@@ -1,22 +1,26 @@
-"""Transport: proxies and no_proxy as requests honours them, and no redirects followed.
+"""Transport: proxies as requests picks them, none for loopback, whole-call deadlines, no redirects.
 
-Every server is a real one on this machine. The proxy tests talk to this
-machine's own network address and are skipped where it has none.
+Every server is a real one on this machine. A host that is not loopback is
+needed to see a proxy used at all (loopback never is), so those tests talk to
+this machine's own network address and are skipped where it has none.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
+import logging
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
 from target_zoho_leads.exceptions import ZohoTransientError
-from target_zoho_leads.transport import Transport
+from target_zoho_leads.transport import NO_ANSWER_IN_TIME, Transport
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
@@ -149,6 +153,16 @@ def test_no_proxy_sends_the_call_straight_to_the_host_as_requests_would(proxy_en
     assert proxy.seen == []
 
 
+def test_a_loopback_host_is_never_reached_through_a_proxy(proxy_env):
+    """HTTP_PROXY without NO_PROXY: a loopback server still gets the call, the proxy nothing."""
+    with recorder("127.0.0.1") as proxy, recorder("127.0.0.2") as host:
+        proxy_env(http_proxy=proxy.origin, https_proxy=proxy.origin)
+        answer = transport().send("POST", host.origin, "/oauth/v2/token", name="token")
+    assert answer.status == 200
+    assert host.seen == ["POST /oauth/v2/token"]
+    assert proxy.seen == []
+
+
 def test_a_redirect_is_handed_back_not_followed(proxy_env):
     """A 307 is the answer: the place it points to receives nothing."""
     with recorder("127.0.0.2") as elsewhere:
@@ -157,3 +171,83 @@ def test_a_redirect_is_handed_back_not_followed(proxy_env):
             answer = transport().send("POST", host.origin, "/t", name="t", body=b"secret=1")
     assert answer.status == 307
     assert elsewhere.seen == []
+
+
+@contextlib.contextmanager
+def dribbler(head: bytes, tail: bytes):
+    """A server that sends ``head`` at once, then ``tail`` one byte every 0.25 s, for 30 s."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(head)
+                for byte in tail[:120]:
+                    time.sleep(0.25)
+                    conn.sendall(bytes([byte]))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize(
+    ("head", "tail"),
+    [
+        (b"", b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 200),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n", b"a" * 200),
+    ],
+    ids=["headers", "body"],
+)
+def test_a_server_dribbling_bytes_cannot_hold_a_call_past_its_timeout(head, tail):
+    """A byte every 0.25 s beats each read's 1 s timeout, but the call ends by its deadline."""
+    with dribbler(head, tail) as origin:
+        started = time.monotonic()
+        with pytest.raises(ZohoTransientError) as caught:
+            transport(timeout=1).send("GET", origin, "/", name="GET slow")
+        seconds = time.monotonic() - started
+    assert str(caught.value) == f"GET slow: {NO_ANSWER_IN_TIME}"
+    assert caught.value.code == "NETWORK"
+    print(f"dribbling {'body' if head else 'headers'}: ended after {seconds:.1f} s")
+
+
+def test_a_deadline_cuts_only_its_own_call():
+    """Calls that finish in time, before and after a cut one, are answered."""
+    client = transport(timeout=1)
+    with recorder() as host:
+        assert client.send("GET", host.origin, "/a", name="a").status == 200
+        slow_answer = b"HTTP/1.1 200 OK\r\n" + b"X: " + b"a" * 100
+        with dribbler(b"", slow_answer) as slow, pytest.raises(ZohoTransientError):
+            client.send("GET", slow, "/", name="slow")
+        assert client.send("GET", host.origin, "/b", name="b").status == 200
+    assert host.seen == ["GET /a", "GET /b"]
+
+
+def test_urllib3_log_lines_keep_no_url(caplog):
+    """A malformed answer header makes urllib3 warn; the search URL (an email) is not logged."""
+    broken = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nnot a header\r\nX-A: b\r\n\r\n{}"
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(broken)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    origin = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    target = "/crm/v8/Leads/search?criteria=%28Email%3Aequals%3Aperson%40example.com%29"
+    with caplog.at_level(logging.DEBUG):
+        answer = transport().send("GET", origin, target, name="GET search")
+    listener.close()
+    assert json.loads(answer.body) == {}
+    from_urllib3 = [r for r in caplog.records if r.name.startswith("urllib3")]
+    assert any(r.levelno == logging.WARNING for r in from_urllib3)
+    assert "person" not in caplog.text
+    assert "127.0.0.1" not in "".join(r.getMessage() for r in from_urllib3)
