@@ -11,6 +11,11 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from target_zoho_leads.limits import MAX_NESTING, brackets, nesting
 
+# The longest line read: a Singer line is one message, and a record with a
+# megabyte of text in it is already unusual. A line longer than this is
+# refused after reading at most this much, not read whole into memory.
+DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
+
 # Floats stay floats: a lead's numbers go to Zoho as JSON numbers anyway, and
 # the SDK's Decimal parsing costs time on every record.
 _decoder = msgspec.json.Decoder()
@@ -40,10 +45,11 @@ class LeadMessageReader(GenericSingerReader[t.Any]):
     phones, so errors here say only the line number and what is wrong.
     """
 
-    def __init__(self) -> None:
-        """Start before the first line."""
+    def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        """Start before the first line; refuse lines longer than ``max_line_bytes``."""
         super().__init__()
         self.line_number = 0
+        self.max_line_bytes = max_line_bytes
         self._described: set[str] = set()  # streams a SCHEMA has come for
 
     @property
@@ -61,7 +67,7 @@ class LeadMessageReader(GenericSingerReader[t.Any]):
         counts: t.Counter[str] = t.Counter()
         on_record = callbacks["RECORD"]
         records = 0
-        for line in filein:
+        for line in self._lines(filein):
             self.line_number += 1
             if line.isspace() or not line:
                 continue  # a trailing blank line is not worth failing a run for
@@ -80,14 +86,33 @@ class LeadMessageReader(GenericSingerReader[t.Any]):
             if callback is None:
                 msg = f"unknown Singer message type {str(kind)[:40]!r}"
                 raise InvalidInputLine(msg)
-            check_message(kind, message, self._described)
+            check_message(t.cast("str", kind), message, self._described)
             callback(message)
             if kind == "SCHEMA":
                 self._described.add(message["stream"])
-            counts[kind] += 1
+            counts[t.cast("str", kind)] += 1
         if records:
             counts["RECORD"] += records
         return counts
+
+    def _lines(self, filein: t.IO[t.Any]) -> t.Iterator[t.Any]:
+        """Each line of ``filein``, reading at most ``max_line_bytes`` and one byte at a time.
+
+        Raises:
+            InvalidInputLine: A line is longer than ``max_line_bytes`` (the
+                line number counts it).
+        """
+        limit = self.max_line_bytes
+        readline = filein.readline
+        line = readline(limit + 1)
+        newline = b"\n" if isinstance(line, bytes) else "\n"
+        while line:
+            if len(line) > limit and not line.endswith(newline):
+                self.line_number += 1
+                msg = f"longer than max_line_bytes ({limit:,} bytes)"
+                raise InvalidInputLine(msg)
+            yield line
+            line = readline(limit + 1)
 
     def deserialize_json(self, line: t.Any) -> dict:
         """Decode one line into a message object.
