@@ -328,3 +328,20 @@ def to_choices(value: t.Any, known: Collection[str] = ()) -> list[str]:
         if text:
             choices[text] = None
     return list(choices)
+
+
+# The converter of each data type that is not text (text, picklists and
+# multi-selects are converted with their field's length and choices).
+CONVERTERS: dict[str, Callable[[t.Any, int | None], t.Any]] = {
+    "date": to_date,
+    "datetime": to_datetime,
+    "integer": to_integer,
+    "bigint": to_bigint,
+    "double": to_decimal,
+    "currency": to_decimal,
+    "percent": to_percent,
+    "boolean": to_boolean,
+    "email": to_email,
+    "phone": to_phone,
+    "website": to_website,
+}

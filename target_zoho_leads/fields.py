@@ -1,69 +1,23 @@
-"""Check the mapping against the Leads field metadata; coerce values to their fields."""
+"""Coerce leads to the shapes their Zoho fields accept, and count what that changed."""
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import sys
 import threading
 import typing as t
 
 from target_zoho_leads import coercion
 from target_zoho_leads.coercion import InvalidValue
+from target_zoho_leads.field_metadata import LeadField, config_problems
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
 INVALID_VALUE_POLICIES = ("reject", "drop_field")
 INVALID_DATA = "INVALID_DATA"
-_DEFAULT_LENGTHS = {"text": 255, "textarea": 32000}
-MAX_SUGGESTIONS = 3
-SUGGESTION_CUTOFF = 0.6  # difflib's own default for close matches
-SUGGESTION_BAND = 0.1  # how far below the best match a suggestion may score
 # Beyond this many new values a field is clearly fed free text: stop warning.
 MAX_NEW_PICKLIST_VALUES = 100
-
-_CONVERTERS: dict[str, Callable[[t.Any, int | None], t.Any]] = {
-    "date": coercion.to_date,
-    "datetime": coercion.to_datetime,
-    "integer": coercion.to_integer,
-    "bigint": coercion.to_bigint,
-    "double": coercion.to_decimal,
-    "currency": coercion.to_decimal,
-    "percent": coercion.to_percent,
-    "boolean": coercion.to_boolean,
-    "email": coercion.to_email,
-    "phone": coercion.to_phone,
-    "website": coercion.to_website,
-}
-_TEXT_TYPES = frozenset({"text", "textarea", "picklist", "multiselectpicklist"})
-# A data type this module does not know is handled by the JSON type Zoho gives it.
-_BY_JSON_TYPE = {
-    "string": "other",
-    "integer": "integer",
-    "double": "double",
-    "boolean": "boolean",
-}
-# Types a CDP event cannot fill: (what the field is, what it needs instead).
-_NEEDS = {
-    "lookup": ("a lookup field", "the id of {record}"),
-    "multi_module_lookup": ("a lookup field", "the id of {record}"),
-    "multiselectlookup": ("a multi-select lookup", "ids of {record}s"),
-    "ownerlookup": ("an owner field", "the id of a Zoho user"),
-    "userlookup": ("a user lookup", "the id of a Zoho user"),
-    "multiuserlookup": ("a multi-user lookup", "ids of Zoho users"),
-    "fileupload": ("a file upload field", "files uploaded to Zoho first"),
-    "imageupload": ("an image upload field", "images uploaded to Zoho first"),
-    "consent_lookup": ("a consent field", "a Data Processing Basis record"),
-}
-# Types Zoho fills itself, or through another API.
-_NOT_WRITTEN = {
-    "profileimage": "the record image: Zoho sets it from an uploaded photo",
-    "subform": "a subform: its rows are records this target does not write",
-    "formula": "a formula field: Zoho computes it",
-    "autonumber": "an auto-number field: Zoho numbers each record",
-    "rollup_summary": "a rollup summary: Zoho computes it from related records",
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +33,7 @@ class _AsIs:
     choices: t.Container[str] | None = None  # must be one of, when set
 
     @classmethod
-    def of(cls, field: _Field) -> _AsIs | None:
+    def of(cls, field: LeadField) -> _AsIs | None:
         """The test for ``field``, or None where every value needs converting."""
         kind = field.kind
         if kind in {"text", "textarea"}:
@@ -124,78 +78,6 @@ class FieldProblem:
     reason: str
 
 
-@dataclasses.dataclass(frozen=True)
-class _Field:
-    """What coercion and the start-up checks need of one Zoho field."""
-
-    name: str
-    label: str
-    data_type: str
-    kind: str | None  # how values are converted; None: this target cannot fill it
-    length: int | None
-    choices: dict[str, str]  # actual or display value -> the actual value to send
-    read_only: bool
-    mandatory: bool
-    module: str | None  # the module a lookup points to
-
-    @classmethod
-    def from_metadata(cls, field: dict[str, t.Any]) -> _Field:
-        """Read one item of Zoho's ``fields`` array."""
-        data_type = str(field.get("data_type") or "")
-        if data_type in _CONVERTERS or data_type in _TEXT_TYPES:
-            kind: str | None = data_type
-        elif data_type in _NEEDS or data_type in _NOT_WRITTEN:
-            kind = None
-        else:
-            kind = _BY_JSON_TYPE.get(str(field.get("json_type") or "string"))
-        choices: dict[str, str] = {}
-        for item in field.get("pick_list_values") or ():
-            actual = item.get("actual_value") if isinstance(item, dict) else None
-            if isinstance(actual, str):
-                choices.setdefault(actual, actual)
-                choices.setdefault(str(item.get("display_value") or actual), actual)
-        lookup = field.get("lookup")
-        module = lookup.get("module") if isinstance(lookup, dict) else None
-        length = field.get("length")
-        if not isinstance(length, int) or length <= 0:
-            # Emails, phones and websites fall back to their own limits.
-            length = _DEFAULT_LENGTHS.get(data_type)
-        return cls(
-            name=str(field["api_name"]),
-            label=str(field.get("field_label") or field.get("display_label") or ""),
-            data_type=data_type,
-            kind=kind,
-            length=length,
-            choices=choices,
-            read_only=bool(field.get("read_only") or field.get("field_read_only")),
-            mandatory=bool(field.get("system_mandatory")),
-            module=module.get("api_name") if isinstance(module, dict) else None,
-        )
-
-    @property
-    def writable(self) -> bool:
-        """Tell whether a mapping may feed this field."""
-        return not self.read_only and self.kind is not None
-
-    def refusal(self) -> str | None:
-        """Say why the mapping may not feed this field, or None when it may."""
-        if self.read_only:
-            return f"{self.name} is read-only in Zoho Leads: Zoho ignores a value sent"
-        if self.kind is not None:
-            return None
-        if self.data_type in _NOT_WRITTEN:
-            return f"{self.name} is {_NOT_WRITTEN[self.data_type]}"
-        if self.data_type not in _NEEDS:
-            return (
-                f"{self.name} has the data type {self.data_type or 'none'}, "
-                "which this target cannot fill from an event"
-            )
-        what, needs = _NEEDS[self.data_type]
-        record = f"a {self.module} record" if self.module else "another module's record"
-        needs = needs.format(record=record)
-        return f"{self.name} is {what}: it needs {needs}, which a CDP event does not carry"
-
-
 class LeadFields:
     """The Leads fields of one org: start-up checks and per-value coercion.
 
@@ -208,7 +90,7 @@ class LeadFields:
             (counting stops at ``MAX_NEW_PICKLIST_VALUES``).
     """
 
-    def __init__(self, fields: t.Iterable[_Field]) -> None:
+    def __init__(self, fields: t.Iterable[LeadField]) -> None:
         """Keep the fields by API name (`from_metadata` reads Zoho's answer)."""
         self._fields = {field.name: field for field in fields}
         # The fields coerce() converts; the rest of a lead passes untouched.
@@ -235,7 +117,7 @@ class LeadFields:
             fields: Zoho's field objects; items without an ``api_name`` are skipped.
         """
         return cls(
-            _Field.from_metadata(field)
+            LeadField.from_metadata(field)
             for field in fields
             if isinstance(field, dict) and field.get("api_name")
         )
@@ -255,49 +137,7 @@ class LeadFields:
         Returns:
             One message per problem, in the order the fields were given; [] when fine.
         """
-        given = dict.fromkeys([*mapped, *defaulted])
-        problems = []
-        for name in given:
-            field = self._fields.get(name)
-            problem = field.refusal() if field else self._unknown(name)
-            if problem:
-                problems.append(problem)
-        # `id` is mandatory only on update, and Zoho assigns it on insert.
-        missing = [
-            field.name
-            for field in self._fields.values()
-            if field.mandatory and field.writable and field.name not in {"id", *given}
-        ]
-        problems.extend(
-            f"{name} is mandatory in Zoho Leads but has no mapping and no default: add"
-            f" {name}=<source> to field_mapping or {name}=<value> to default_values"
-            for name in missing
-        )
-        return problems
-
-    def _unknown(self, name: str) -> str:
-        """Word an unknown field; suggest writable ones of a similar name or label."""
-        candidates: dict[str, str] = {}
-        for field in self._fields.values():
-            if field.writable:
-                candidates.setdefault(field.name.lower(), field.name)
-                # Users copy names from the layout, where First_Name reads "First Name".
-                label = field.label.replace(" ", "_").lower()
-                candidates.setdefault(label, field.name)
-        scores: dict[str, float] = {}
-        for key, api_name in candidates.items():
-            ratio = difflib.SequenceMatcher(None, name.lower(), key).ratio()
-            if ratio >= SUGGESTION_CUTOFF:
-                scores[api_name] = max(scores.get(api_name, 0.0), ratio)
-        ranked = sorted(scores, key=lambda field: (-scores[field], field))
-        # `Frist_Name` is plainly First_Name: Last_Name, a distant second, is noise.
-        best = scores[ranked[0]] if ranked else 1.0
-        near = [field for field in ranked if scores[field] >= best - SUGGESTION_BAND]
-        names = near[:MAX_SUGGESTIONS]
-        if not names:
-            return f"{name}: no such Leads field, and none has a similar name"
-        listed = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
-        return f"{name}: no such Leads field; did you mean {listed}?"
+        return config_problems(self._fields, mapped, defaulted)
 
     def coerce(
         self, lead: dict[str, t.Any], policy: str
@@ -327,7 +167,7 @@ class LeadFields:
             raise ValueError(msg)
         sent: dict[str, t.Any] = {}
         problems: list[FieldProblem] = []
-        events: list[tuple[_Field, str | None]] = []
+        events: list[tuple[LeadField, str | None]] = []
         writable = self._writable
         as_is = self._as_is
         for name, value in lead.items():
@@ -388,9 +228,9 @@ class LeadFields:
 
     def _convert(
         self,
-        field: _Field,
+        field: LeadField,
         value: t.Any,
-        events: list[tuple[_Field, str | None]],
+        events: list[tuple[LeadField, str | None]],
     ) -> t.Any:
         """Convert one value; note a text cut (None) or a new picklist value."""
         if field.kind == "multiselectpicklist":
@@ -410,10 +250,10 @@ class LeadFields:
                 events.append((field, None))
                 return text[: field.length]
             return text
-        return _CONVERTERS.get(field.kind or "", coercion.to_text)(value, field.length)
+        return coercion.CONVERTERS.get(field.kind or "", coercion.to_text)(value, field.length)
 
     def _record(
-        self, events: list[tuple[_Field, str | None]], problems: list[FieldProblem]
+        self, events: list[tuple[LeadField, str | None]], problems: list[FieldProblem]
     ) -> list[str]:
         """Count what a sent lead went through; return its notes."""
         notes: list[str] = []
@@ -434,7 +274,7 @@ class LeadFields:
                     )
         return list(dict.fromkeys(notes))  # one note per field and kind
 
-    def _count_cut(self, field: _Field) -> None:
+    def _count_cut(self, field: LeadField) -> None:
         """Count one text cut; warn on the field's first."""
         self.truncated[field.name] = self.truncated.get(field.name, 0) + 1
         if self.truncated[field.name] == 1:
