@@ -337,6 +337,31 @@ def test_a_50000_lead_backfill_writes_every_good_lead_once_at_under_25_credits_p
     assert stats["credits"] / 50 <= 25
 
 
+def test_every_field_type_arrives_as_the_records_api_would_have_stored_it(sandbox, client):
+    """A lead of every type written by bulk equals the same lead written by POST /Leads."""
+    lead = {
+        "Last_Name": 'Zoë "Z", of\nLine two',
+        "Email": "zoe@example.com",
+        "No_of_Employees": 12,
+        "Annual_Revenue": 1234.5,
+        "Lead_Score": 1e20,
+        "Discount": 7,
+        "Email_Opt_Out": False,
+        "Visit_Time": "2024-01-31T10:00:00+08:00",
+        "Event_Date": "2024-02-29",
+        "Interests": ["Demo", "Trial"],
+        "Big_Number": "9007199254740993",
+    }
+    (outcome,) = writer(client).insert([lead])
+    by_records = client.write_leads("POST", [lead], None)[0]
+    assert (outcome.kind, by_records.status) == (CREATED, "success")
+    bulk_lead, records_lead = sandbox.leads()
+    stamped = {"id", "Created_Time", "Modified_Time"}
+    assert {k: v for k, v in bulk_lead.items() if k not in stamped} == {
+        k: v for k, v in records_lead.items() if k not in stamped
+    }
+
+
 def test_updates_go_by_id_and_come_back_in_order(sandbox, client):
     """Tracking-id updates: UPDATED for each lead, REJECTED for an id Zoho does not know."""
     ids = sandbox.seed([{"Last_Name": "A"}, {"Last_Name": "B"}])
