@@ -13,6 +13,8 @@ import typing as t
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Collection
 
+_N = t.TypeVar("_N", int, float)
+
 INT32_RANGE = (-(2**31), 2**31 - 1)
 INT64_RANGE = (-(2**63), 2**63 - 1)
 # Epoch numbers this large are milliseconds: 1e11 seconds is the year 5138.
@@ -139,26 +141,31 @@ def _from_epoch(number: float, reason: str) -> dt.datetime:
         raise InvalidValue(reason) from None
 
 
-def to_integer(value: t.Any, _length: int | None = None) -> int:
-    """Return a whole number in Zoho's 32-bit integer range."""
+def to_integer(value: t.Any, digits: int | None = None) -> int:
+    """Return a whole number in Zoho's 32-bit integer range, of at most ``digits``."""
     number = _whole(_number(value))
     if not INT32_RANGE[0] <= number <= INT32_RANGE[1]:
         msg = "outside the 32-bit integer range"
         raise InvalidValue(msg)
-    return number
+    return _within_digits(number, digits, "digits")
 
 
-def to_bigint(value: t.Any, _length: int | None = None) -> str:
-    """Return a whole number in the 64-bit range as text, as Zoho wants a bigint."""
+def to_bigint(value: t.Any, digits: int | None = None) -> str:
+    """Return a whole number in the 64-bit range, of at most ``digits``, as text."""
     number = _whole(_number(value))
     if not INT64_RANGE[0] <= number <= INT64_RANGE[1]:
         msg = "outside the 64-bit integer range"
         raise InvalidValue(msg)
-    return str(number)
+    return str(_within_digits(number, digits, "digits"))
 
 
-def to_decimal(value: t.Any, _length: int | None = None) -> int | float:
-    """Return a JSON number for a double or currency: whole ones as exact ints."""
+def to_decimal(value: t.Any, digits: int | None = None) -> int | float:
+    """Return a JSON number for a double or currency: whole ones as exact ints.
+
+    Args:
+        value: A number or numeric text.
+        digits: The most digits its whole part may have.
+    """
     try:
         number = float(_number(value))
     except OverflowError:
@@ -166,14 +173,26 @@ def to_decimal(value: t.Any, _length: int | None = None) -> int | float:
     if not math.isfinite(number):
         msg = "too large for a number field"
         raise InvalidValue(msg)
+    _within_digits(number, digits, "digits before the decimal point")
     return int(number) if number.is_integer() and abs(number) < _EXACT_INT else number
 
 
-def to_percent(value: t.Any, length: int | None = None) -> int | float:
+def _within_digits(number: _N, digits: int | None, what: str) -> _N:
+    """Refuse a number whose whole part has more digits than its field allows.
+
+    Zoho refuses it too; sending it would spend a call to learn so.
+    """
+    if digits is not None and abs(number) >= 10**digits:
+        msg = f"more than the field's {digits} {what}"
+        raise InvalidValue(msg)
+    return number
+
+
+def to_percent(value: t.Any, digits: int | None = None) -> int | float:
     """Return a percent as a number; text may end with ``%`` (``"12.5%"``)."""
     if isinstance(value, str) and value.strip().endswith("%"):
         value = value.strip()[:-1]
-    return to_decimal(value, length)
+    return to_decimal(value, digits)
 
 
 def _number(value: t.Any) -> int | float | decimal.Decimal:

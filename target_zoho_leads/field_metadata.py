@@ -14,7 +14,19 @@ if t.TYPE_CHECKING:
 MAX_SUGGESTIONS = 3
 SUGGESTION_CUTOFF = 0.6  # difflib's own default for close matches
 SUGGESTION_BAND = 0.1  # how far below the best match a suggestion may score
-_DEFAULT_LENGTHS = {"text": 255, "textarea": 32000}
+# Zoho's limits where a field's metadata gives no `length`: characters for
+# text, digits for numbers (a decimal's digits include its decimal places).
+_DEFAULT_LENGTHS = {
+    "text": 255,
+    "textarea": 32000,
+    "integer": 9,
+    "bigint": 18,
+    "double": 16,
+    "currency": 16,
+}
+NUMBER_TYPES = frozenset({"integer", "bigint", "double", "currency", "percent"})
+# The identities Unique Lead looks leads up by (SPEC §4).
+IDENTITY_FIELDS = ("Email", "Phone")
 _TEXT_TYPES = frozenset({"text", "textarea", "picklist", "multiselectpicklist"})
 # A data type this module does not know is handled by the JSON type Zoho gives it.
 _BY_JSON_TYPE = {
@@ -53,10 +65,12 @@ class LeadField:
     label: str
     data_type: str
     kind: str | None  # how values are converted; None: this target cannot fill it
-    length: int | None
+    length: int | None  # characters for text; digits for numbers
+    decimals: int | None  # decimal places of a number, of `length`'s digits
     choices: dict[str, str]  # actual or display value -> the actual value to send
     read_only: bool
     mandatory: bool
+    encrypted: bool  # COQL can only ask `is null` of it
     module: str | None  # the module a lookup points to
 
     @classmethod
@@ -71,9 +85,11 @@ class LeadField:
             data_type=data_type,
             kind=_kind(data_type, field.get("json_type")),
             length=_positive(field.get("length")) or _DEFAULT_LENGTHS.get(data_type),
+            decimals=_decimals(field),
             choices=_choices(field.get("pick_list_values")),
             read_only=bool(field.get("read_only") or field.get("field_read_only")),
             mandatory=bool(field.get("system_mandatory")),
+            encrypted=_encrypted(field.get("crypt")),
             module=module.get("api_name") if isinstance(module, dict) else None,
         )
 
@@ -81,6 +97,14 @@ class LeadField:
     def writable(self) -> bool:
         """Tell whether a mapping may feed this field."""
         return not self.read_only and self.kind is not None
+
+    @property
+    def limit(self) -> int | None:
+        """What a value's converter is bounded by: whole-number digits, or characters."""
+        if self.data_type not in NUMBER_TYPES or self.length is None:
+            return self.length
+        # Zoho counts a decimal's places among its digits: 16 with 2 places is 14 whole.
+        return max(self.length - (self.decimals or 0), 1)
 
     def refusal(self) -> str | None:
         """Say why the mapping may not feed this field, or None when it may."""
@@ -115,6 +139,24 @@ def _positive(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     return value if value > 0 else None
+
+
+def _decimals(field: Mapping[str, t.Any]) -> int | None:
+    """A number field's decimal places: ``decimal_place``, or a currency's precision."""
+    places = field.get("decimal_place")
+    currency = field.get("currency")
+    if places is None and isinstance(currency, dict):
+        places = currency.get("precision")
+    if isinstance(places, bool) or not isinstance(places, int):
+        return None
+    return places if places >= 0 else None
+
+
+def _encrypted(crypt: object) -> bool:
+    """Tell an encrypted field: Zoho gives ``crypt`` a mode or status, else null ones."""
+    if not isinstance(crypt, dict):
+        return False
+    return crypt.get("mode") is not None or crypt.get("status") is not None
 
 
 def _choices(items: object) -> dict[str, str]:
@@ -160,6 +202,24 @@ def config_problems(
         for name in missing
     )
     return problems
+
+
+def unique_lead_problems(fields: Mapping[str, LeadField]) -> list[str]:
+    """Say which identity fields Unique Lead cannot look leads up by; [] when none.
+
+    Args:
+        fields: The Leads fields by API name.
+
+    Returns:
+        One message per encrypted identity field (Email, Phone).
+    """
+    return [
+        f"unique_lead: {name} is encrypted in Zoho Leads, and Zoho's query API can"
+        f" only ask whether an encrypted field is empty, so leads cannot be looked up"
+        f" by {name}; turn unique_lead off or remove the encryption of {name}"
+        for name in IDENTITY_FIELDS
+        if name in fields and fields[name].encrypted
+    ]
 
 
 def _unknown(fields: Mapping[str, LeadField], name: str) -> str:

@@ -9,7 +9,7 @@ import typing as t
 
 from target_zoho_leads import coercion
 from target_zoho_leads.coercion import InvalidValue
-from target_zoho_leads.field_metadata import LeadField, config_problems
+from target_zoho_leads.field_metadata import LeadField, config_problems, unique_lead_problems
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -126,6 +126,19 @@ class LeadFields:
     def names(self) -> frozenset[str]:
         """The api_name of every Leads field."""
         return frozenset(self._fields)
+
+    @property
+    def encrypted(self) -> frozenset[str]:
+        """The api_name of every encrypted Leads field (COQL can only ask `is null`)."""
+        return frozenset(name for name, field in self._fields.items() if field.encrypted)
+
+    def unique_lead_problems(self) -> list[str]:
+        """Say which of Email and Phone Unique Lead cannot look leads up by; [] when fine.
+
+        Returns:
+            One message per encrypted identity field, worded for the user.
+        """
+        return unique_lead_problems(self._fields)
 
     def check_config(self, mapped: t.Iterable[str], defaulted: t.Iterable[str]) -> list[str]:
         """Find every start-up problem of the mapping and defaults, worded for the user.
@@ -250,7 +263,7 @@ class LeadFields:
                 events.append((field, None))
                 return text[: field.length]
             return text
-        return coercion.CONVERTERS.get(field.kind or "", coercion.to_text)(value, field.length)
+        return coercion.CONVERTERS.get(field.kind or "", coercion.to_text)(value, field.limit)
 
     def _record(
         self, events: list[tuple[LeadField, str | None]], problems: list[FieldProblem]

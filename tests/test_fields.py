@@ -337,7 +337,7 @@ CONVERTS = [
     ("Visit_Time", 1795860930123, "2026-11-28T10:15:30+00:00"),
     ("Visit_Time", "1795860930123", "2026-11-28T10:15:30+00:00"),
     ("Visit_Time", 1795860930.9, "2026-11-28T10:15:30+00:00"),
-    # integer: numbers and numeric text, thousands separators, 32-bit range
+    # integer: numbers and numeric text, thousands separators, the field's 9 digits
     ("No_of_Employees", 42, 42),
     ("No_of_Employees", "42", 42),
     ("No_of_Employees", " 3 ", 3),
@@ -347,11 +347,11 @@ CONVERTS = [
     ("No_of_Employees", "12.0", 12),
     ("No_of_Employees", 12.0, 12),
     ("No_of_Employees", "1e3", 1000),
-    ("No_of_Employees", 2147483647, 2147483647),
-    ("No_of_Employees", "-2,147,483,648", -2147483648),
+    ("No_of_Employees", 999999999, 999999999),
+    ("No_of_Employees", "-999,999,999", -999999999),
     # bigint: sent as a string of digits
     ("Big_Number", 9007199254740993, "9007199254740993"),
-    ("Big_Number", "9,223,372,036,854,775,807", "9223372036854775807"),
+    ("Big_Number", "999,999,999,999,999,999", "999999999999999999"),
     ("Big_Number", "-42", "-42"),
     ("Big_Number", "+42", "42"),
     ("Big_Number", 42.0, "42"),
@@ -458,6 +458,11 @@ INVALID = [
     ("No_of_Employees", [12]),
     ("No_of_Employees", {"count": 12}),
     ("Big_Number", "9223372036854775808"),
+    ("Big_Number", "1000000000000000000"),
+    ("No_of_Employees", 1000000000),
+    ("Lead_Score", "100,000,000,000,000"),
+    ("Annual_Revenue", 1e14),
+    ("Discount", 123456),
     ("Big_Number", "1e99999"),
     ("Big_Number", 1.5),
     ("Big_Number", "twelve"),
@@ -557,6 +562,138 @@ def test_unwritable_fields_pass_untouched(fields, name):
     assert coerce_one(fields, name, {"id": "5725767000000123456"})[0] == {
         "id": "5725767000000123456"
     }
+
+
+# --- Number digits -------------------------------------------------------------
+
+
+def one_field(data_type, **extra):
+    """LeadFields of one field `Amount` of ``data_type``, with these metadata keys."""
+    field = zoho_field("Amount", data_type, **extra)
+    return LeadFields.from_metadata([field])
+
+
+@pytest.mark.parametrize(
+    ("data_type", "metadata", "largest"),
+    [
+        ("integer", {"length": 5}, 99999),
+        ("integer", {"length": None}, 999_999_999),  # Zoho's 9 digits by default
+        ("bigint", {"length": None}, 999_999_999_999_999_999),
+        ("bigint", {"length": 12}, 999_999_999_999),
+        ("double", {"length": 16, "decimal_place": 2}, 99_999_999_999_999),
+        ("double", {"length": 10, "decimal_place": None}, 9_999_999_999),
+        ("currency", {"length": 16, "decimal_place": 2}, 99_999_999_999_999),
+        (
+            "currency",
+            {"length": 12, "decimal_place": None, "currency": {"precision": 4}},
+            99_999_999,
+        ),
+        ("percent", {"length": 5}, 99999),
+    ],
+    ids=lambda value: str(value)[:20],
+)
+def test_a_number_takes_at_most_the_digits_its_metadata_allows(data_type, metadata, largest):
+    """The largest whole part fits; one more digit is a problem, not a call Zoho refuses."""
+    lead_fields = one_field(data_type, **metadata)
+    for sign in (1, -1):
+        lead, problems, _ = lead_fields.coerce({"Amount": sign * largest}, "reject")
+        assert problems == []
+        assert lead is not None
+        lead, problems, _ = lead_fields.coerce({"Amount": sign * (largest + 1)}, "reject")
+        assert lead is None
+        [problem] = problems
+        assert (problem.field, problem.code) == ("Amount", "INVALID_DATA")
+        assert problem.reason.startswith("more than the field's ")
+
+
+def test_a_decimal_may_carry_its_places_beyond_the_whole_digits():
+    """Sixteen digits with two places is fourteen whole digits, and then the decimals."""
+    lead_fields = one_field("double", length=16, decimal_place=2)
+    lead, problems, _ = lead_fields.coerce({"Amount": "99,999,999,999,999.5"}, "reject")
+    assert problems == []
+    assert lead == {"Amount": 99999999999999.5}
+
+
+def test_the_digits_reason_names_the_limit_and_not_the_value():
+    """An integer says how many digits; a decimal says they are before the point."""
+    _, [problem], _ = one_field("integer", length=9).coerce({"Amount": 1234567890}, "reject")
+    assert problem.reason == "more than the field's 9 digits"
+    _, [problem], _ = one_field("currency", length=16, decimal_place=2).coerce(
+        {"Amount": "123456789012345"}, "reject"
+    )
+    assert problem.reason == "more than the field's 14 digits before the decimal point"
+
+
+def test_too_many_digits_drop_only_that_field_under_drop_field():
+    """The rest of the lead is sent; the counter and the warning name the field."""
+    lead_fields = LeadFields.from_metadata(
+        [zoho_field("Last_Name", "text", 80), zoho_field("Staff", "integer", 9)]
+    )
+    lead, problems, _ = lead_fields.coerce({"Last_Name": "Li", "Staff": 10**9}, "drop_field")
+    assert lead == {"Last_Name": "Li"}
+    assert [problem.field for problem in problems] == ["Staff"]
+    assert lead_fields.dropped == {"Staff": 1}
+
+
+def test_the_integer_range_still_holds_where_the_metadata_allows_more_digits():
+    """A 12-digit integer field still cannot take a number beyond 32 bits."""
+    _, [problem], _ = one_field("integer", length=12).coerce({"Amount": 2**31}, "reject")
+    assert problem.reason == "outside the 32-bit integer range"
+
+
+# --- Encrypted fields -----------------------------------------------------------
+
+
+ENCRYPTED = {"mode": "decryption", "status": 1}
+
+
+@pytest.mark.parametrize(
+    ("crypt", "encrypted"),
+    [
+        (ENCRYPTED, True),
+        ({"mode": None, "status": 1}, True),
+        ({"mode": None, "status": None}, False),  # what unencrypted fields may carry
+        (None, False),
+        ("yes", False),
+    ],
+    ids=repr,
+)
+def test_encrypted_fields_are_read_from_crypt(crypt, encrypted):
+    """A `crypt` block with a mode or a status marks the field encrypted."""
+    lead_fields = LeadFields.from_metadata(
+        [zoho_field("Email", "email", 100, crypt=crypt), zoho_field("Phone", "phone", 30)]
+    )
+    assert lead_fields.encrypted == (frozenset({"Email"}) if encrypted else frozenset())
+
+
+def test_unique_lead_cannot_look_up_by_an_encrypted_email_or_phone():
+    """Each encrypted identity gets one message saying why and what to do."""
+    lead_fields = LeadFields.from_metadata(
+        [
+            zoho_field("Email", "email", 100, crypt=ENCRYPTED),
+            zoho_field("Phone", "phone", 30, crypt=ENCRYPTED),
+            zoho_field("Secret", "text", 30, crypt=ENCRYPTED),
+        ]
+    )
+    assert lead_fields.unique_lead_problems() == [
+        (
+            "unique_lead: Email is encrypted in Zoho Leads, and Zoho's query API can only ask"
+            " whether an encrypted field is empty, so leads cannot be looked up by Email;"
+            " turn unique_lead off or remove the encryption of Email"
+        ),
+        (
+            "unique_lead: Phone is encrypted in Zoho Leads, and Zoho's query API can only ask"
+            " whether an encrypted field is empty, so leads cannot be looked up by Phone;"
+            " turn unique_lead off or remove the encryption of Phone"
+        ),
+    ]
+
+
+def test_unique_lead_has_no_problem_when_no_identity_is_encrypted(fields):
+    """The realistic org encrypts nothing; another encrypted field does not matter."""
+    assert fields.unique_lead_problems() == []
+    other = LeadFields.from_metadata([zoho_field("Secret", "text", 30, crypt=ENCRYPTED)])
+    assert other.unique_lead_problems() == []
 
 
 # --- Policies ------------------------------------------------------------------

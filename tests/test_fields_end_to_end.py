@@ -17,7 +17,7 @@ def writes(sandbox) -> list[dict]:
 
 
 @pytest.mark.parametrize(
-    ("mapping", "defaults", "expected"),
+    "case",
     [
         (
             "Frist_Name=name,Last_Name=name",
@@ -36,9 +36,10 @@ def writes(sandbox) -> list[dict]:
     ids=["typo", "read-only", "no-last-name", "lookup", "several-at-once"],
 )
 def test_a_mapping_that_does_not_fit_the_leads_fields_stops_before_any_write(
-    sandbox, config, run_target, mapping, defaults, expected
+    sandbox, config, run_target, case
 ):
     """One clear message with every problem, exit 1, and no write reaches Zoho."""
+    mapping, defaults, expected = case
     config.update(field_mapping=mapping, default_values=defaults)
     run = run_target(config, singer_lines("web", [{"name": "A", "email": "a@x.com"}]))
     assert run.returncode == 1
@@ -166,7 +167,10 @@ def test_a_server_without_field_metadata_gets_the_leads_as_mapped(sandbox, confi
 
         def _relay(self) -> None:
             if "/settings/fields" in self.path:
-                body = b'{"code":"INVALID_URL_PATTERN","details":{},"message":"not here","status":"error"}'
+                body = (
+                    b'{"code":"INVALID_URL_PATTERN","details":{},'
+                    b'"message":"not here","status":"error"}'
+                )
                 self.send_response(404)
             else:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -211,3 +215,59 @@ def test_a_server_without_field_metadata_gets_the_leads_as_mapped(sandbox, confi
     assert run.returncode == 0, run.stderr
     assert "Zoho gave no Leads field metadata" in run.stderr
     assert [lead["Last_Name"] for lead in sandbox.leads()] == ["Mapped"]
+
+
+def test_a_number_with_more_digits_than_its_field_allows_is_rejected_locally(
+    sandbox, config, run_target, tmp_path
+):
+    """No_of_Employees takes 9 digits: a tenth rejects the record before any write."""
+    config.update(field_mapping=MAPPING, default_values="")
+    events = [{"name": "Ten digits", "staff": 1234567890}, {"name": "Nine", "staff": 999999999}]
+    run = run_target(config, singer_lines("web", events))
+    assert run.returncode == 0, run.stderr
+    assert [(lead["Last_Name"], lead["No_of_Employees"]) for lead in sandbox.leads()] == [
+        ("Nine", 999999999)
+    ]
+    assert sandbox.stats()["records_created"] == 1
+    [rejected] = [
+        json.loads(line) for line in (tmp_path / "rejected.jsonl").read_text().splitlines()
+    ]
+    assert (rejected["code"], rejected["field"]) == ("INVALID_DATA", "No_of_Employees")
+    assert "more than the field's 9 digits" in rejected["message"]
+    assert "1234567890" not in rejected["message"]
+
+
+def test_drop_field_leaves_out_a_decimal_with_too_many_digits(sandbox, config, run_target):
+    """Annual_Revenue holds 16 digits with 2 places: a 15-digit whole part is left out."""
+    config.update(field_mapping=MAPPING, default_values="", invalid_value_policy="drop_field")
+    events = [{"name": "Rich", "revenue": "100,000,000,000,000", "staff": 12}]
+    run = run_target(config, singer_lines("web", events))
+    assert run.returncode == 0, run.stderr
+    [lead] = sandbox.leads()
+    assert lead["No_of_Employees"] == 12
+    assert "Annual_Revenue" not in lead
+    assert "Annual_Revenue" in run.stderr  # the drop is warned by field name
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the loader's start-up check must add fields.unique_lead_problems() under unique_lead",
+)
+@pytest.mark.sandbox_knobs(encrypted_fields=["Email"])
+def test_unique_lead_stops_at_start_up_when_email_is_encrypted(sandbox, config, run_target):
+    """COQL can only ask whether an encrypted Email is empty: no lookup, no write, one message."""
+    config.update(unique_lead=True)
+    run = run_target(config, singer_lines("web", [{"name": "A", "email": "a@x.com"}]))
+    assert run.returncode == 1
+    assert "unique_lead: Email is encrypted in Zoho Leads" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert [r for r in sandbox.requests() if "/coql" in r["path"]] == []
+    assert writes(sandbox) == []
+
+
+@pytest.mark.sandbox_knobs(encrypted_fields=["Email"])
+def test_an_encrypted_email_is_written_as_usual_without_unique_lead(sandbox, config, run_target):
+    """Encryption only limits lookups: a plain insert run stores the lead."""
+    run = run_target(config, singer_lines("web", [{"name": "A", "email": "a@x.com"}]))
+    assert run.returncode == 0, run.stderr
+    assert [lead["Email"] for lead in sandbox.leads()] == ["a@x.com"]
