@@ -10,10 +10,14 @@ import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.sinks import BatchSink
 
 from target_zoho_leads.auth import ZohoAuth
+from target_zoho_leads.bulk import BulkWriter
+from target_zoho_leads.bulk_csv import MAX_ROWS as BULK_JOB_ROWS
+from target_zoho_leads.bulk_errors import BulkWriteError
 from target_zoho_leads.client import ZohoCRMClient, new_session
-from target_zoho_leads.exceptions import ZohoAPIError
+from target_zoho_leads.exceptions import ZohoAPIError, ZohoScopeError
 from target_zoho_leads.fields import LeadFields
 from target_zoho_leads.mapping import LeadMapper
 from target_zoho_leads.outcomes import CREATED, REJECTED, UNCHANGED, UPDATED, Outcome
@@ -45,6 +49,7 @@ class ZohoConnection:
             refresh_token=settings.refresh_token,
             session=self.session,
             timeout=settings.request_timeout,
+            allowed_hosts=settings.allowed_hosts,
         )
         self.client = ZohoCRMClient(
             auth=auth,
@@ -59,9 +64,25 @@ class ZohoConnection:
         )
         trigger = list(settings.trigger) if settings.trigger is not None else None
         self.writer: LeadInserter | UniqueLeadWriter = (
-            UniqueLeadWriter(self.client, self.executor, trigger, settings.tracking_id_field)
+            UniqueLeadWriter(
+                self.client,
+                self.executor,
+                trigger,
+                settings.tracking_id_field,
+                default_phone_region=settings.default_phone_region,
+                normalize_identities=settings.normalize_identities,
+                match_contacts=settings.match_contacts,
+            )
             if settings.unique_lead
             else LeadInserter(self.client, self.executor, trigger)
+        )
+
+    def bulk_writer(self, stats: StreamStats) -> BulkWriter:
+        """A Bulk Write writer whose calls and re-sent jobs count in ``stats``."""
+        return BulkWriter(
+            self.client,
+            on_call=stats.count_call,
+            on_resend=lambda records: stats.add(ambiguous_writes=records),
         )
 
     def close(self) -> None:
@@ -90,10 +111,30 @@ class LeadLoader:
         self.dry_run = DryRunFile(path) if path else None
         self.fields: LeadFields | None = None
         self._zoho: ZohoConnection | None = None
+        self._bulk_ready: bool | None = None  # whether Bulk Write's scopes are there
         self._connect_lock = threading.Lock()
+        self._bulk_lock = threading.Lock()
         self._stats: dict[str, StreamStats] = {}
         self._checks: dict[str, tuple[dict, RecordCheck]] = {}
         self.records_seen = 0  # read so far, all streams: each record's position
+
+    @property
+    def batch_size(self) -> int:
+        """Records per batch: ``batch_size_rows``, or a Bulk Write job where bulk may be used."""
+        settings = self.settings
+        if settings.batch_size_rows:
+            return settings.batch_size_rows
+        return BULK_JOB_ROWS if settings.write_method != "records" else BatchSink.MAX_SIZE_DEFAULT
+
+    def uses_bulk(self, count: int) -> bool:
+        """Whether a write of ``count`` leads goes as a Bulk Write job (``write_method``)."""
+        method = self.settings.write_method
+        if method == "records" or (method == "auto" and count < self.settings.bulk_min_records):
+            return False
+        with self._bulk_lock:
+            if self._bulk_ready is None:
+                self._bulk_ready = self._check_bulk(self.connect().client)
+            return self._bulk_ready
 
     def next_seq(self) -> int:
         """Number the records in input order, across streams (main thread only)."""
@@ -133,11 +174,33 @@ class LeadLoader:
                 zoho = ZohoConnection(self.settings)
                 try:
                     self.fields = self._load_fields(zoho.client)
+                    if self.settings.write_method == "bulk":
+                        self._bulk_ready = self._check_bulk(zoho.client)
                 except BaseException:
                     zoho.close()
                     raise
                 self._zoho = zoho
             return self._zoho
+
+    def _check_bulk(self, client: ZohoCRMClient) -> bool:
+        """Whether Bulk Write can be used: are its scopes on the token?
+
+        With ``write_method`` bulk this is asked at start-up; with auto, when
+        the first write large enough for a job comes (a run of small writes
+        never needs the scopes), and a missing one means the records API.
+
+        Raises:
+            ZohoScopeError: ``write_method`` is bulk and a scope is missing.
+        """
+        method = self.settings.write_method
+        try:
+            BulkWriter(client).check_scopes()
+        except ZohoScopeError as exc:
+            if method == "bulk":
+                raise
+            logger.warning("Bulk Write is not available (%s): writing by the records API", exc)
+            return False
+        return True
 
     def _load_fields(self, client: ZohoCRMClient) -> LeadFields | None:
         """Fetch the Leads field metadata once and check the settings against it.
@@ -173,6 +236,8 @@ class LeadLoader:
         """What in the settings does not fit Zoho's Leads fields."""
         mapper, tracking = self.mapper, self.settings.tracking_id_field
         problems = fields.check_config(mapper.mapped_fields, mapper.default_values)
+        if self.settings.unique_lead:
+            problems += fields.unique_lead_problems()
         if self.settings.unique_lead and tracking not in fields.names:
             problems.append(
                 f"tracking_id_field {tracking}: no such Leads field; create a single-line "
@@ -198,9 +263,25 @@ class LeadLoader:
             self.dry_run.write(leads)
             stats.add(dry_run_written=len(leads))
             return
-        outcomes = self._write(leads, seqs, stats)
+        try:
+            outcomes = self._write(leads, seqs, stats)
+        except BulkWriteError as exc:
+            # What the finished jobs settled is reported; the rest stays unconfirmed.
+            settled = len(exc.settled)
+            self._tally(stream, records[:settled], leads[:settled], exc.settled)
+            raise
+        self._tally(stream, records, leads, outcomes)
+
+    def _tally(
+        self,
+        stream: str,
+        records: list[dict],
+        leads: list[dict[str, t.Any]],
+        outcomes: list[Outcome],
+    ) -> None:
+        """Count what each record became and report the rejected ones."""
         kinds = collections.Counter(map(_KIND, outcomes))
-        stats.add(**{name: kinds[kind] for kind, name in _TALLY.items()})
+        self.stats_for(stream).add(**{name: kinds[kind] for kind, name in _TALLY.items()})
         if kinds[REJECTED]:
             for record, lead, outcome in zip(records, leads, outcomes, strict=True):
                 if outcome.kind == REJECTED:
@@ -210,10 +291,10 @@ class LeadLoader:
         self, leads: list[dict[str, t.Any]], seqs: list[int], stats: StreamStats
     ) -> list[Outcome]:
         """Coerce each lead to Zoho's formats, write the valid ones, return all outcomes."""
-        writer = self.connect().writer
+        zoho = self.connect()
         fields = self.fields
         if fields is None:  # no field metadata from this server: sent as mapped
-            return writer.write(leads, stats, seqs)
+            return self._send(zoho, leads, stats, seqs)
         outcomes: list[Outcome | None] = [None] * len(leads)
         sendable: list[int] = []
         payloads: list[dict[str, t.Any]] = []
@@ -231,10 +312,22 @@ class LeadLoader:
                 payloads.append(payload)
         for message in fields.take_warnings():
             logger.warning("%s", message)
-        written = writer.write(payloads, stats, [seqs[i] for i in sendable])
+        written = self._send(zoho, payloads, stats, [seqs[i] for i in sendable])
         for index, outcome in zip(sendable, written, strict=True):
             outcomes[index] = outcome
         return t.cast("list[Outcome]", outcomes)
+
+    def _send(
+        self,
+        zoho: ZohoConnection,
+        payloads: list[dict[str, t.Any]],
+        stats: StreamStats,
+        seqs: list[int],
+    ) -> list[Outcome]:
+        """Write the payloads by the records API or, where it pays, by Bulk Write."""
+        if isinstance(zoho.writer, LeadInserter) and self.uses_bulk(len(payloads)):
+            return zoho.bulk_writer(stats).insert(payloads)
+        return zoho.writer.write(payloads, stats, seqs)
 
     def close(self) -> None:
         """Stop the call threads, close the HTTP session and the output files."""
@@ -242,3 +335,5 @@ class LeadLoader:
             self._zoho.close()
             self._zoho = None
         self.rejected.close()
+        if self.dry_run is not None:
+            self.dry_run.close()

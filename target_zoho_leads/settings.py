@@ -11,8 +11,9 @@ from jsonschema import Draft7Validator
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
-from target_zoho_leads.auth import check_base_url
+from target_zoho_leads.hosts import check_accounts_url
 from target_zoho_leads.mapping import LeadMapper
+from target_zoho_leads.reader import DEFAULT_MAX_LINE_BYTES
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -33,6 +34,12 @@ MAX_CONCURRENCY_LIMIT = 25  # Zoho's highest per-org concurrency (Ultimate editi
 INVALID_VALUE_POLICIES = ("reject", "drop_field")
 DEFAULT_INVALID_VALUE_POLICY = "reject"
 TRIGGERS = ("workflow", "approval", "blueprint", "pathfinder", "orchestration")
+WRITE_METHODS = ("auto", "records", "bulk")
+DEFAULT_WRITE_METHOD = "auto"
+# A Bulk Write job costs 500 credits, what the records API spends on 5,000 records.
+DEFAULT_BULK_MIN_RECORDS = 5000
+# Zoho blocks token minting for the rest of a 10-minute window; a minute more covers it.
+DEFAULT_TOKEN_WAIT_MAX = 660
 
 
 # anyOf rather than a type list: the SDK's `--config ENV` reads a setting whose
@@ -192,6 +199,73 @@ def settings_schema() -> dict[str, t.Any]:
             "field is left out, the rest of the lead is sent, the drop is counted).",
         ),
         th.Property(
+            "default_phone_region",
+            th.StringType(pattern=r"^[A-Za-z]{2}$"),
+            title="Default Phone Region",
+            description="ISO 3166 region (CN, US, ...) for phone numbers written "
+            "without a country code, used to tell whether two phones are one person. "
+            "Not set: such numbers are compared by their digits.",
+        ),
+        th.Property(
+            "normalize_identities",
+            th.BooleanType,
+            default=True,
+            title="Normalize Identities",
+            description="With unique_lead, new leads store Email lower-cased and "
+            "Phone in E.164 (+8615218222540), so later runs find them whatever "
+            "spelling arrives. false: values are written exactly as sent.",
+        ),
+        th.Property(
+            "match_contacts",
+            th.BooleanType,
+            default=False,
+            title="Match Contacts",
+            description="With unique_lead, also look people up in Contacts: a person "
+            "found there is not inserted as a lead (EXISTS_AS_CONTACT). Needs the scope "
+            "ZohoCRM.modules.contacts.READ.",
+        ),
+        th.Property(
+            "write_method",
+            th.StringType,
+            default=DEFAULT_WRITE_METHOD,
+            allowed_values=list(WRITE_METHODS),
+            title="Write Method",
+            description="records (the records API, 100 leads a call), bulk (Zoho Bulk "
+            "Write, 25,000 leads a job for 500 credits) or auto: bulk for a write of at "
+            "least bulk_min_records leads.",
+        ),
+        th.Property(
+            "bulk_min_records",
+            th.IntegerType(minimum=1),
+            default=DEFAULT_BULK_MIN_RECORDS,
+            title="Bulk Min Records",
+            description="Smallest write sent as a Bulk Write job when write_method is "
+            "auto (a job's 500 credits buy 5,000 records by the records API).",
+        ),
+        th.Property(
+            "token_wait_max",
+            th.NumberType(minimum=0),
+            default=DEFAULT_TOKEN_WAIT_MAX,
+            title="Token Wait Max",
+            description="Seconds to wait out Zoho's token-mint block (10 tokens per "
+            "10 minutes) before the run fails.",
+        ),
+        th.Property(
+            "max_line_bytes",
+            th.IntegerType(minimum=1024),
+            default=DEFAULT_MAX_LINE_BYTES,
+            title="Max Line Bytes",
+            description="Longest input line accepted, in bytes (default 16 MiB); a "
+            "longer one ends the run with one clear line.",
+        ),
+        th.Property(
+            "allowed_hosts",
+            th.ArrayType(th.StringType),
+            title="Allowed Hosts",
+            description="Hosts besides Zoho's own and loopback that may receive the "
+            "credentials (a gateway in front of Zoho). Each use is logged.",
+        ),
+        th.Property(
             "rejected_records_path",
             th.StringType,
             title="Rejected Records Path",
@@ -231,9 +305,18 @@ class Settings:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
     invalid_value_policy: str = DEFAULT_INVALID_VALUE_POLICY
+    default_phone_region: str | None = None
+    normalize_identities: bool = True
+    match_contacts: bool = False
+    write_method: str = DEFAULT_WRITE_METHOD
+    bulk_min_records: int = DEFAULT_BULK_MIN_RECORDS
+    token_wait_max: float = DEFAULT_TOKEN_WAIT_MAX
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    allowed_hosts: tuple[str, ...] = ()
     rejected_records_path: str | None = None
     dry_run_path: str | None = None
     validate_records: bool = True
+    batch_size_rows: int | None = None
 
     @classmethod
     def from_config(
@@ -262,8 +345,8 @@ class Settings:
             problems.append(f"unique_lead: {exc}")
             unique_lead = False
         try:
-            accounts_url = check_base_url(
-                given.get("accounts_url", DEFAULT_ACCOUNTS_URL), "accounts_url"
+            accounts_url = check_accounts_url(
+                given.get("accounts_url", DEFAULT_ACCOUNTS_URL), given.get("allowed_hosts", ())
             )
         except ValueError as exc:
             problems.append(str(exc))
@@ -288,6 +371,11 @@ _CASTS: dict[str, t.Callable[[t.Any], t.Any]] = {
     "max_concurrency": int,
     "max_retries": int,
     "trigger": tuple,
+    "bulk_min_records": int,
+    "token_wait_max": float,
+    "max_line_bytes": int,
+    "allowed_hosts": tuple,
+    "batch_size_rows": int,
 }
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 import typing as t
 
-import fastjsonschema
 from singer_sdk.sinks import BatchSink
 
 from target_zoho_leads.outcomes import REJECTED, Outcome
+from target_zoho_leads.schema_checks import SchemaMismatch
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -49,6 +49,7 @@ class ZohoLeadsSink(BatchSink):
     @override
     def setup(self) -> None:
         """Attach the stream's compiled SCHEMA check; start the STATE counts."""
+        self.loader.stats_for(self.stream_name)  # a stream with no records still has its line
         self.records_received = 0
         self.records_confirmed = 0
         self._check = (
@@ -56,6 +57,12 @@ class ZohoLeadsSink(BatchSink):
             if self.validate_schema
             else None
         )
+
+    @property
+    @override
+    def max_size(self) -> int:
+        """Records per batch: as the loader says (a Bulk Write job where bulk may be used)."""
+        return self.loader.batch_size
 
     @override
     def get_validator(self) -> None:
@@ -80,12 +87,10 @@ class ZohoLeadsSink(BatchSink):
         if self._check is not None:
             try:
                 self._check(record)
-            except fastjsonschema.JsonSchemaValueException as exc:
-                # fastjsonschema names the path and the rule, never the value.
+            except SchemaMismatch as exc:
+                # The check names the SCHEMA's own place and rule, never the value.
                 field = (exc.name or "").removeprefix("data").lstrip(".") or None
-                outcome = Outcome(
-                    REJECTED, code="SCHEMA_MISMATCH", message=exc.message, field=field
-                )
+                outcome = Outcome(REJECTED, code=exc.code, message=exc.message, field=field)
                 self.loader.reject(self.stream_name, record, outcome)
                 self.records_confirmed += 1
                 return

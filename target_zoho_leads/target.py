@@ -10,6 +10,7 @@ import threading
 import typing as t
 
 from singer_sdk.exceptions import (
+    ConfigValidationError,
     InvalidJSONSchema,
     InvalidRecord,
     MissingKeyPropertiesError,
@@ -62,6 +63,14 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
+def settings_failure(exc: ConfigValidationError) -> str:
+    """Every settings problem in one line (the SDK's handler logs each, then a summary)."""
+    problems = list(exc.errors or [str(exc)])
+    if len(problems) == 1:
+        return f"Settings: {problems[0]}"
+    return f"Settings: {len(problems)} problems: " + "; ".join(problems)
+
+
 class TargetZohoLeads(Target):
     """Singer target that writes CDP events to Zoho CRM as Leads."""
 
@@ -87,6 +96,8 @@ class TargetZohoLeads(Target):
         # the emails and phones asked for: keep it to warnings.
         logging.getLogger("urllib3").setLevel(logging.WARNING)
         self.loader = LeadLoader(self.settings)
+        if isinstance(self.message_reader, LeadMessageReader):
+            self.message_reader.max_line_bytes = self.settings.max_line_bytes
         self._state_lock = threading.Lock()
         self._pending_states: list[tuple[dict, list[tuple[ZohoLeadsSink, int]]]] = []
         self._last_emitted_state: dict | None = None
@@ -268,17 +279,26 @@ class TargetZohoLeads(Target):
             cls.print_about(about_format)
             sys.exit(0)
         cls.print_version(print_fn=cls.logger.info)
-        target = cls(
-            config=getattr(config, "config", None),
-            validate_config=True,
-            parse_env_config=bool(getattr(config, "parse_env", False)),
-        )
+        try:
+            target = cls(
+                config=getattr(config, "config", None),
+                validate_config=True,
+                parse_env_config=bool(getattr(config, "parse_env", False)),
+            )
+        except ConfigValidationError as exc:
+            cls.logger.error("%s", settings_failure(exc))
+            sys.exit(1)
         loader = target.loader
         progress = ProgressReporter(lambda: loader.records_seen, loader.all_stats)
         tune_garbage_collector()
         try:
             if loader.dry_run is None:
-                loader.connect()  # settings checked against Zoho before stdin is read
+                try:
+                    loader.connect()  # settings checked against Zoho before stdin is read
+                except ConfigValidationError as exc:
+                    target.close()
+                    target.logger.error("%s", settings_failure(exc))
+                    sys.exit(1)
             progress.start()
             target.listen(file_input)
         except (TargetZohoLeadsError, *INPUT_ERRORS) as exc:

@@ -249,10 +249,6 @@ def test_drop_field_leaves_out_a_decimal_with_too_many_digits(sandbox, config, r
     assert "Annual_Revenue" in run.stderr  # the drop is warned by field name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the loader's start-up check must add fields.unique_lead_problems() under unique_lead",
-)
 @pytest.mark.sandbox_knobs(encrypted_fields=["Email"])
 def test_unique_lead_stops_at_start_up_when_email_is_encrypted(sandbox, config, run_target):
     """COQL can only ask whether an encrypted Email is empty: no lookup, no write, one message."""

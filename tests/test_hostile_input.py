@@ -364,9 +364,14 @@ def test_a_schema_whose_references_never_end_is_refused_with_one_line(sandbox, h
 
 BACKTRACKING = {
     # The review's: it hung the run; the regex engine judges it at once.
-    "^(a+)+$": ("a" * 34 + "!", "data.note must match pattern ^(a+)+$", 10),
+    "^(a+)+$": ("a" * 34 + "!", "data.note must match pattern ^(a+)+$", "SCHEMA_MISMATCH", 10),
     # Exponential in any backtracking engine: stopped by the time limit.
-    "^(a|aa)+$": ("a" * 60 + "!", "data.note could not be checked against the SCHEMA's", 30),
+    "^(a|aa)+$": (
+        "a" * 60 + "!",
+        "data.note could not be checked against the SCHEMA's",
+        "SCHEMA_CHECK_TIMEOUT",
+        30,
+    ),
 }
 
 
@@ -375,7 +380,7 @@ def test_a_backtracking_pattern_rejects_its_record_and_the_run_goes_on(
     sandbox, hostile_run, tmp_path, pattern
 ):
     """The record with the value is rejected, named by the SCHEMA's property; the rest written."""
-    value, reason, limit = BACKTRACKING[pattern]
+    value, reason, code_wanted, limit = BACKTRACKING[pattern]
     schema = {"type": "object", "properties": {"note": {"type": "string", "pattern": pattern}}}
     hostile = (
         line({**SCHEMA, "schema": schema})
@@ -388,6 +393,7 @@ def test_a_backtracking_pattern_rejects_its_record_and_the_run_goes_on(
     rejected = [json.loads(row) for row in (tmp_path / "rejected.jsonl").read_text().splitlines()]
     assert [(r["field"], r["record"]["anonymous_id"]) for r in rejected] == [("note", "h1")]
     assert rejected[0]["message"].startswith(reason)
+    assert rejected[0]["code"] == code_wanted
     assert [row for row in stderr.splitlines() if "record rejected" in row] != []
     assert states(stdout)[-1] == {"done": 3}
 
