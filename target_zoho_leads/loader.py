@@ -103,9 +103,7 @@ class LeadLoader:
     def __init__(self, settings: Settings) -> None:
         """Compile the mapping and open the output files; nothing is sent to Zoho yet."""
         self.settings = settings
-        self.mapper = LeadMapper.from_config(
-            {"field_mapping": settings.field_mapping, "default_values": settings.default_values}
-        )
+        self.mapper = LeadMapper(settings.field_mapping, settings.default_values)
         self.rejected = RejectedRecords(settings.rejected_records_path)
         path = settings.dry_run_path
         self.dry_run = DryRunFile(path) if path else None

@@ -159,9 +159,9 @@ def _string_entries(setting: str, text: str, errors: list[str]) -> list[Entry]:
         written = raw.strip()
         if not written:
             continue  # a trailing comma or ",," is harmless
-        label = f'{setting}: pair {number} "{written}"'
         field, equals, rest = written.partition("=")
         field = field.strip()
+        label = _label(setting, f"pair {number}", field if equals else "")
         problem = _field_problem(field) if equals else _NO_EQUALS
         if problem:
             errors.append(f"{label}: {problem}")
@@ -173,9 +173,10 @@ def _string_entries(setting: str, text: str, errors: list[str]) -> list[Entry]:
 def _object_entries(setting: str, value: t.Any, errors: list[str]) -> list[Entry]:
     """Check the keys of the object form; values are checked by the caller."""
     entries = []
-    for key, raw in value.items() if isinstance(value, Mapping) else value:
+    items = value.items() if isinstance(value, Mapping) else value
+    for number, (key, raw) in enumerate(items, start=1):
         field = key.strip() if isinstance(key, str) else str(key)
-        label = f'{setting}: entry "{key}"'
+        label = _label(setting, f"entry {number}", field)
         problem = _field_problem(field)
         if problem:
             errors.append(f"{label}: {problem}")
@@ -185,12 +186,22 @@ def _object_entries(setting: str, value: t.Any, errors: list[str]) -> list[Entry
     return entries
 
 
+def _label(setting: str, place: str, field: str) -> str:
+    """Name a pair by its place, and by its Zoho field when that is an API name.
+
+    A pair's text is never quoted: a value or a mistyped name can be a
+    person's phone or email pasted into the settings.
+    """
+    named = f" ({field})" if FIELD_NAME_PATTERN.match(field) else ""
+    return f"{setting}: {place}{named}"
+
+
 def _field_problem(field: str) -> str | None:
     """Say what is wrong with a Zoho field name, or None if nothing is."""
     if not field:
         return "the Zoho field name is empty"
     if not FIELD_NAME_PATTERN.match(field):
-        return f'"{field}" is not a Zoho API name ({_NAME_HINT})'
+        return f"the Zoho field name is not an API name ({_NAME_HINT})"
     return None
 
 

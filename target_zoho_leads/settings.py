@@ -12,7 +12,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from target_zoho_leads.hosts import check_accounts_url
-from target_zoho_leads.mapping import LeadMapper
+from target_zoho_leads.mapping_config import parse_mapping_settings
 from target_zoho_leads.reader import DEFAULT_MAX_LINE_BYTES
 
 if t.TYPE_CHECKING:
@@ -294,8 +294,9 @@ class Settings:
     client_id: str = dataclasses.field(repr=False)
     client_secret: str = dataclasses.field(repr=False)
     refresh_token: str = dataclasses.field(repr=False)
-    field_mapping: t.Any = dataclasses.field(repr=False)
-    default_values: t.Any = dataclasses.field(repr=False, default=None)
+    # Parsed: Zoho field -> its sources in order; Zoho field -> its default.
+    field_mapping: dict[str, tuple[str, ...]] = dataclasses.field(repr=False)
+    default_values: dict[str, t.Any] = dataclasses.field(repr=False, default_factory=dict)
     accounts_url: str = DEFAULT_ACCOUNTS_URL
     unique_lead: bool = False
     tracking_id_field: str = DEFAULT_TRACKING_ID_FIELD
@@ -351,8 +352,10 @@ class Settings:
         except ValueError as exc:
             problems.append(str(exc))
             accounts_url = DEFAULT_ACCOUNTS_URL
+        field_mapping: dict[str, tuple[str, ...]] = {}
+        default_values: dict[str, t.Any] = {}
         try:
-            LeadMapper.from_config(config)
+            field_mapping, default_values = parse_mapping_settings(config)
         except ConfigValidationError as exc:
             problems += exc.errors or [str(exc)]
         if problems:
@@ -362,7 +365,12 @@ class Settings:
         for name, cast in _CASTS.items():
             if name in values:
                 values[name] = cast(values[name])
-        values.update(unique_lead=unique_lead, accounts_url=accounts_url)
+        values.update(
+            unique_lead=unique_lead,
+            accounts_url=accounts_url,
+            field_mapping=field_mapping,
+            default_values=default_values,
+        )
         return cls(**values)
 
 

@@ -240,12 +240,13 @@ def test_a_wrong_refresh_token_fails_at_once(sandbox, config, run_target):
 
 
 def test_a_bad_mapping_stops_before_anything_is_read_or_sent(sandbox, config, run_target):
-    """One message naming the offending pair; the sandbox sees nothing."""
+    """One message naming the offending pairs by place; the sandbox sees nothing."""
     config["field_mapping"] = "Phone=phone,First Name=adUcName,Email"
     run = run_target(config, "this is not even read\n")
     assert run.returncode == 1
-    assert '"First Name=adUcName"' in run.stderr
-    assert '"Email"' in run.stderr
+    assert len(run.errors) == 1, run.errors
+    assert "field_mapping: pair 2: the Zoho field name is not an API name" in run.errors[0]
+    assert 'field_mapping: pair 3: no "="' in run.errors[0]
     assert "Traceback" not in run.stderr
     assert sandbox.stats()["token_requests"] == 0
 

@@ -167,13 +167,13 @@ def test_default_values_in_the_object_form_are_used_as_given():
 # --- Bad config -------------------------------------------------------------
 
 
-def test_a_bad_field_name_message_names_the_pair_as_written():
-    """The message says which pair, as written, and what an API name is."""
+def test_a_bad_field_name_message_names_the_pair_by_its_place():
+    """The message says which pair and what an API name is, without quoting the pair."""
     with pytest.raises(ConfigValidationError) as caught:
         parse_field_mapping("Phone=cluePhoneNumber,First Name=adUcName")
     expected = (
-        'field_mapping: pair 2 "First Name=adUcName": "First Name" is not a Zoho '
-        "API name (letters, digits and underscores, e.g. First_Name)"
+        "field_mapping: pair 2: the Zoho field name is not an API name "
+        "(letters, digits and underscores, e.g. First_Name)"
     )
     assert str(caught.value) == expected
     assert caught.value.errors == [expected]
@@ -182,27 +182,27 @@ def test_a_bad_field_name_message_names_the_pair_as_written():
 @pytest.mark.parametrize(
     ("value", "match"),
     [
-        ("Phone", r'pair 1 "Phone": no "="'),
-        ("Phone=phone,Email", r'pair 2 "Email": no "="'),
-        ("=phone", r'pair 1 "=phone": the Zoho field name is empty'),
-        ("1abc=x", r'pair 1 "1abc=x": "1abc" is not a Zoho API name'),
-        ("Phone-Number=x", r'pair 1 "Phone-Number=x": "Phone-Number" is not'),
-        ("_Phone=x", r'"_Phone" is not a Zoho API name'),
-        ("Tél=x", r'"Tél" is not a Zoho API name'),
-        ("Phone=", r'pair 1 "Phone=": the source field is empty'),
-        ("Phone=  ,Email=mail", r'pair 1 "Phone=": the source field is empty'),
+        ("Phone", r'pair 1: no "="'),
+        ("Phone=phone,Email", r'pair 2: no "="'),
+        ("=phone", r"pair 1: the Zoho field name is empty"),
+        ("1abc=x", r"pair 1: the Zoho field name is not an API name"),
+        ("Phone-Number=x", r"pair 1: the Zoho field name is not"),
+        ("_Phone=x", r"the Zoho field name is not an API name"),
+        ("Tél=x", r"the Zoho field name is not an API name"),
+        ("Phone=", r"pair 1 \(Phone\): the source field is empty"),
+        ("Phone=  ,Email=mail", r"pair 1 \(Phone\): the source field is empty"),
         ("", r"field_mapping is empty"),
         (" , ,", r"field_mapping is empty"),
         ({}, r"field_mapping is empty"),
         ("{}", r"field_mapping is empty"),
-        ({"Phone": []}, r'entry "Phone": the source list is empty'),
-        ({"Phone": ""}, r'entry "Phone": the source field is empty'),
-        ({"Phone": ["phone", 3]}, r'entry "Phone": source 2 is a int'),
-        ({"Phone": ["phone", " "]}, r'entry "Phone": source 2 is empty'),
-        ({"Phone": 3}, r'entry "Phone": the source must be a field name'),
-        ({"Phone": None}, r'entry "Phone": the source must be a field name'),
-        ({"First Name": "x"}, r'entry "First Name": "First Name" is not'),
-        ('{"Phone": {"a": "b"}}', r'entry "Phone": the source must be a field name'),
+        ({"Phone": []}, r"entry 1 \(Phone\): the source list is empty"),
+        ({"Phone": ""}, r"entry 1 \(Phone\): the source field is empty"),
+        ({"Phone": ["phone", 3]}, r"entry 1 \(Phone\): source 2 is a int"),
+        ({"Phone": ["phone", " "]}, r"entry 1 \(Phone\): source 2 is empty"),
+        ({"Phone": 3}, r"entry 1 \(Phone\): the source must be a field name"),
+        ({"Phone": None}, r"entry 1 \(Phone\): the source must be a field name"),
+        ({"First Name": "x"}, r"entry 1: the Zoho field name is not"),
+        ('{"Phone": {"a": "b"}}', r"entry 1 \(Phone\): the source must be a field name"),
         ('{"Phone": "phone"', r"field_mapping: not valid JSON"),
         ("{Phone=phone}", r"field_mapping: not valid JSON"),
         (None, r"field_mapping must be text .* not missing"),
@@ -219,22 +219,22 @@ def test_a_bad_field_mapping_is_a_config_error_naming_the_pair(value, match):
 @pytest.mark.parametrize(
     ("value", "match"),
     [
-        ("Phone=", r'default_values: pair 1 "Phone=": the default value is empty'),
+        ("Phone=", r"default_values: pair 1 \(Phone\): the default value is empty"),
         (
             "Phone=1,Phone=2",
-            r'pair 2 "Phone=2": Phone already has a default, pair 1 "Phone=1"',
+            r"pair 2 \(Phone\): Phone already has a default, pair 1 \(Phone\)",
         ),
-        ("Lead_Source", r'pair 1 "Lead_Source": no "="'),
-        ("Lead Source=CDP", r'"Lead Source" is not a Zoho API name'),
-        ("=CDP", r'pair 1 "=CDP": the Zoho field name is empty'),
-        ('{"Phone": "1", "Phone": "2"}', r'entry "Phone": Phone already has a default'),
-        ({"Phone": ""}, r'entry "Phone": the default value is empty'),
-        ({"Phone": None}, r'entry "Phone": the default value is empty'),
-        ({"Tags": []}, r'entry "Tags": the default value is empty'),
-        ({"Tags": ["a", 1]}, r'entry "Tags": a default must be'),
-        ({"Extra": {"a": 1}}, r'entry "Extra": a default must be'),
-        ('{"Extra": {"a": 1}}', r'entry "Extra": a default must be'),
-        ('{"Score": NaN}', r'entry "Score": the default number is not finite'),
+        ("Lead_Source", r'pair 1: no "="'),
+        ("Lead Source=CDP", r"the Zoho field name is not an API name"),
+        ("=CDP", r"pair 1: the Zoho field name is empty"),
+        ('{"Phone": "1", "Phone": "2"}', r"entry 2 \(Phone\): Phone already has a default"),
+        ({"Phone": ""}, r"entry 1 \(Phone\): the default value is empty"),
+        ({"Phone": None}, r"entry 1 \(Phone\): the default value is empty"),
+        ({"Tags": []}, r"entry 1 \(Tags\): the default value is empty"),
+        ({"Tags": ["a", 1]}, r"entry 1 \(Tags\): a default must be"),
+        ({"Extra": {"a": 1}}, r"entry 1 \(Extra\): a default must be"),
+        ('{"Extra": {"a": 1}}', r"entry 1 \(Extra\): a default must be"),
+        ('{"Score": NaN}', r"entry 1 \(Score\): the default number is not finite"),
         ('{"Phone": 1', r"default_values: not valid JSON"),
         (12, r"default_values must be text .* not a int"),
     ],
@@ -245,14 +245,22 @@ def test_bad_default_values_are_a_config_error_naming_the_pair(value, match):
         parse_default_values(value)
 
 
+def test_a_bad_pair_is_never_quoted_in_the_message():
+    """A phone pasted into the settings by mistake does not reach the log."""
+    with pytest.raises(ConfigValidationError) as caught:
+        parse_default_values("Phone=1,Phone=13800138000,+8613800138000")
+    text = " ".join([str(caught.value), *caught.value.errors])
+    assert "13800138000" not in text
+
+
 def test_every_bad_pair_is_reported_in_one_error():
     """A user fixes all mistakes in one go: one error lists them all."""
     with pytest.raises(ConfigValidationError) as caught:
         parse_field_mapping("Phone,First Name=x,Email=mail,=y,CDP_ID=")
     errors = caught.value.errors
     assert len(errors) == 4
-    for pair in ('"Phone"', '"First Name=x"', '"=y"', '"CDP_ID="'):
-        assert any(pair in error for error in errors)
+    for pair in ("pair 1:", "pair 2:", "pair 4:", "pair 5 (CDP_ID):"):
+        assert any(error.startswith(f"field_mapping: {pair}") for error in errors)
         assert pair in str(caught.value)
     assert str(caught.value).startswith("4 problems: ")
 
