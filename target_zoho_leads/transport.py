@@ -161,10 +161,18 @@ class Transport:
         )
 
 
+POOL_HOSTS = 8
+
+
 def new_session(pool_size: int) -> requests.Session:
     """A session whose connection pool fits ``pool_size`` concurrent calls."""
     session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=max(pool_size, 1) + 2)
+    # One pool per host a run talks to: accounts, the API, and for Bulk Write
+    # the content and download hosts. A pool pushed out of the adapter's cache
+    # would be closed under a route that still holds it.
+    adapter = requests.adapters.HTTPAdapter(
+        pool_connections=POOL_HOSTS, pool_maxsize=max(pool_size, 1) + 2
+    )
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
