@@ -273,7 +273,10 @@ class Figures:
             ),
             (
                 self.max_in_flight <= self.max_concurrency,
-                f"max calls in flight {self.max_in_flight} (max_concurrency {self.max_concurrency})",
+                (
+                    f"max calls in flight {self.max_in_flight} "
+                    f"(max_concurrency {self.max_concurrency})"
+                ),
             ),
             (
                 self.last_state == {"done": self.records_in},

@@ -63,9 +63,9 @@ def show_leads(url: str) -> None:
         leads = json.load(answer)
     print(f"\nLeads in the Zoho sandbox ({len(leads)}):")
     widths = [max(len(f), *(len(str(lead.get(f, ""))) for lead in leads)) for f in SHOWN_FIELDS]
-    print("  ".join(f.ljust(w) for f, w in zip(SHOWN_FIELDS, widths)))
+    print("  ".join(f.ljust(w) for f, w in zip(SHOWN_FIELDS, widths, strict=True)))
     for lead in leads:
-        cells = (str(lead.get(f, "")).ljust(w) for f, w in zip(SHOWN_FIELDS, widths))
+        cells = (str(lead.get(f, "")).ljust(w) for f, w in zip(SHOWN_FIELDS, widths, strict=True))
         print("  ".join(cells))
 
 

@@ -46,7 +46,7 @@ def test_every_record_is_accounted_for_through_faults_of_every_kind(
         timeout=300,
     )
     report = figures.report()
-    print(report)  # noqa: T201 - the figures, with -s
+    print(report)
     assert figures.failures() == [], report
     assert figures.exit_code == 0, report
     assert figures.summary["read"] == records

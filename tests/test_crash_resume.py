@@ -202,9 +202,8 @@ def test_with_unique_lead_a_killed_run_resumed_from_its_state_leaves_exactly_the
     """After SIGKILLs and resumes, the CRM equals a clean run's: one lead per person, no more."""
     data, sandbox, kills = crash_and_resume(seed, unique=True, tmp_path=tmp_path)
     leads = sorted(shape(lead) for lead in sandbox.leads())
-    print(
-        f"unique_lead seed {seed}: {kills} kills, {len(leads)} leads, {len(data.expected_unique())} expected"
-    )
+    expected = len(data.expected_unique())
+    print(f"unique_lead seed {seed}: {kills} kills, {len(leads)} leads, {expected} expected")
     assert leads == data.expected_unique()
 
 
@@ -218,9 +217,8 @@ def test_in_insert_mode_a_killed_run_loses_nothing_and_repeats_at_most_the_uncon
     wanted = {r["anonymous_id"] for r in data.records if r["name"] != "Typo"}
     assert set(created) == wanted
     extra = len(created) - len(wanted)
-    print(
-        f"insert seed {seed}: {kills} kills, {len(wanted)} records, {extra} extra copies, bound {kills * BATCH_SIZE_ROWS}"
-    )
+    bound = kills * BATCH_SIZE_ROWS
+    print(f"insert seed {seed}: {kills} kills, {len(wanted)} records, {extra} extra, bound {bound}")
     # The unconfirmed tail is one batch (batch_size_rows records, two calls of
     # 100 sent at once: batch size x concurrency of Zoho's 100-record calls).
     assert extra <= kills * BATCH_SIZE_ROWS

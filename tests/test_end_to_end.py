@@ -60,7 +60,7 @@ def test_the_seed_mapping_yields_exactly_the_expected_leads(sandbox, config, run
 
 
 def test_the_seed_defaults_are_checked_against_zoho_before_any_write(sandbox, config, run_target):
-    """The seed's default Email '123.test.com' is not an email: refused at start-up, nothing written."""
+    """The seed's default Email '123.test.com' is not an email: refused at start-up."""
     config.update(field_mapping=SEED_MAPPING + ",Last_Name=adUcName", default_values=SEED_DEFAULTS)
     run = run_target(config, singer_lines("cdp_events", CDP_EVENTS[:2]))
     assert run.returncode == 1
@@ -94,7 +94,7 @@ def test_values_zoho_refuses_become_rejected_records_in_an_owner_only_file(
         "Email": "liu at example",
         "CDP_ID": "ad-2",
     }
-    assert stat.S_IMODE(os.stat(tmp_path / "rejected.jsonl").st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "rejected.jsonl").stat().st_mode) == 0o600
     assert "1 rejected" in run.summary("cdp_events")
     assert "liu at example" not in run.stderr
     assert "Liu Yang" not in run.stderr
@@ -339,7 +339,9 @@ def test_every_setting_can_come_from_the_environment(sandbox, tmp_path):
         "TARGET_ZOHO_LEADS_CLIENT_SECRET": sandbox.client_secret,
         "TARGET_ZOHO_LEADS_REFRESH_TOKEN": sandbox.refresh_token,
         "TARGET_ZOHO_LEADS_ACCOUNTS_URL": sandbox.accounts_url,
-        "TARGET_ZOHO_LEADS_FIELD_MAPPING": "Last_Name=name,Phone=phone,Phone=wxPhone,CDP_ID=anonymous_id",
+        "TARGET_ZOHO_LEADS_FIELD_MAPPING": (
+            "Last_Name=name,Phone=phone,Phone=wxPhone,CDP_ID=anonymous_id"
+        ),
         "TARGET_ZOHO_LEADS_DEFAULT_VALUES": '{"Lead_Source": "CDP"}',
         "TARGET_ZOHO_LEADS_UNIQUE_LEAD": "true",
         "TARGET_ZOHO_LEADS_TRIGGER": '["workflow"]',

@@ -23,7 +23,7 @@ def emails(sandbox) -> collections.Counter:
 
 
 def test_a_lost_insert_answer_with_unique_lead_creates_no_duplicate(sandbox, config, run_target):
-    """The first insert is done but unanswered: the lookup finds its leads, none is created twice."""
+    """The first insert is done but unanswered: a lookup finds its leads, none made twice."""
     config.update(unique_lead=True, max_retries=3)
     sandbox.lose_answer("POST /crm/v8/Leads", nth=1)
     run = run_target(config, singer_lines("web", PEOPLE, state_every=5))

@@ -439,7 +439,7 @@ class ScopeMismatchHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST = answer  # noqa: N815 - http.server's names
+    do_GET = do_POST = answer
 
 
 def printed_lines(settings: dict, tmp_path: Path) -> set[str]:

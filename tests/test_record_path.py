@@ -36,9 +36,7 @@ def test_a_stream_map_transforms_records_before_they_are_mapped(sandbox, config,
 
 def test_a_stream_alias_writes_under_the_new_name(sandbox, config, run_target):
     """stream_maps' __alias__: the summary line names the alias, the leads are written."""
-    config.update(
-        field_mapping="Last_Name=name", stream_maps={"web": {"__alias__": "cdp_people"}}
-    )
+    config.update(field_mapping="Last_Name=name", stream_maps={"web": {"__alias__": "cdp_people"}})
     run = run_target(config, singer_lines("web", PEOPLE))
     assert run.returncode == 0, run.stderr
     assert [lead["Last_Name"] for lead in sandbox.leads()] == ["wang fang", "liu yang"]

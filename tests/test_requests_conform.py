@@ -61,7 +61,7 @@ def test_every_request_body_the_target_sends_conforms(sandbox, config, run_targe
             assert request["json"]["data"][0].keys() == {"id", "CDP_ID"}
         elif request["path"].endswith("/coql"):
             validate(request["json"], request_schema("coql.json", "/crm/v8/coql", "post"))
-    assert len([lead for lead in sandbox.leads()]) == 3
+    assert len(list(sandbox.leads())) == 3
 
 
 def test_a_body_that_is_not_zohos_shape_is_caught_by_the_check():

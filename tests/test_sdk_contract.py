@@ -16,15 +16,19 @@ LEANED_ON = [
         Target,
         "_process_record_message",
         "08aaf4096e2d39e7",
-        "TargetZohoLeads._process_record_message repeats this method's steps for plain "
-        "streams: compare the two and carry any new step over",
+        (
+            "TargetZohoLeads._process_record_message repeats this method's steps for plain "
+            "streams: compare the two and carry any new step over"
+        ),
     ),
     (
         BatchSink,
         "_validate_and_parse",
         "970aadabcc4da8c7",
-        "the short record path skips this step (the sink checks records itself); make "
-        "sure it still does nothing a plain stream needs",
+        (
+            "the short record path skips this step (the sink checks records itself); make "
+            "sure it still does nothing a plain stream needs"
+        ),
     ),
     (
         BatchSink,
