@@ -65,6 +65,28 @@ def singer_lines(
     return "\n".join(lines) + "\n"
 
 
+# Whole modules that run real pipelines, kill runs, inject faults or wait out
+# limits: `make test-fast` leaves them out, `make test` and CI run everything.
+SLOW_MODULES = {
+    "test_pipelines.py",
+    "test_chaos.py",
+    "test_crash_resume.py",
+    "test_reliability.py",
+    "test_unique_lead_runs.py",
+    "test_bounded_input.py",
+    "test_token_block.py",
+    "test_concurrency.py",
+}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark the slow tests: the modules above and every hypothesis (fuzz) test."""
+    for item in items:
+        fuzz = getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+        if item.path.name in SLOW_MODULES or fuzz:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_configure(config):
     """Register ``sandbox_knobs``, the marker that sets the sandbox fixture's knobs."""
     config.addinivalue_line(
