@@ -24,7 +24,8 @@ from target_zoho_leads.exceptions import InputError, TargetZohoLeadsError
 from target_zoho_leads.loader import LeadLoader
 from target_zoho_leads.progress import ProgressReporter
 from target_zoho_leads.reader import LeadMessageReader
-from target_zoho_leads.settings import Settings, settings_schema
+from target_zoho_leads.settings import Settings
+from target_zoho_leads.settings_schema import settings_schema
 from target_zoho_leads.sinks import ZohoLeadsSink
 
 if sys.version_info >= (3, 12):

@@ -6,7 +6,7 @@ import json
 import re
 import subprocess
 
-from target_zoho_leads.settings import settings_schema
+from target_zoho_leads.settings_schema import settings_schema
 from target_zoho_leads.target import TargetZohoLeads
 from tests.conftest import ROOT, target_command
 
