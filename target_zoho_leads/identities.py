@@ -28,7 +28,7 @@ PHONE_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
 _NOT_DIGITS = re.compile(r"[^0-9]")
 # Records repeat people, and each record's identity is read more than once:
 # a phone is parsed once per distinct spelling (libphonenumber costs ~50 µs).
-_CACHED = 1 << 16
+_CACHED = 1 << 17
 
 
 def normal_email(value: t.Any) -> str | None:
@@ -80,30 +80,45 @@ def _canonical_phone(text: str, region: str | None) -> str | None:
 
 
 def phone_spellings(value: t.Any, region: str | None = None) -> set[str]:
-    """The spellings a CRM may hold this phone in, each of them this same identity.
+    """The spellings a CRM may hold this phone in.
 
-    As written; E.164 with and without ``+``; the national digits; and the
-    international and national formats (``+86 152 1822 2540``,
-    ``152 1822 2540``). A spelling that would read as another identity (a
-    national format when the default region is another country's) is left
-    out: a row holding it could never be kept.
+    As written; E.164; the international format (``+86 152 1822 2540``);
+    and, for a number of the default region's country, the national digits
+    and the national format (``152 1822 2540``), which read as this same
+    identity only there, and E.164 without ``+`` where it reads back as the
+    number (``8615218222540`` does in China; in Germany ``4915...`` is a
+    national number). A lookup keeps a row only when its own identity is one
+    asked for, so a spelling that reads otherwise would only waste a value.
     """
     text = str(value).strip()
-    number = _parsed(text, region)
     canonical = _canonical_phone(text, region)
     if canonical is None:
         return set()
     spellings = {text, canonical}
-    if number is not None:
+    number = _parsed(text, region)
+    if number is None:
+        return spellings
+    spellings.add(phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL))
+    if region is not None and phonenumbers.country_code_for_region(region) == number.country_code:
         national = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
         spellings |= {
-            canonical.removeprefix("+"),
             phonenumbers.national_significant_number(number),
-            phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL),
             national,
             _NOT_DIGITS.sub("", national),  # with its trunk prefix: 02079460000
         }
-    return {s for s in spellings if s and _canonical_phone(s, region) == canonical}
+        without_plus = canonical.removeprefix("+")
+        if _reads_as(without_plus, region, canonical):
+            spellings.add(without_plus)
+    return spellings
+
+
+def _reads_as(text: str, region: str, canonical: str) -> bool:
+    """Whether ``text`` reads as the identity ``canonical``; parsed outside the cache."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164) == canonical
 
 
 def email_spellings(value: t.Any) -> set[str]:

@@ -236,7 +236,23 @@ def test_canonical_writes_keep_the_identity_and_are_among_the_spellings_asked(te
         assert spellings == set()
     else:
         assert str(written).strip() in spellings
-        assert all(normal_phone(s, region) == identity for s in spellings)
+        international = {s for s in spellings if s.startswith("+")}
+        assert all(normal_phone(s, region) == identity for s in international)
+
+
+@settings(max_examples=300, deadline=None)
+@given(spelled=spelled_numbers())
+def test_every_spelling_asked_for_a_real_number_reads_as_that_number(spelled):
+    """For a number of the region, national forms too: no query value is wasted."""
+    import phonenumbers  # noqa: PLC0415
+
+    region, number, text, _ = spelled
+    identity = normal_phone(text, region)
+    spellings = phone_spellings(text, region)
+    assert len(spellings) >= 5
+    if phonenumbers.is_valid_number(number):
+        for spelling in spellings:
+            assert normal_phone(spelling, region) == identity, spelling
 
 
 @given(text=st.text(max_size=30))
