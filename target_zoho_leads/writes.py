@@ -365,7 +365,7 @@ class UniqueLeadWriter:
         for part, items in run_all(self.executor, jobs):
             for update, item in zip(part, items, strict=True):
                 if item.code == "CONVERTED_RECORD":
-                    self._converted(update.lead_id, outcomes)
+                    self._converted(update, outcomes)
                     continue
                 outcome = outcome_of(item, UPDATED)
                 if outcome.kind == UPDATED:
@@ -373,10 +373,11 @@ class UniqueLeadWriter:
                     outcome = Outcome(UPDATED, update.lead_id)
                 outcomes[update.record] = outcome
 
-    def _converted(self, lead_id: str, outcomes: list[Outcome | None]) -> None:
+    def _converted(self, update: TrackingUpdate, outcomes: list[Outcome | None]) -> None:
         """Zoho refused an update because the lead was converted: none of its records is written."""
-        self.known.converted(lead_id)
-        blocked = skipped(Blocked(EXISTS_AS_CONVERTED_LEAD, lead_id))
+        self.known.converted(update.lead_id)
+        blocked = skipped(Blocked(EXISTS_AS_CONVERTED_LEAD, update.lead_id))
+        outcomes[update.record] = blocked
         for index, outcome in enumerate(outcomes):
-            if outcome is None or outcome.lead_id == lead_id:
+            if outcome is not None and outcome.lead_id == update.lead_id:
                 outcomes[index] = blocked
