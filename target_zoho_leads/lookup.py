@@ -73,9 +73,10 @@ def coql_where(values: Mapping[str, Iterable[str]]) -> str:
 def pack_queries(groups: Iterable[tuple[str, Iterable[str]]]) -> list[dict[str, set[str]]]:
     """Share ``(field, spellings)`` groups out into queries of at most 23 conditions.
 
-    Two of COQL's 25 are left for the converted-lead test. A group is never split, and groups go in the order given: a person's
-    email and phone, asked in one query, bring their lead back once, not
-    once per query (each page of 200 rows is a call).
+    Two of COQL's 25 are left for the converted-lead test. A group is never
+    split, and groups go in the order given: a person's email and phone,
+    asked in one query, bring their lead back once, not once per query (each
+    page of 200 rows is a call).
     """
     queries: list[dict[str, set[str]]] = []
     current: dict[str, set[str]] = {}
