@@ -40,9 +40,9 @@ def outcome_of(item: WriteItem, success: str) -> Outcome:
 def skipped(blocked: Blocked) -> Outcome:
     """The outcome of a record that is a Contact's or a converted lead's."""
     if blocked.code == EXISTS_AS_CONTACT:
-        message = "a Contact holds this email or phone; a Contact is not written as a lead"
+        message = f"Contact {blocked.record_id} holds this email or phone: not written as a lead"
     else:
-        message = "this person's lead was converted; a converted lead is not updated"
+        message = f"lead {blocked.record_id} holding this email or phone was converted: not updated"
     return Outcome(SKIPPED, blocked.record_id, blocked.code, message)
 
 
