@@ -67,6 +67,7 @@ class BulkWriter:
         poll_max: float = 30.0,
         job_timeout: float = JOB_TIMEOUT_SECONDS,
         on_call: Callable[[], None] | None = None,
+        on_credits: Callable[[int], None] | None = None,
         on_resend: Callable[[int], None] | None = None,
         settle_ambiguous: bool = False,
         sleep: Callable[[float], None] = time.sleep,
@@ -83,6 +84,7 @@ class BulkWriter:
             poll_max: Longest wait between two status checks.
             job_timeout: Seconds a job may stay ADDED or IN PROGRESS.
             on_call: Told of each HTTP attempt, for call counting.
+            on_credits: Told of the API credits each call cost.
             on_resend: Told how many records a job carried when its creation
                 was sent again after a lost answer (Zoho may run both jobs).
             settle_ambiguous: Instead of sending such a job again, raise
@@ -92,7 +94,7 @@ class BulkWriter:
             clock: Measures a job's time.
         """
         self.client = client
-        self.calls = BulkCalls(client, on_call)
+        self.calls = BulkCalls(client, on_call, on_credits)
         self.max_rows = max(1, min(max_rows, MAX_ROWS))
         self.max_bytes = max(1, min(max_bytes, MAX_BYTES))
         self.poll_first, self.poll_max, self.job_timeout = poll_first, poll_max, job_timeout

@@ -15,6 +15,7 @@ import typing as t
 from urllib3.util import parse_url
 
 from target_zoho_leads.client import TOKEN_REFUSED_CODES
+from target_zoho_leads.credits import bulk_call_credits, charged
 from target_zoho_leads.exceptions import (
     ZohoAPIError,
     ZohoRetriesExhaustedError,
@@ -84,10 +85,16 @@ def split_download_url(url: str, api_domain: str) -> tuple[str, str]:
 class BulkCalls:
     """Makes Bulk Write's calls through ``client``'s token, transport and retries."""
 
-    def __init__(self, client: ZohoCRMClient, on_call: Callable[[], None] | None = None) -> None:
-        """Call through ``client``; ``on_call`` is told of each HTTP attempt."""
+    def __init__(
+        self,
+        client: ZohoCRMClient,
+        on_call: Callable[[], None] | None = None,
+        on_credits: Callable[[int], None] | None = None,
+    ) -> None:
+        """Call through ``client``; tell ``on_call`` of each attempt, ``on_credits`` of its cost."""
         self.client = client
         self.on_call = on_call or (lambda: None)
+        self.on_credits = on_credits or (lambda _credits: None)
 
     def send(  # noqa: PLR0913 - the parts of one request, and how to retry it
         self,
@@ -173,7 +180,10 @@ class BulkCalls:
                 body=body,
             )
             code = _code_of(answer.body)
-            if answer.status != HTTP_UNAUTHORIZED or code not in TOKEN_REFUSED_CODES:
+            refused = answer.status == HTTP_UNAUTHORIZED and code in TOKEN_REFUSED_CODES
+            if charged(answer.status, token_refused=refused):
+                self.on_credits(bulk_call_credits(method, url[1]))
+            if not refused:
                 return _checked(answer, name, scope, code)
             auth.invalidate(token)
         msg = f"{name}: Zoho refused a freshly minted access token ({code})"

@@ -1,16 +1,17 @@
-"""Zoho CRM calls: the auth header, the concurrency cap, retries, Zoho's answers and error codes."""
+"""Zoho CRM calls: the auth header, calls in flight, retries, credits, answers and error codes."""
 
 from __future__ import annotations
 
 import contextlib
 import copy
 import logging
-import threading
 import typing as t
 from urllib.parse import urlencode
 
 import msgspec
 
+from target_zoho_leads.concurrency import InFlightLimit, is_heavy
+from target_zoho_leads.credits import api_call_credits, charged
 from target_zoho_leads.exceptions import (
     ZohoAPIError,
     ZohoRetriesExhaustedError,
@@ -40,6 +41,10 @@ HTTP_REDIRECTS = range(300, 400)
 HTTP_UNAUTHORIZED = 401
 HTTP_TOO_MANY_REQUESTS = 429
 HTTP_SERVER_ERROR = 500
+TOO_MANY_REQUESTS_HINT = (
+    "Zoho refuses calls once the org's API credits of the last 24 hours are spent, "
+    "or while other programs hold its concurrency"
+)
 SCOPES = (
     "ZohoCRM.modules.leads.ALL",
     "ZohoCRM.settings.fields.READ",
@@ -55,12 +60,15 @@ SCOPE_OF_PATH = (
 
 
 class ZohoCRMClient:
-    """Makes Zoho CRM calls with one session, a concurrency cap and one retry policy.
+    """Makes Zoho CRM calls with one session, an adaptive in-flight limit and one retry policy.
 
-    Every call goes through :meth:`request`: at most ``max_concurrency`` are in
-    flight at once across all threads, each carries the current access token,
-    a refused token is refreshed once and the call repeated, and transient
-    failures are retried with backoff.
+    Every call goes through :meth:`request`: across all threads no more are
+    in flight than the limit, which starts at 5 (or ``max_concurrency`` if
+    lower), halves on a 429 and grows back towards ``max_concurrency``;
+    COQL and writes of more than 10 records never exceed Zoho's 10 at once.
+    Each call carries the current access token, a refused token is
+    refreshed once and the call repeated, and transient failures are
+    retried with backoff.
     """
 
     def __init__(  # noqa: PLR0913
@@ -72,7 +80,7 @@ class ZohoCRMClient:
         timeout: float = 60.0,
         max_retries: int = 8,
         max_concurrency: int = 4,
-        on_call: Callable[[], None] | None = None,
+        on_call: Callable[[int, int | None], None] | None = None,
     ) -> None:
         """Build the client around an injected session and token source.
 
@@ -83,20 +91,22 @@ class ZohoCRMClient:
             timeout: Seconds one HTTP call may take in all, answer read included.
             max_retries: Tries for one call on transient failures.
             max_concurrency: Most calls in flight at once.
-            on_call: Called once per HTTP attempt, for call counting.
+            on_call: Told of each HTTP attempt as it ends: the API credits
+                Zoho charged for it, and the in-flight limit if a 429 has
+                ever lowered it (else None).
         """
         self.auth = auth
         self.transport = Transport(session, timeout)
         self.api_version = api_version
         self.max_retries = max_retries
-        self._slots = threading.BoundedSemaphore(max(1, max_concurrency))
-        self._on_call = on_call or (lambda: None)
+        self.in_flight = InFlightLimit(max_concurrency)
+        self._on_call = on_call or _count_nothing
 
-    def counting_calls_with(self, on_call: Callable[[], None]) -> ZohoCRMClient:
-        """A client sharing this one's token, session and slots, counting elsewhere.
+    def counting_calls_with(self, on_call: Callable[[int, int | None], None]) -> ZohoCRMClient:
+        """A client sharing this one's token, session and in-flight limit, counting elsewhere.
 
         Each stream gets one, so its summary line reports its own API calls
-        while the concurrency cap still holds across all streams.
+        and credits while the in-flight limit still holds across all streams.
         """
         clone = copy.copy(self)
         clone._on_call = on_call  # noqa: SLF001
@@ -152,6 +162,8 @@ class ZohoCRMClient:
             if giveup(exc):
                 raise
             msg = f"{name} still failing after {self.max_retries} tries: {exc}"
+            if exc.status == HTTP_TOO_MANY_REQUESTS:
+                msg += f" ({TOO_MANY_REQUESTS_HINT})"
             raise ZohoRetriesExhaustedError(msg, code=exc.code, status=exc.status) from None
 
     def _attempt(
@@ -166,11 +178,9 @@ class ZohoCRMClient:
         for _ in range(2):
             token = self.auth.token()
             response = self._send(method, path, name, token, **kwargs)
-            if response.status != HTTP_UNAUTHORIZED:
+            if not _token_refused(response):
                 return self._read(response, name, items)
             code = _answer_code(response)
-            if code not in TOKEN_REFUSED_CODES:
-                return self._read(response, name, items)
             logger.info("Access token refused (%s); refreshing it once", code)
             self.auth.invalidate(token)
         msg = f"{name}: Zoho refused a freshly minted access token ({code})"
@@ -186,7 +196,7 @@ class ZohoCRMClient:
         json: t.Any = None,
         params: dict[str, t.Any] | None = None,
     ) -> Answer:
-        """Send the request within a concurrency slot."""
+        """Send the request within a place in flight; count it and its credits."""
         target = f"/crm/{self.api_version}{path}"
         if params:
             target += "?" + urlencode(params)
@@ -198,11 +208,18 @@ class ZohoCRMClient:
             body = _encode(json)
             headers["Content-Type"] = "application/json"
         origin = self.auth.api_domain
-        with self._slots:
-            self._on_call()
-            return self.transport.send(
-                method, origin, target, name=name, headers=headers, body=body
-            )
+        with self.in_flight.slot(heavy=is_heavy(method, path, json)) as ticket:
+            cost = 0
+            try:
+                answer = self.transport.send(
+                    method, origin, target, name=name, headers=headers, body=body
+                )
+                ticket.answered(answer.status)
+                if charged(answer.status, token_refused=_token_refused(answer)):
+                    cost = api_call_credits(method, path, json)
+            finally:
+                self._on_call(cost, self.in_flight.settled())
+        return answer
 
     def _read(
         self,
@@ -314,6 +331,15 @@ class ZohoCRMClient:
         """Return the module's field metadata."""
         answer = self.request("GET", "/settings/fields", params={"module": module})
         return list(answer.get("fields") or []) if answer else []
+
+
+def _count_nothing(cost: int, concurrency: int | None) -> None:
+    del cost, concurrency
+
+
+def _token_refused(response: Answer) -> bool:
+    """Whether Zoho refused the call's access token (not its scope, not the call)."""
+    return response.status == HTTP_UNAUTHORIZED and _answer_code(response) in TOKEN_REFUSED_CODES
 
 
 def _call_error(name: str, status: int, body: t.Any) -> ZohoAPIError:

@@ -18,6 +18,8 @@ class StreamStats:
     rejected: int = 0
     dry_run_written: int = 0
     api_calls: int = 0
+    credits: int = 0
+    concurrency: int | None = None  # the in-flight limit, once a 429 has lowered it
     ambiguous_writes: int = 0
     _lock: threading.Lock = dataclasses.field(
         default_factory=threading.Lock, repr=False, compare=False
@@ -29,9 +31,23 @@ class StreamStats:
             for name, count in counts.items():
                 setattr(self, name, getattr(self, name) + count)
 
-    def count_call(self) -> None:
-        """Count one HTTP attempt to Zoho's API."""
-        self.add(api_calls=1)
+    def count_call(self, cost: int = 0, concurrency: int | None = None) -> None:
+        """Count one HTTP attempt to Zoho's API and the API credits it cost.
+
+        Args:
+            cost: The API credits Zoho charged for it (see :mod:`credits`).
+            concurrency: The in-flight limit after it, if a 429 has ever
+                lowered it.
+        """
+        with self._lock:
+            self.api_calls += 1
+            self.credits += cost
+            if concurrency is not None:
+                self.concurrency = concurrency
+
+    def add_credits(self, cost: int) -> None:
+        """Count API credits spent by a call counted elsewhere (Bulk Write's)."""
+        self.add(credits=cost)
 
     def summary(self) -> str:
         """One line for the log: every record accounted for."""
@@ -39,8 +55,10 @@ class StreamStats:
             f"Stream '{self.stream}': {self.records_read} records read, "
             f"{self.created} leads created, {self.updated} updated, "
             f"{self.unchanged} unchanged duplicates, {self.rejected} rejected, "
-            f"{self.api_calls} API calls"
+            f"{self.api_calls} API calls, {self.credits} API credits"
         )
+        if self.concurrency is not None:
+            line += f", concurrency settled at {self.concurrency}"
         if self.dry_run_written:
             line += f", {self.dry_run_written} leads written to the dry-run file"
         if self.ambiguous_writes:

@@ -101,7 +101,11 @@ def client(zoho):
     )
     calls: list[int] = []
     crm = ZohoCRMClient(
-        auth=auth, session=session, timeout=5, max_retries=4, on_call=lambda: calls.append(1)
+        auth=auth,
+        session=session,
+        timeout=5,
+        max_retries=4,
+        on_call=lambda cost, _limit: calls.append(cost),
     )
     crm.calls = calls  # type: ignore[attr-defined]
     yield crm
@@ -294,7 +298,7 @@ def test_calls_in_flight_never_exceed_max_concurrency(zoho):
         timeout=5,
     )
 
-    def on_call() -> None:
+    def on_call(_cost: int, _limit: int | None) -> None:
         with lock:
             in_flight["now"] += 1
             in_flight["max"] = max(in_flight["max"], in_flight["now"])
@@ -327,3 +331,55 @@ def test_an_api_call_answered_with_a_redirect_fails_and_is_not_followed(
     assert caught.value.code == "REDIRECT"
     assert [seen[1] for seen in zoho.seen] == ["/crm/v8/coql"]
     assert waits == []
+
+
+@pytest.mark.parametrize(
+    ("query", "cost"),
+    [
+        ("select id from Leads where id = 1", 1),
+        ("select id from Leads where id = 1 limit 200 offset 400", 1),
+        ("select id from Leads where Email = 'limit 2000' limit 1000", 2),
+        ("select id from Leads where id = 1 limit 400, 2000", 3),
+    ],
+)
+def test_each_coql_call_reports_the_credits_its_limit_costs(zoho, client, query, cost):
+    """COQL costs 1, 2 or 3 credits by LIMIT (200 when none); a quoted 'limit' is a value."""
+    client.coql_page(query)
+    assert client.calls == [cost]
+
+
+@pytest.mark.parametrize(("records", "cost"), [(1, 1), (10, 1), (11, 2), (100, 10)])
+def test_each_write_reports_one_credit_per_ten_records(zoho, client, records, cost):
+    """Insert and update cost a credit per 10 records, rounded up, per call."""
+    zoho.script = [(201, {"data": [{"code": "SUCCESS", "status": "success"}] * records}, {})]
+    client.write_leads("POST", [{"Last_Name": "x"}] * records, None)
+    assert client.calls == [cost]
+
+
+def test_refused_calls_cost_nothing_and_the_one_done_costs_its_credits(zoho, client, waits):
+    """429, 5xx and a refused token are counted as calls but not charged."""
+    expired = (401, {"code": "INVALID_TOKEN"}, {})
+    zoho.script = [(429, {"code": "TOO_MANY_REQUESTS"}, {}), (503, {}, {}), expired, ok()]
+    client.coql_page("select id from Leads where id = 1 limit 2000")
+    assert client.calls == [0, 0, 0, 3]
+
+
+def test_a_429_that_outlasts_the_retries_says_why_zoho_refuses_in_one_line(zoho, client, waits):
+    """The last 429's line names the call, the tries, and what spends Zoho's allowance."""
+    zoho.script = [(429, {"code": "TOO_MANY_REQUESTS"}, {})] * 4
+    with pytest.raises(ZohoRetriesExhaustedError) as caught:
+        client.coql_page("select id from Leads where id = 1")
+    assert str(caught.value) == (
+        "POST /crm/v8/coql still failing after 4 tries: POST /crm/v8/coql: Zoho answered "
+        "HTTP 429 TOO_MANY_REQUESTS (Zoho refuses calls once the org's API credits of the "
+        "last 24 hours are spent, or while other programs hold its concurrency)"
+    )
+
+
+def test_a_429_halves_the_clients_in_flight_limit(zoho, client, waits):
+    """The limit starts at max_concurrency (4 here), and one refused call alone leaves 1."""
+    assert client.in_flight.limit == 4
+    assert client.in_flight.settled() is None
+    zoho.script = [(429, {"code": "TOO_MANY_REQUESTS"}, {}), ok()]
+    client.coql_page("select id from Leads where id = 1")
+    assert client.in_flight.settled() == 1

@@ -54,7 +54,7 @@ def test_the_seed_mapping_yields_exactly_the_expected_leads(sandbox, config, run
     ]
     assert run.summary("cdp_events") == (
         "Stream 'cdp_events': 3 records read, 3 leads created, 0 updated, "
-        "0 unchanged duplicates, 0 rejected, 1 API calls"
+        "0 unchanged duplicates, 0 rejected, 1 API calls, 1 API credits"
     )
     assert run.errors == []
 
@@ -120,7 +120,7 @@ def test_a_partly_failed_call_keeps_the_good_leads(sandbox, config, run_target, 
     ]
     assert run.summary("web") == (
         "Stream 'web': 3 records read, 2 leads created, 0 updated, "
-        "0 unchanged duplicates, 1 rejected, 1 API calls"
+        "0 unchanged duplicates, 1 rejected, 1 API calls, 1 API credits"
     )
     warnings = [line for line in run.stderr.splitlines() if "record rejected" in line]
     assert len(warnings) == 1
@@ -177,7 +177,7 @@ def test_state_stops_at_the_last_batch_that_was_written(sandbox, config, run_tar
     # Every token dies after one call and only two may be minted: the fields
     # call and the first write get one each, the second write cannot.
     sandbox.configure(token_expiry_calls=1, token_limit=2)
-    config["batch_size_rows"] = 10
+    config.update(batch_size_rows=10, token_wait_max=0)  # fail at the block, no wait
     run = run_target(
         config, singer_lines("web", [{"name": f"P{i}"} for i in range(30)], state_every=10)
     )

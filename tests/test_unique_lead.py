@@ -98,7 +98,7 @@ def test_the_real_command_with_unique_lead_1_creates_each_person_once(sandbox, c
     ]
     assert run.summary("web") == (
         "Stream 'web': 6 records read, 2 leads created, 1 updated, "
-        "3 unchanged duplicates, 0 rejected, 3 API calls"
+        "3 unchanged duplicates, 0 rejected, 3 API calls, 3 API credits"
     )
 
     again = run_target(config, singer_lines("web", events))
