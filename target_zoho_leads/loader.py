@@ -50,6 +50,7 @@ class ZohoConnection:
             session=self.session,
             timeout=settings.request_timeout,
             allowed_hosts=settings.allowed_hosts,
+            token_wait_max=settings.token_wait_max,
         )
         self.client = ZohoCRMClient(
             auth=auth,
@@ -82,6 +83,7 @@ class ZohoConnection:
         return BulkWriter(
             self.client,
             on_call=stats.count_call,
+            on_credits=stats.add_credits,
             on_resend=lambda records: stats.add(ambiguous_writes=records),
         )
 

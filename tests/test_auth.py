@@ -73,12 +73,19 @@ def answers(*payloads: object, status: int = 200) -> list[tuple]:
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
+        self.slept: list[float] = []
 
     def __call__(self) -> float:
         return self.now
 
+    def sleep(self, seconds: float) -> None:
+        """Pass the time instead of waiting for it."""
+        self.slept.append(seconds)
+        self.now += seconds
+
 
 def make_auth(url: str, clock: Clock | None = None, **extra: object) -> ZohoAuth:
+    clock = clock or Clock()
     return ZohoAuth(
         accounts_url=url,
         client_id="cid",
@@ -86,7 +93,8 @@ def make_auth(url: str, clock: Clock | None = None, **extra: object) -> ZohoAuth
         refresh_token="rtoken",
         session=requests.Session(),
         timeout=5,
-        clock=clock or Clock(),
+        clock=clock,
+        sleep=clock.sleep,
         **extra,  # type: ignore[arg-type]
     )
 
@@ -364,3 +372,106 @@ def test_every_data_centre_is_named_and_has_an_api_domain(url, name):
     assert auth._api_domain is not None  # noqa: SLF001
     assert auth._api_domain.startswith("https://www.zohoapis.")  # noqa: SLF001
     assert check_api_domain(auth._api_domain, accounts_url=url)  # noqa: SLF001
+
+
+# --- Zoho's token-mint block ----------------------------------------------------------
+
+DENIED = {"error": "Access Denied", "error_description": "You have made too many requests."}
+
+
+@pytest.fixture
+def one_second_steps(monkeypatch):
+    """The waits' first step is the real 1 s, whatever the environment asks."""
+    monkeypatch.delenv("TARGET_ZOHO_LEADS_BACKOFF_BASE", raising=False)
+
+
+def test_a_mint_block_is_waited_out_with_growing_pauses(accounts, one_second_steps):
+    """HTTP 400 Access Denied three times, then a token: the wait ends in the token."""
+    accounts.script = [*answers(DENIED, DENIED, DENIED, status=400), (200, good("late"), {})]
+    clock = Clock()
+    assert make_auth(accounts.url, clock).token() == "late"
+    assert clock.slept == [1.0, 2.0, 4.0]
+    assert len(accounts.seen) == 4
+
+
+@pytest.mark.parametrize("words", ["Accès refusé", "拒绝访问", "Zugriff verweigert"])
+def test_a_mint_block_is_known_by_its_shape_in_any_language(accounts, words, one_second_steps):
+    """Zoho localises the words; HTTP 400, an error and no token is the block all the same."""
+    accounts.script = [*answers({"error": words}, status=400), (200, good("late"), {})]
+    clock = Clock()
+    assert make_auth(accounts.url, clock).token() == "late"
+    assert clock.slept == [1.0]
+
+
+@pytest.mark.parametrize("code", ["invalid_code", "invalid_client", "unsupported_grant_type"])
+def test_oauth_error_codes_fail_at_once_even_with_http_400(accounts, code):
+    """Refused credentials are not a block: no wait, one request, the code named."""
+    accounts.script = answers({"error": code}, status=400)
+    clock = Clock()
+    with pytest.raises(ZohoAuthError) as caught:
+        make_auth(accounts.url, clock).token()
+    assert caught.value.code == code
+    assert clock.slept == []
+    assert len(accounts.seen) == 1
+
+
+def test_a_block_past_token_wait_max_fails_with_the_throttle_line(accounts, one_second_steps):
+    """Still blocked at token_wait_max: the throttle's own line, not a transient error."""
+    accounts.script = answers(DENIED, status=400)
+    clock = Clock()
+    auth = make_auth(accounts.url, clock, token_wait_max=100)
+    with pytest.raises(ZohoAuthError) as caught:
+        auth.token()
+    assert not isinstance(caught.value, ZohoTransientError)  # no retry waits it out again
+    assert str(caught.value) == (
+        "Zoho refused the token request at 127.0.0.1 (Access Denied): Zoho is throttling "
+        "token requests (at most 10 access tokens per refresh token in 10 minutes); wait "
+        "ten minutes and make sure no other job is refreshing the same token in a loop "
+        "(still refused after waiting token_wait_max)"
+    )
+    assert sum(clock.slept) == 100
+    assert max(clock.slept) == 30  # never more than 30 s between two asks
+
+
+def test_after_a_failed_wait_every_token_request_fails_at_once(accounts, one_second_steps):
+    """The run does not wait all over again for each thread that needs a token."""
+    accounts.script = answers(DENIED, status=400)
+    clock = Clock()
+    auth = make_auth(accounts.url, clock, token_wait_max=10)
+    with pytest.raises(ZohoAuthError):
+        auth.token()
+    asked, slept = len(accounts.seen), len(clock.slept)
+    with pytest.raises(ZohoAuthError, match="still refused after waiting token_wait_max"):
+        auth.token()
+    assert (len(accounts.seen), len(clock.slept)) == (asked, slept)
+
+
+def test_the_wait_says_every_30_seconds_how_long_it_has_waited(accounts, caplog, one_second_steps):
+    """A log line when the wait begins, then one at each 30 s it has lasted."""
+    accounts.script = [*answers(*[DENIED] * 8, status=400), (200, good(), {})]
+    clock = Clock()
+    with caplog.at_level(logging.INFO, logger="target_zoho_leads.auth"):
+        make_auth(accounts.url, clock, token_wait_max=200).token()
+    lines = [r.getMessage() for r in caplog.records if r.name == "target_zoho_leads.auth"]
+    assert lines[0].startswith("Zoho refused the token request at 127.0.0.1 (Access Denied)")
+    assert lines[0].endswith("waiting up to 200 s (token_wait_max) for the block to pass")
+    # Asked at 0, 1, 3, 7, 15, 31, 61, 91 s (pauses 1, 2, 4, 8, 16, 30, 30, 30).
+    waiting = "Still waiting for Zoho's token-mint block to pass: {} s so far, at most 200 s"
+    assert lines[1:] == [
+        *(waiting.format(seconds) + " (token_wait_max)" for seconds in (31, 61, 91)),
+        "Zoho's token-mint block passed after 121 s",
+    ]
+
+
+def test_threads_needing_a_token_during_a_block_wait_on_the_one_minting(accounts):
+    """Eight threads, a block of two refusals: three token requests in all, one token."""
+    accounts.script = [*answers(DENIED, DENIED, status=400), (200, good("shared"), {})]
+    auth = make_auth(accounts.url)
+    tokens: list[str] = []
+    threads = [threading.Thread(target=lambda: tokens.append(auth.token())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert tokens == ["shared"] * 8
+    assert len(accounts.seen) == 3

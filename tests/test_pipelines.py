@@ -397,7 +397,7 @@ LOG_LINE = re.compile(r"^\S+ \S+ \| (?P<level>[A-Z]+)\s*\| \S+\s*\| (?P<message>
 FAILURES = {
     "wrong refresh token": ({"refresh_token": "1000.from-another-dc"}, {}),
     "wrong client": ({"client_id": "1000.from-another-dc"}, {}),
-    "token throttle": ({}, {"token_limit": 0}),
+    "token throttle": ({"token_wait_max": 1}, {"token_limit": 0}),
     "no COQL scope": ({"unique_lead": True}, {"coql_scope": False}),
     "no Last_Name default": ({"default_values": "Lead_Source=CDP"}, {}),
     "invalid values": ({}, {}),
