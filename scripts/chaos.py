@@ -59,7 +59,8 @@ TOKENS_PER_WINDOW = 10  # Zoho's limit per refresh token
 SUMMARY = re.compile(
     r"Stream '(?P<stream>[^']+)': (?P<read>\d+) records read, (?P<created>\d+) leads "
     r"created, (?P<updated>\d+) updated, (?P<unchanged>\d+) unchanged duplicates, "
-    r"(?P<rejected>\d+) rejected, (?P<calls>\d+) API calls"
+    r"(?P<rejected>\d+) rejected, (?P<calls>\d+) API calls, \d+ API credits"
+    r"(?:, concurrency settled at \d+)?"
     r"(?:, (?P<ambiguous>\d+) writes of unknown outcome)?"
 )
 
