@@ -76,6 +76,7 @@ SLOW_MODULES = {
     "test_bounded_input.py",
     "test_token_block.py",
     "test_concurrency.py",
+    "test_bulk_end_to_end.py",
 }
 
 
