@@ -1,13 +1,17 @@
-"""``make bench``: issue 6's four performance figures from one run, beside their goals.
+"""``make bench``: the target's performance figures from one run, beside their goals.
 
 (a) CPU seconds of ``target-zoho-leads`` against a no-op singer-sdk target on
-100,000 CDP records; (b) Zoho API calls per 1,000 records, insert and
-``unique_lead``; (c) wall time for 10,000 records with 150 ms of sandbox
+100,000 CDP records; (b) Zoho API calls and credits per 1,000 records, insert
+and ``unique_lead``; (c) wall time for 10,000 records with 150 ms of sandbox
 latency at ``max_concurrency`` 1 and 8, and the most calls in flight; (d) peak
-memory of the target at 100,000 and 1,000,000 records. The sandbox runs in a
-process of its own, so only the measured process's CPU and memory count.
+memory of the target at 100,000 and 1,000,000 records; (e) credits per 1,000
+records and wall time of a 50,000-record backfill, ``write_method`` records
+against auto (Bulk Write), insert and ``unique_lead``. (a) to (d) measure the
+records API path (``write_method: records``), as they did before Bulk Write.
+The sandbox runs in a process of its own, so only the measured process's CPU
+and memory count.
 
-    .venv/bin/python benchmarks/bench.py [--quick] [--cpu-runs N] [--only abcd]
+    .venv/bin/python benchmarks/bench.py [--quick] [--cpu-runs N] [--only abcde]
                                          [--keep] [--json PATH]
 """
 
@@ -26,6 +30,7 @@ import typing as t
 from pathlib import Path
 
 import api_calls
+import backfill
 import report
 from cdp_input import DEFAULT_VALUES, FIELD_MAPPING, state_message, write_input
 from measure import Usage, run_measured
@@ -46,9 +51,21 @@ class Sizes:
     calls: int = 10_000
     latency: int = 10_000
     memory_large: int = 1_000_000
+    backfill: int = backfill.RECORDS  # (e), insert
+    # (e), unique_lead: the sandbox's COQL scans every lead for each of a lookup's
+    # values, so a unique backfill's time grows with the square of its size: the
+    # issue's 30,000 take minutes a run (--backfill-unique 30000).
+    backfill_unique: int = 10_000
 
 
-QUICK = Sizes(cpu=10_000, calls=2_000, latency=2_000, memory_large=100_000)
+QUICK = Sizes(
+    cpu=10_000,
+    calls=2_000,
+    latency=2_000,
+    memory_large=100_000,
+    backfill=10_000,
+    backfill_unique=2_000,
+)
 STARTED = time.perf_counter()
 
 
@@ -101,6 +118,8 @@ class Bench:
             "accounts_url": self.sandbox.accounts_url,
             "field_mapping": FIELD_MAPPING,
             "default_values": DEFAULT_VALUES,
+            # (a), (c) and (d) measure the records API, as before Bulk Write existed.
+            "write_method": "records",
             **settings,
         }
         command = [str(Path(sys.executable).parent / "target-zoho-leads")]
@@ -180,6 +199,8 @@ def figure_calls(bench: Bench, sizes: Sizes) -> dict[str, t.Any]:
         progress("  target-zoho-leads, %s", mode)
         stats = api_calls.run(bench.sandbox, stdin, existing, unique=unique)
         result[f"{mode}_per_1000"] = stats["api_calls"] * 1000 / sizes.calls
+        result[f"{mode}_credits_per_1000"] = stats["credits"] * 1000 / sizes.calls
+        result[f"{mode}_credits_by_call"] = stats["credits_by_call"]
         result[f"{mode}_calls"] = stats["calls"]
         result[f"{mode}_startup_calls"] = stats["calls"].get(STARTUP_CALL, 0)
     bench.sandbox.reset()
@@ -223,11 +244,21 @@ def figure_memory(bench: Bench, sizes: Sizes) -> dict[str, t.Any]:
     }
 
 
+def figure_backfill(bench: Bench, sizes: Sizes) -> dict[str, t.Any]:
+    """(e) Credits and wall time of a backfill, records API against Bulk Write."""
+    progress(
+        "(e) backfill, write_method records and auto, %s s bulk jobs", backfill.BULK_JOB_SECONDS
+    )
+    records = {"insert": sizes.backfill, "unique_lead": sizes.backfill_unique}
+    return backfill.measure(bench.sandbox, bench.work, records, progress)
+
+
 FIGURES = {
     "a": figure_cpu,
     "b": figure_calls,
     "c": figure_concurrency,
     "d": figure_memory,
+    "e": figure_backfill,
 }
 
 
@@ -237,7 +268,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smaller sizes (a: 10,000, b and c: 2,000, d: 10,000 and 100,000): "
+        help="smaller sizes (a: 10,000, b and c: 2,000, d: 10,000 and 100,000, "
+        "e: 10,000): "
         "under a minute, but not the issue's figures",
     )
     parser.add_argument(
@@ -249,7 +281,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "pair with the median ratio (default: "
         f"{Sizes.cpu_runs}; a shared machine adds noise)",
     )
-    parser.add_argument("--only", default="abcd", help="which figures, e.g. 'ac' (default: abcd)")
+    parser.add_argument("--only", default="abcde", help="which figures, e.g. 'ae' (default: abcde)")
+    parser.add_argument(
+        "--backfill-unique",
+        type=int,
+        metavar="N",
+        help="records of (e)'s unique_lead backfill (default: "
+        f"{Sizes.backfill_unique:,}; issue 13's goal is stated at "
+        f"{backfill.GOAL_UNIQUE_RECORDS:,}, minutes a run against the sandbox)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the inputs, configs and logs")
     parser.add_argument(
         "--json", type=Path, help="where to write the figures (default: a temp file)"
@@ -257,8 +297,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.cpu_runs < 1:
         parser.error("--cpu-runs must be at least 1")
+    if args.backfill_unique is not None and args.backfill_unique < 1:
+        parser.error("--backfill-unique must be at least 1")
     if not args.only or set(args.only) - set(FIGURES):
-        parser.error("--only takes letters from 'abcd'")
+        parser.error("--only takes letters from 'abcde'")
     return args
 
 
@@ -273,6 +315,8 @@ def main(argv: list[str] | None = None) -> None:
     """Run the chosen figures, print the table, write the JSON."""
     args = parse_args(argv)
     sizes = dataclasses.replace(QUICK if args.quick else Sizes(), cpu_runs=args.cpu_runs)
+    if args.backfill_unique is not None:
+        sizes = dataclasses.replace(sizes, backfill_unique=args.backfill_unique)
     work = Path(tempfile.mkdtemp(prefix="target-zoho-leads-bench-"))
     results: dict[str, t.Any] = {
         "quick": args.quick,
