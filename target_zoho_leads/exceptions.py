@@ -64,12 +64,3 @@ class ZohoTransientError(ZohoAPIError):
 
 class ZohoRetriesExhaustedError(ZohoAPIError):
     """A call kept failing transiently until ``max_retries`` was spent."""
-
-
-class ZohoTokenThrottledError(ZohoAuthError, ZohoTransientError):
-    """Zoho's token throttle: a refusal of the credentials that time may lift.
-
-    Being transient, the call that needed the token is retried with the usual
-    backoff, so a short throttle is waited out within ``max_retries``; past
-    that the run fails with the throttle's own message.
-    """
