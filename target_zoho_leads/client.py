@@ -50,12 +50,16 @@ SCOPES = (
     "ZohoCRM.settings.fields.READ",
     "ZohoCRM.coql.READ",
 )
+# What match_contacts needs besides: reading the Contacts module.
+CONTACTS_SCOPE = "ZohoCRM.modules.contacts.READ"
 # Which scope a call needs, by a part of its path; Leads writes need the first.
 SCOPE_OF_PATH = (
     ("/coql", "ZohoCRM.coql.READ"),
     ("/settings/fields", "ZohoCRM.settings.fields.READ"),
     ("/Leads/search", "ZohoSearch.securesearch.READ"),
+    ("/Contacts/search", "ZohoSearch.securesearch.READ"),
     ("/Leads", "ZohoCRM.modules.leads.ALL"),
+    ("/Contacts", CONTACTS_SCOPE),
 )
 
 

@@ -20,7 +20,7 @@ from target_zoho_leads.client import ZohoCRMClient, new_session
 from target_zoho_leads.exceptions import ZohoAPIError, ZohoScopeError
 from target_zoho_leads.fields import LeadFields
 from target_zoho_leads.mapping import LeadMapper
-from target_zoho_leads.outcomes import CREATED, REJECTED, UNCHANGED, UPDATED, Outcome
+from target_zoho_leads.outcomes import CREATED, REJECTED, SKIPPED, UNCHANGED, UPDATED, Outcome
 from target_zoho_leads.outputs import DryRunFile, RejectedRecords
 from target_zoho_leads.schema_checks import RecordCheck
 from target_zoho_leads.stats import StreamStats
@@ -31,8 +31,18 @@ if t.TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+HTTP_BAD_REQUEST = 400
 HTTP_NOT_FOUND = 404
-_TALLY = {CREATED: "created", UPDATED: "updated", UNCHANGED: "unchanged", REJECTED: "rejected"}
+HTTP_SERVER_ERROR = 500
+_TALLY = {
+    CREATED: "created",
+    UPDATED: "updated",
+    UNCHANGED: "unchanged",
+    REJECTED: "rejected",
+    SKIPPED: "skipped",
+}
+# Kept in the rejected-records file with their code, to be looked at or sent again.
+_KEPT = frozenset({REJECTED, SKIPPED})
 _KIND = operator.attrgetter("kind")
 
 
@@ -91,6 +101,24 @@ class ZohoConnection:
         """Wait for the call threads and close the HTTP session."""
         self.executor.shutdown(wait=True)
         self.session.close()
+
+
+def _check_contacts_scope(client: ZohoCRMClient) -> None:
+    """Ask for a Contact that cannot exist: only a missing scope makes that an error.
+
+    match_contacts reads Contacts in every batch's lookups; without the
+    scope the first batch would fail, so the run stops before any write.
+
+    Raises:
+        ZohoScopeError: The token lacks ZohoCRM.modules.contacts.READ.
+    """
+    try:
+        client.request("GET", "/Contacts/0")
+    except ZohoScopeError:
+        raise
+    except ZohoAPIError as exc:  # no such Contact: the scope was accepted
+        if exc.status is None or not HTTP_BAD_REQUEST <= exc.status < HTTP_SERVER_ERROR:
+            raise
 
 
 class LeadLoader:
@@ -174,6 +202,8 @@ class LeadLoader:
                 zoho = ZohoConnection(self.settings)
                 try:
                     self.fields = self._load_fields(zoho.client)
+                    if self.settings.unique_lead and self.settings.match_contacts:
+                        _check_contacts_scope(zoho.client)
                     if self.settings.write_method == "bulk":
                         self._bulk_ready = self._check_bulk(zoho.client)
                 except BaseException:
@@ -279,12 +309,12 @@ class LeadLoader:
         leads: list[dict[str, t.Any]],
         outcomes: list[Outcome],
     ) -> None:
-        """Count what each record became and report the rejected ones."""
+        """Count what each record became and report the rejected and skipped ones."""
         kinds = collections.Counter(map(_KIND, outcomes))
         self.stats_for(stream).add(**{name: kinds[kind] for kind, name in _TALLY.items()})
-        if kinds[REJECTED]:
+        if kinds[REJECTED] or kinds[SKIPPED]:
             for record, lead, outcome in zip(records, leads, outcomes, strict=True):
-                if outcome.kind == REJECTED:
+                if outcome.kind in _KEPT:
                     self.rejected.add(stream, record, lead, outcome)
 
     def _write(

@@ -19,6 +19,8 @@ import weakref
 
 from singer_sdk.exceptions import ConfigValidationError
 
+from target_zoho_leads.outcomes import SKIPPED
+
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -243,8 +245,9 @@ class RejectedRecords:
             # Only the code and the field: Zoho's own message can quote the value.
             logger.log(
                 level,
-                "Stream '%s': record rejected: %s on field %s",
+                "Stream '%s': record %s: %s on field %s",
                 stream,
+                "skipped" if outcome.kind == SKIPPED else "rejected",
                 outcome.code,
                 outcome.field or "-",
             )

@@ -11,6 +11,7 @@ from jsonschema import Draft7Validator
 from singer_sdk.exceptions import ConfigValidationError
 
 from target_zoho_leads.hosts import check_accounts_url
+from target_zoho_leads.identities import PHONE_REGIONS
 from target_zoho_leads.mapping_config import parse_mapping_settings
 from target_zoho_leads.reader import DEFAULT_MAX_LINE_BYTES
 from target_zoho_leads.settings_schema import (
@@ -110,6 +111,8 @@ class Settings:
             field_mapping, default_values = parse_mapping_settings(config)
         except ConfigValidationError as exc:
             problems += exc.errors or [str(exc)]
+        if "default_phone_region" in given:
+            given["default_phone_region"] = _phone_region(given["default_phone_region"], problems)
         if problems:
             raise ConfigValidationError(problems[0], errors=problems)
         values = {f.name: given[f.name] for f in dataclasses.fields(cls) if f.name in given}
@@ -137,6 +140,17 @@ _CASTS: dict[str, t.Callable[[t.Any], t.Any]] = {
     "allowed_hosts": tuple,
     "batch_size_rows": int,
 }
+
+
+def _phone_region(value: str, problems: list[str]) -> str:
+    """The region upper-cased; phonenumbers would ignore one it does not know, silently."""
+    region = value.strip().upper()
+    if region not in PHONE_REGIONS:
+        problems.append(
+            "default_phone_region must be an ISO 3166 region that phone numbers use, "
+            "such as CN or US"
+        )
+    return region
 
 
 def schema_problems(config: Mapping[str, t.Any], schema: Mapping[str, t.Any]) -> Iterator[str]:

@@ -16,6 +16,7 @@ class StreamStats:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    skipped: int = 0  # Contacts and converted leads (Unique Lead): not written
     dry_run_written: int = 0
     api_calls: int = 0
     credits: int = 0
@@ -57,6 +58,8 @@ class StreamStats:
             f"{self.unchanged} unchanged duplicates, {self.rejected} rejected, "
             f"{self.api_calls} API calls, {self.credits} API credits"
         )
+        if self.skipped:
+            line += f", {self.skipped} skipped as Contacts or converted leads"
         if self.concurrency is not None:
             line += f", concurrency settled at {self.concurrency}"
         if self.dry_run_written:

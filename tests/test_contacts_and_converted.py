@@ -123,6 +123,9 @@ def test_with_match_contacts_a_contact_s_records_are_skipped_and_never_sent(
     assert posted_emails(sandbox) == {"li.new@example.cn"}
     # The converted lead's person is its Contact now: the Contact is named first.
     assert rejected_codes(tmp_path) == dict.fromkeys(SKIPPED_EVENTS, EXISTS_AS_CONTACT)
+    assert run.summary("cdp").endswith(
+        f"{len(SKIPPED_EVENTS)} skipped as Contacts or converted leads"
+    )
     if not coql_scope:
         searches = [c for c in sandbox.requests() if c["path"].endswith("/Leads/search")]
         assert searches
@@ -280,3 +283,15 @@ def test_a_duplicate_answer_naming_a_lead_moves_only_its_tracking_id():
     (outcomes,) = write_batches(client, [{"Email": "d@x.cn", "CDP_ID": "t1"}])
     assert [(o.kind, o.lead_id) for o in outcomes] == [("updated", "L5")]
     assert client.writes == ["POST", "PUT"]
+
+
+def test_match_contacts_without_the_contacts_scope_stops_at_start_up(sandbox, tmp_path, run_target):
+    """A token that cannot read Contacts: one line naming the scope, before any write."""
+    sandbox.configure(contacts_scope=False)
+    run = run_target(
+        settings_for(sandbox, tmp_path, match_contacts=True), singer_lines("cdp", EVENTS)
+    )
+    assert run.returncode == 1
+    assert len(run.errors) == 1, run.errors
+    assert "ZohoCRM.modules.contacts.READ" in run.errors[0]
+    assert sandbox.leads() == []

@@ -52,6 +52,8 @@ def test_other_switch_values_are_refused(value):
         ({"request_timeout": 0}, "request_timeout"),
         ({"api_version": "8"}, "api_version"),
         ({"api_version": "v6"}, "api_version must be one of v7, v8"),
+        ({"default_phone_region": "XX"}, "default_phone_region must be an ISO 3166 region"),
+        ({"default_phone_region": "China"}, "default_phone_region"),
         ({"accounts_url": "http://accounts.zoho.com"}, "https://"),
         ({"invalid_value_policy": "ignore"}, "invalid_value_policy"),
         ({"tracking_id_field": "CDP ID"}, "tracking_id_field"),
@@ -119,3 +121,8 @@ def test_settings_repr_leaves_the_credentials_out():
     )
     assert "top-secret-value" not in repr(settings)
     assert "1000.refresh.value" not in repr(settings)
+
+
+def test_a_phone_region_is_read_in_any_case():
+    """A region written cn is read as CN: libphonenumber knows only upper-case codes."""
+    assert Settings.from_config({**BASE, "default_phone_region": "cn"}).default_phone_region == "CN"
