@@ -105,7 +105,7 @@ def test_a_zoho_that_never_answers_fails_after_max_retries_naming_the_call(sandb
     sandbox.configure(hang_rate=1.0, hang_seconds=30)
     config.update(request_timeout=0.4, max_retries=3)
     code, stdout, stderr, seconds = run(config, PEOPLE[:5], env=REAL_BACKOFF)
-    print(f"never answers: exit {code} after {seconds:.1f} s, {sandbox.stats()['api_calls']} calls")  # noqa: T201
+    print(f"never answers: exit {code} after {seconds:.1f} s, {sandbox.stats()['api_calls']} calls")
     assert code == 1
     errors = error_lines(stderr)
     assert len(errors) == 1
@@ -123,7 +123,7 @@ def test_a_zoho_that_never_answers_fails_after_max_retries_naming_the_call(sandb
 def test_writes_that_hang_are_retried_and_the_run_fails_without_advancing_state(
     sandbox, config, run
 ):
-    """The fields call answers, every write hangs: exit 1 naming the write, nothing past the last STATE."""
+    """Every write hangs: exit 1 naming the write, nothing past the last STATE."""
     sandbox.configure(latency_ms=0)
     config.update(request_timeout=0.3, max_retries=2, batch_size_rows=50)
     original = sandbox.api.handle
@@ -137,8 +137,8 @@ def test_writes_that_hang_are_retried_and_the_run_fails_without_advancing_state(
     code, stdout, stderr, _ = run(config, PEOPLE[:100])
     assert code == 1
     assert (
-        "POST /crm/v8/Leads still failing after 2 tries: POST /crm/v8/Leads: no answer within request_timeout"
-        in error_lines(stderr)[-1]
+        "POST /crm/v8/Leads still failing after 2 tries: "
+        "POST /crm/v8/Leads: no answer within request_timeout" in error_lines(stderr)[-1]
     )
     assert states(stdout) == []
 
@@ -146,13 +146,14 @@ def test_writes_that_hang_are_retried_and_the_run_fails_without_advancing_state(
 def test_calls_slower_than_the_timeout_now_and_then_are_retried_and_every_lead_lands_once(
     sandbox, config, run
 ):
-    """A third of the calls hang: with Unique Lead on, each of 250 people ends with one lead, exit 0."""
+    """A third of the calls hang: with Unique Lead on, each of 250 people has one lead."""
     sandbox.configure(hang_rate=0.3, hang_seconds=5, seed=3)
     config.update(request_timeout=0.3, max_retries=8, unique_lead=True, batch_size_rows=50)
     code, stdout, stderr, seconds = run(config, PEOPLE)
     stats = sandbox.stats()
     print(
-        f"30% hang: exit {code} in {seconds:.1f} s, {stats['faults']['hang']} of {stats['api_calls']} calls hung, {len(sandbox.leads())} leads"
+        f"30% hang: exit {code} in {seconds:.1f} s, {stats['faults']['hang']} of "
+        f"{stats['api_calls']} calls hung, {len(sandbox.leads())} leads"
     )
     assert code == 0, error_lines(stderr)
     assert sorted(lead["Email"] for lead in sandbox.leads()) == sorted(p["email"] for p in PEOPLE)
@@ -171,7 +172,7 @@ def test_an_accounts_server_that_accepts_and_never_answers_fails_clearly(config,
             max_retries=2,
         )
         code, _, stderr, seconds = run(config, PEOPLE[:5])
-    print(f"silent accounts server: exit {code} after {seconds:.1f} s")  # noqa: T201
+    print(f"silent accounts server: exit {code} after {seconds:.1f} s")
     assert code == 1
     errors = error_lines(stderr)
     assert len(errors) == 1
@@ -196,14 +197,15 @@ def test_an_accounts_server_that_accepts_and_never_answers_fails_clearly(config,
 def test_refused_credentials_fail_at_once_with_the_data_centre_and_no_retry(
     sandbox, config, run, case
 ):
-    """One token request, no API call, exit 1, the accounts server named, the wrong value never shown."""
+    """One token request, no API call, exit 1, the server named, the wrong value never shown."""
     setting, code, hint = case
     config[setting] = f"wrong-{setting}-value"
     config["max_retries"] = 8
     exit_code, _, stderr, seconds = run(config, PEOPLE[:5])
     stats = sandbox.stats()
     print(
-        f"{code}: exit {exit_code} after {seconds:.1f} s, {stats['token_requests']} token requests, {stats['api_calls']} API calls"
+        f"{code}: exit {exit_code} after {seconds:.1f} s, "
+        f"{stats['token_requests']} token requests, {stats['api_calls']} API calls"
     )
     assert exit_code == 1
     errors = error_lines(stderr)
@@ -223,7 +225,8 @@ def test_a_short_token_throttle_is_waited_out_without_spending_retries(sandbox, 
     code, stdout, stderr, seconds = run(config, PEOPLE, env=REAL_BACKOFF, timeout=60)
     stats = sandbox.stats()
     print(
-        f"short throttle: exit {code} in {seconds:.1f} s, {stats['token_requests']} token requests, {stats['tokens_minted']} minted"
+        f"short throttle: exit {code} in {seconds:.1f} s, "
+        f"{stats['token_requests']} token requests, {stats['tokens_minted']} minted"
     )
     assert code == 0, error_lines(stderr)
     assert len(sandbox.leads()) == 250
@@ -241,7 +244,8 @@ def test_a_long_token_throttle_fails_clearly_after_the_retry_budget_without_a_st
     config.update(max_retries=3, batch_size_rows=50, max_concurrency=4, token_wait_max=1)
     code, stdout, stderr, seconds = run(config, PEOPLE[:200])
     print(
-        f"long throttle: exit {code} after {seconds:.1f} s, {sandbox.stats()['token_requests']} token requests"
+        f"long throttle: exit {code} after {seconds:.1f} s, "
+        f"{sandbox.stats()['token_requests']} token requests"
     )
     assert code == 1
     errors = error_lines(stderr)
@@ -345,7 +349,7 @@ def test_the_rejected_records_file_is_owner_only_even_with_an_open_umask(config,
     ],
 )
 def test_the_backoff_base_variable_can_only_shorten_the_first_wait(monkeypatch, value, base):
-    """TARGET_ZOHO_LEADS_BACKOFF_BASE below 1 s shortens the first step; anything else is ignored."""
+    """TARGET_ZOHO_LEADS_BACKOFF_BASE below 1 s shortens the first step; else it is ignored."""
     monkeypatch.setenv(BACKOFF_BASE_ENV, value)
     assert base_wait_seconds() == base
     waits = wait_times()
