@@ -66,7 +66,7 @@ pipeline-locks: | $(UV)
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
-# The local Zoho on a fixed port, for the README's Meltano and Airflow try-outs.
+# The local Zoho on a fixed port, for the Meltano and Airflow try-outs of orchestrate/README.md.
 sandbox: $(STAMP)
 	$(BIN)/python -m target_zoho_leads.sandbox --port 8765
 
@@ -91,7 +91,7 @@ e2e: $(STAMP) $(MELTANO_STAMP) $(AIRFLOW_STAMP)
 readme: $(STAMP)
 	$(BIN)/python scripts/readme_settings.py
 
-# Issue 6's four figures from one run: 4 to 5 minutes on 2 cores. BENCH_FLAGS=--quick: under a minute.
+# The figures (a) to (e) of benchmarks/README.md from one run. BENCH_FLAGS=--quick: a smoke test.
 # pip compiles a regular install's bytecode; this checkout is installed
 # editable, so it is compiled here: the benchmark measures what users run.
 bench: $(STAMP)
