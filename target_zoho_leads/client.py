@@ -351,10 +351,11 @@ def _call_error(name: str, status: int, body: t.Any) -> ZohoAPIError:
     code = _code_of(body) or f"HTTP {status}"
     message = str(body.get("message") or "") if isinstance(body, dict) else ""
     if code == "OAUTH_SCOPE_MISMATCH":
+        missing = _scope_for(name)
         msg = (
-            f"{name}: the refresh token lacks the OAuth scope {_scope_for(name)}, "
+            f"{name}: the refresh token lacks the OAuth scope {missing}, "
             "which this call needs (OAUTH_SCOPE_MISMATCH); make a new one with "
-            f"the scopes {','.join(SCOPES)}"
+            f"the scopes {','.join(dict.fromkeys([*SCOPES, missing]))}"
         )
         return ZohoScopeError(msg, code=code, status=status)
     msg = f"{name}: Zoho answered HTTP {status} {code}" + (f" ({message})" if message else "")
