@@ -19,6 +19,7 @@ from target_zoho_leads.exceptions import (
     ZohoTransientError,
 )
 from target_zoho_leads.retrying import with_retries
+from target_zoho_leads.scopes import SCOPES, scope_for
 from target_zoho_leads.transport import WRITE_METHODS, Answer, Transport, new_session
 from target_zoho_leads.write_items import WRITE_ANSWER, ItemDetails, ItemsAnswer, WriteItem
 
@@ -44,22 +45,6 @@ HTTP_SERVER_ERROR = 500
 TOO_MANY_REQUESTS_HINT = (
     "Zoho refuses calls once the org's API credits of the last 24 hours are spent, "
     "or while other programs hold its concurrency"
-)
-SCOPES = (
-    "ZohoCRM.modules.leads.ALL",
-    "ZohoCRM.settings.fields.READ",
-    "ZohoCRM.coql.READ",
-)
-# What match_contacts needs besides: reading the Contacts module.
-CONTACTS_SCOPE = "ZohoCRM.modules.contacts.READ"
-# Which scope a call needs, by a part of its path; Leads writes need the first.
-SCOPE_OF_PATH = (
-    ("/coql", "ZohoCRM.coql.READ"),
-    ("/settings/fields", "ZohoCRM.settings.fields.READ"),
-    ("/Leads/search", "ZohoSearch.securesearch.READ"),
-    ("/Contacts/search", "ZohoSearch.securesearch.READ"),
-    ("/Leads", "ZohoCRM.modules.leads.ALL"),
-    ("/Contacts", CONTACTS_SCOPE),
 )
 
 
@@ -351,7 +336,7 @@ def _call_error(name: str, status: int, body: t.Any) -> ZohoAPIError:
     code = _code_of(body) or f"HTTP {status}"
     message = str(body.get("message") or "") if isinstance(body, dict) else ""
     if code == "OAUTH_SCOPE_MISMATCH":
-        missing = _scope_for(name)
+        missing = scope_for(name)
         msg = (
             f"{name}: the refresh token lacks the OAuth scope {missing}, "
             "which this call needs (OAUTH_SCOPE_MISMATCH); make a new one with "
@@ -360,15 +345,6 @@ def _call_error(name: str, status: int, body: t.Any) -> ZohoAPIError:
         return ZohoScopeError(msg, code=code, status=status)
     msg = f"{name}: Zoho answered HTTP {status} {code}" + (f" ({message})" if message else "")
     return ZohoAPIError(msg, code=code, status=status)
-
-
-def _scope_for(name: str) -> str:
-    """The OAuth scope a call (``METHOD /crm/v8/path``) needs."""
-    path = name.split(" ", 1)[-1]
-    for part, scope in SCOPE_OF_PATH:
-        if part in path:
-            return scope
-    return SCOPES[0]
 
 
 def _json_or_none(response: Answer) -> t.Any:
