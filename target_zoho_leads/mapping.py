@@ -71,23 +71,6 @@ class LeadMapper:
         )
 
     @classmethod
-    def from_settings(
-        cls,
-        field_mapping: t.Mapping[str, t.Sequence[str]],
-        default_values: t.Mapping[str, t.Any],
-    ) -> LeadMapper:
-        """Build a mapper from the parsed `field_mapping` and `default_values`.
-
-        Args:
-            field_mapping: Zoho field -> source names, from `parse_field_mapping`.
-            default_values: Zoho field -> default, from `parse_default_values`.
-
-        Returns:
-            The mapper.
-        """
-        return cls(field_mapping, default_values)
-
-    @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> LeadMapper:
         """Build a mapper from the target's raw settings.
 

@@ -314,7 +314,7 @@ def _shut(conn: urllib3.connection.HTTPConnection | None) -> None:
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
-class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+class _Watched(urllib3.connection.HTTPConnection):
     """A connection that tells the call using it who it is, so its deadline can end it."""
 
     def connect(self) -> None:
@@ -327,17 +327,12 @@ class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+class _WatchedHTTPConnection(_Watched):
+    """A plain-http connection under the call's deadline."""
+
+
+class _WatchedHTTPSConnection(_Watched, urllib3.connection.HTTPSConnection):
     """The https form of :class:`_WatchedHTTPConnection`."""
-
-    def connect(self) -> None:
-        _attach(self)
-        super().connect()
-        _attach(self)
-
-    def request(self, *args: t.Any, **kwargs: t.Any) -> None:
-        _attach(self)
-        super().request(*args, **kwargs)
 
 
 _WATCHED: dict[type, type] = {

@@ -734,7 +734,7 @@ DEFAULTS = st.dictionaries(
 @given(RULES, DEFAULTS, st.lists(REFERENCE_RECORDS, min_size=1, max_size=3))
 def test_mapping_agrees_with_a_plain_reference_of_the_spec(rules, defaults, records):
     """Top level, properties (object or JSON text), dotted paths, emptiness, defaults."""
-    lead_mapper = LeadMapper.from_settings(rules, defaults)
+    lead_mapper = LeadMapper(rules, defaults)
     for record in records:
         expected = reference_map(rules, defaults, record)
         lead = lead_mapper.map(record)
