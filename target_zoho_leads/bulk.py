@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 import typing as t
@@ -43,6 +44,10 @@ ORG_SCOPE = "ZohoCRM.org.READ"
 SCOPES = (BULK_SCOPE, FILES_SCOPE, ORG_SCOPE)
 RUNNING = frozenset({"ADDED", "IN PROGRESS"})
 PROGRESS_SECONDS = 30.0  # a log line this often while a job runs
+POLL_FIRST_SECONDS = 2.0
+# Not a setting: lets the tests run the real command through many small jobs
+# against the sandbox. It can only shorten the first wait; the doubling stays.
+POLL_FIRST_ENV = "TARGET_ZOHO_LEADS_BULK_POLL_FIRST"
 JOB_TIMEOUT_SECONDS = 6 * 3600.0
 HTTP_BAD_REQUEST = 400
 HTTP_UNAUTHORIZED = 401
@@ -63,7 +68,7 @@ class BulkWriter:
         *,
         max_rows: int = MAX_ROWS,
         max_bytes: int = MAX_BYTES,
-        poll_first: float = 2.0,
+        poll_first: float | None = None,
         poll_max: float = 30.0,
         job_timeout: float = JOB_TIMEOUT_SECONDS,
         on_call: Callable[[], None] | None = None,
@@ -79,8 +84,9 @@ class BulkWriter:
             client: The Zoho client whose token, transport and retries are used.
             max_rows: Records per job (Zoho: at most 25,000).
             max_bytes: Bytes per CSV (Zoho: at most 25 MB).
-            poll_first: Seconds before a job's first status check; the wait
-                then doubles up to ``poll_max``.
+            poll_first: Seconds before a job's first status check (None:
+                :func:`first_poll_seconds`); the wait then doubles up to
+                ``poll_max``.
             poll_max: Longest wait between two status checks.
             job_timeout: Seconds a job may stay ADDED or IN PROGRESS.
             on_call: Told of each HTTP attempt, for call counting.
@@ -97,7 +103,8 @@ class BulkWriter:
         self.calls = BulkCalls(client, on_call, on_credits)
         self.max_rows = max(1, min(max_rows, MAX_ROWS))
         self.max_bytes = max(1, min(max_bytes, MAX_BYTES))
-        self.poll_first, self.poll_max, self.job_timeout = poll_first, poll_max, job_timeout
+        self.poll_first = first_poll_seconds() if poll_first is None else poll_first
+        self.poll_max, self.job_timeout = poll_max, job_timeout
         self.on_resend = on_resend
         self.settle_ambiguous = settle_ambiguous
         self.sleep, self.clock = sleep, clock
@@ -316,6 +323,15 @@ class BulkWriter:
 
     def _upload_headers(self, content_type: str) -> dict[str, str]:
         return {"feature": "bulk-write", "X-CRM-ORG": self.org_id(), "Content-Type": content_type}
+
+
+def first_poll_seconds() -> float:
+    """The wait before a job's first status check: 2 s, or less if ``POLL_FIRST_ENV`` asks."""
+    try:
+        wanted = float(os.environ.get(POLL_FIRST_ENV, ""))
+    except ValueError:
+        return POLL_FIRST_SECONDS
+    return wanted if 0 < wanted < POLL_FIRST_SECONDS else POLL_FIRST_SECONDS
 
 
 def _multipart(data: bytes) -> tuple[bytes, str]:

@@ -88,13 +88,18 @@ class ZohoConnection:
             else LeadInserter(self.client, self.executor, trigger)
         )
 
-    def bulk_writer(self, stats: StreamStats) -> BulkWriter:
-        """A Bulk Write writer whose calls and re-sent jobs count in ``stats``."""
+    def bulk_writer(self, stats: StreamStats, *, settle_ambiguous: bool = False) -> BulkWriter:
+        """A Bulk Write writer whose calls and re-sent jobs count in ``stats``.
+
+        With ``settle_ambiguous`` a job whose creation answer is lost is
+        raised, not sent again: Unique Lead looks its people up first.
+        """
         return BulkWriter(
             self.client,
             on_call=stats.count_call,
             on_credits=stats.add_credits,
             on_resend=lambda records: stats.add(ambiguous_writes=records),
+            settle_ambiguous=settle_ambiguous,
         )
 
     def close(self) -> None:
@@ -152,7 +157,11 @@ class LeadLoader:
         settings = self.settings
         if settings.batch_size_rows:
             return settings.batch_size_rows
-        return BULK_JOB_ROWS if settings.write_method != "records" else BatchSink.MAX_SIZE_DEFAULT
+        if settings.write_method == "records":
+            return BatchSink.MAX_SIZE_DEFAULT
+        # Unique Lead splits a batch into a create job and an update job of 500
+        # credits each, and its lookups leave each fewer rows than records read.
+        return BULK_JOB_ROWS * (2 if settings.unique_lead else 1)
 
     def uses_bulk(self, count: int) -> bool:
         """Whether a write of ``count`` leads goes as a Bulk Write job (``write_method``)."""
@@ -342,7 +351,15 @@ class LeadLoader:
                 payloads.append(payload)
         for message in fields.take_warnings():
             logger.warning("%s", message)
-        written = self._send(zoho, payloads, stats, [seqs[i] for i in sendable])
+        try:
+            written = self._send(zoho, payloads, stats, [seqs[i] for i in sendable])
+        except BulkWriteError as exc:
+            # Its settled outcomes count the payloads sent; the batch also holds the refused.
+            for index, outcome in zip(sendable, exc.settled, strict=False):
+                outcomes[index] = outcome
+            unknown = next((i for i, o in enumerate(outcomes) if o is None), len(outcomes))
+            exc.settled = t.cast("list[Outcome]", outcomes[:unknown])
+            raise
         for index, outcome in zip(sendable, written, strict=True):
             outcomes[index] = outcome
         return t.cast("list[Outcome]", outcomes)
@@ -355,9 +372,16 @@ class LeadLoader:
         seqs: list[int],
     ) -> list[Outcome]:
         """Write the payloads by the records API or, where it pays, by Bulk Write."""
-        if isinstance(zoho.writer, LeadInserter) and self.uses_bulk(len(payloads)):
+        writer = zoho.writer
+        if isinstance(writer, UniqueLeadWriter):
+            # Its creates and its updates are each as many as the lookups leave.
+            bulk = zoho.bulk_writer(stats, settle_ambiguous=True)
+            return writer.write(
+                payloads, stats, seqs, bulk=lambda count: bulk if self.uses_bulk(count) else None
+            )
+        if self.uses_bulk(len(payloads)):
             return zoho.bulk_writer(stats).insert(payloads)
-        return zoho.writer.write(payloads, stats, seqs)
+        return writer.write(payloads, stats, seqs)
 
     def close(self) -> None:
         """Stop the call threads, close the HTTP session and the output files."""

@@ -1,32 +1,29 @@
-"""Writing leads to Zoho in calls of 100 and reading every answer item."""
+"""Writing leads to Zoho in calls of 100 or Bulk Write jobs, and reading every answer."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import typing as t
 
-from target_zoho_leads.answers import duplicate_of, outcome_of, skipped
+from target_zoho_leads.answers import duplicate_of, outcome_of
+from target_zoho_leads.bulk_errors import BulkWriteError
 from target_zoho_leads.client import MAX_RECORDS_PER_WRITE
-from target_zoho_leads.dedupe import Blocked, NewLead, TrackingUpdate, plan_batch
+from target_zoho_leads.dedupe import plan_batch
 from target_zoho_leads.exceptions import ZohoRetriesExhaustedError, ZohoTransientError
 from target_zoho_leads.identities import FIELD_OF, Identities
 from target_zoho_leads.known import KnownLeads
-from target_zoho_leads.lookup import LEADS, LeadLookup
-from target_zoho_leads.outcomes import (
-    CREATED,
-    EXISTS_AS_CONTACT,
-    EXISTS_AS_CONVERTED_LEAD,
-    UNCHANGED,
-    UPDATED,
-    Outcome,
-)
+from target_zoho_leads.ledger import DUPLICATE_DATA, BatchLedger
+from target_zoho_leads.lookup import LeadLookup
+from target_zoho_leads.outcomes import CREATED, REJECTED, UPDATED, Outcome
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from concurrent.futures import Executor
 
     from target_zoho_leads.client import WriteItem, ZohoCRMClient
+    from target_zoho_leads.dedupe import NewLead, TrackingUpdate
     from target_zoho_leads.identities import Key
     from target_zoho_leads.stats import StreamStats
 
@@ -103,12 +100,48 @@ class LeadInserter:
         return [o for part in run_all(self.executor, jobs) for o in part]
 
 
+class BulkRoute(t.Protocol):
+    """Writes leads by Bulk Write jobs, one outcome each (:class:`~.bulk.BulkWriter`)."""
+
+    def insert(self, payloads: Sequence[Mapping[str, t.Any]]) -> list[Outcome]:
+        """Create a lead from each payload."""
+        ...
+
+    def update(self, rows: Sequence[Mapping[str, t.Any]]) -> list[Outcome]:
+        """Update the lead each row's ``id`` names."""
+        ...
+
+
+class BulkChoice(t.Protocol):
+    """The loader's word on ``count`` leads: a Bulk Write route, or None for calls of 100."""
+
+    def __call__(self, count: int) -> BulkRoute | None:
+        """The route for ``count`` leads (``write_method``, ``bulk_min_records``)."""
+        ...
+
+
+@dataclasses.dataclass
+class _Batch:
+    """One batch on its way: where its calls go, and what its records became so far."""
+
+    client: ZohoCRMClient
+    stats: StreamStats
+    bulk: BulkChoice | None
+    ledger: BatchLedger
+
+    def route(self, count: int) -> BulkRoute | None:
+        """The Bulk Write route for ``count`` leads, or None for the records API."""
+        return self.bulk(count) if self.bulk is not None and count else None
+
+
 class UniqueLeadWriter:
     """Unique Lead mode: one lead per person, existing leads get only a tracking id.
 
     Batches are planned and written one at a time (under a lock), so two
     streams drained in parallel cannot both create the same person; within a
-    batch the calls still go out concurrently.
+    batch the calls still go out concurrently. A batch's creates, and its
+    tracking-id updates, go in calls of 100 or, where the loader says it pays,
+    as one Bulk Write job each; the lookups stay batched COQL either way.
     """
 
     def __init__(  # noqa: PLR0913 - the client, and one keyword per setting
@@ -155,6 +188,8 @@ class UniqueLeadWriter:
         leads: Sequence[dict[str, t.Any]],
         stats: StreamStats,
         seqs: Sequence[int],
+        *,
+        bulk: BulkChoice | None = None,
     ) -> list[Outcome]:
         """Write a batch and return one outcome per lead, in order.
 
@@ -162,24 +197,31 @@ class UniqueLeadWriter:
             leads: The mapped leads.
             stats: The stream's counters.
             seqs: Each record's position in the whole input.
+            bulk: Says when the creates or the updates go as a Bulk Write
+                job; None: always in calls of 100.
+
+        Raises:
+            BulkWriteError: A job failed or its result did not match; its
+                ``settled`` holds the outcomes known from the batch's first
+                record on.
         """
         client = self.client.counting_calls_with(stats.count_call)
         keys = [self.identities.keys(lead) for lead in leads]
         with self._lock:
             self._find_existing(client, zip(leads, keys, strict=True))
             plan = plan_batch(leads, keys, seqs, self.tracking_field, self.known)
-            outcomes: list[Outcome | None] = [None] * len(leads)
-            for index, lead_id in plan.unchanged.items():
-                outcomes[index] = Outcome(UNCHANGED, lead_id)
-            for index, blocked in plan.blocked.items():
-                outcomes[index] = skipped(blocked)
             if self.normalize:
                 for new in plan.creates:
                     new.fields = self.identities.canonical_fields(new.fields)
-            updates = {u.lead_id: u for u in plan.updates}
-            self._create(client, plan.creates, outcomes, updates, stats)
-            self._update(client, list(updates.values()), outcomes)
-        return t.cast("list[Outcome]", outcomes)
+            ledger = BatchLedger(self.known, self.tracking_field, plan, len(leads))
+            batch = _Batch(client, stats, bulk, ledger)
+            try:
+                self._create(batch, plan.creates)
+                self._update(batch, list(ledger.updates.values()))
+            except BulkWriteError as exc:
+                exc.settled = ledger.settled()  # in the batch's order, as the loader reads it
+                raise
+        return ledger.result()
 
     def _find_existing(
         self,
@@ -197,29 +239,26 @@ class UniqueLeadWriter:
         if wanted:
             self.known.learn(self.lookup.find(client, wanted), wanted)
 
-    def _create(
-        self,
-        client: ZohoCRMClient,
-        creates: list[NewLead],
-        outcomes: list[Outcome | None],
-        updates: dict[str, TrackingUpdate],
-        stats: StreamStats,
-    ) -> None:
-        """Create the new people; a call whose answer is lost is settled by lookup first."""
+    def _create(self, batch: _Batch, creates: list[NewLead]) -> None:
+        """Create the new people; a write whose answer is lost is settled by lookup first."""
         pending = creates
         for _ in range(max(1, self.client.max_retries)):
             if not pending:
                 return
-            lost = self._send_creates(client, pending, outcomes, updates)
+            route = batch.route(len(pending))
+            if route is None:
+                lost = self._send_creates(batch, pending)
+            else:
+                lost = self._bulk_creates(batch, route, pending)
             if lost:
-                stats.add(ambiguous_writes=len(lost))
+                batch.stats.add(ambiguous_writes=len(lost))
                 logger.warning(
                     "%d new leads were sent but no answer came back; looking them "
                     "up before sending again so none is created twice",
                     len(lost),
                 )
-                self._find_existing(client, [(n.fields, n.keys) for n in lost], again=True)
-            pending = self._settle(lost, outcomes, updates)
+                self._find_existing(batch.client, [(n.fields, n.keys) for n in lost], again=True)
+            pending = batch.ledger.settle(lost, CREATED)
             blind = sum(1 for new in pending if not new.keys)
             if blind:
                 logger.warning(
@@ -231,23 +270,20 @@ class UniqueLeadWriter:
             msg = f"{len(pending)} leads could not be created: Zoho kept dropping the answer"
             raise ZohoRetriesExhaustedError(msg, code="NETWORK")
 
-    def _send_creates(
-        self,
-        client: ZohoCRMClient,
-        creates: list[NewLead],
-        outcomes: list[Outcome | None],
-        updates: dict[str, TrackingUpdate],
-    ) -> list[NewLead]:
+    def _send_creates(self, batch: _Batch, creates: list[NewLead]) -> list[NewLead]:
         """Insert ``creates`` in calls of 100; return those whose call got no answer."""
 
-        def send(part: Sequence[NewLead]) -> tuple[Sequence[NewLead], list | None]:
+        def send(part: Sequence[NewLead]) -> tuple[Sequence[NewLead], list[WriteItem] | None]:
+            fields = [new.fields for new in part]
             try:
-                fields = [new.fields for new in part]
-                return part, client.write_leads("POST", fields, self.trigger, settle_ambiguous=True)
+                items = batch.client.write_leads(
+                    "POST", fields, self.trigger, settle_ambiguous=True
+                )
             except ZohoTransientError as exc:
                 if exc.ambiguous:
                     return part, None
                 raise
+            return part, items
 
         lost: list[NewLead] = []
         jobs = [lambda part=part: send(part) for part in chunks(creates)]
@@ -256,128 +292,94 @@ class UniqueLeadWriter:
                 lost.extend(part)
                 continue
             for new, item in zip(part, items, strict=True):
-                self._created(new, item, outcomes, updates)
+                duplicate = duplicate_of(item)
+                if duplicate is None:
+                    batch.ledger.created(new, outcome_of(item, CREATED))
+                else:
+                    field = item.details.api_name if item.details else None
+                    batch.ledger.duplicate(new, *duplicate, field)
         return lost
 
-    def _created(
-        self,
-        new: NewLead,
-        item: WriteItem,
-        outcomes: list[Outcome | None],
-        updates: dict[str, TrackingUpdate],
-    ) -> None:
-        """Record what a create answer item says about one person."""
-        duplicate = duplicate_of(item)
-        if duplicate is not None:
-            self._duplicate(new, item, duplicate, outcomes, updates)
-            return
-        outcome = outcome_of(item, CREATED)
-        if outcome.kind != CREATED or not outcome.lead_id:
-            for index in new.records:
-                outcomes[index] = outcome
-            return
-        self.known.hold(new.keys, outcome.lead_id)
-        self.known.track(outcome.lead_id, new.fields.get(self.tracking_field), new.tracking_seq)
-        outcomes[new.records[0]] = outcome
-        for index in new.records[1:]:
-            outcomes[index] = Outcome(UNCHANGED, outcome.lead_id)
-
-    def _duplicate(
-        self,
-        new: NewLead,
-        item: WriteItem,
-        duplicate: tuple[str, str],
-        outcomes: list[Outcome | None],
-        updates: dict[str, TrackingUpdate],
-    ) -> None:
-        """Zoho refused a create as a duplicate of the record it names.
-
-        A lead (the org marks a field unique) is the person's: only its
-        tracking id is written. A Contact, or a lead known to be converted, is
-        never written as a lead.
-        """
-        module, record_id = duplicate
-        if module == LEADS and not self.known.is_converted(record_id):
-            self._joined_existing(new, record_id, None, outcomes, updates)
-            return
-        code = EXISTS_AS_CONVERTED_LEAD if module == LEADS else EXISTS_AS_CONTACT
-        blocked = Blocked(code, record_id)
-        field = item.details.api_name if item.details else None
-        for key in new.keys:
-            # Only the identity Zoho compared is known to be the other record's.
-            if FIELD_OF[key[0]] == field:
-                self.known.block(key, blocked)
-        for index in new.records:
-            outcomes[index] = skipped(blocked)
-
-    def _settle(
-        self,
-        lost: list[NewLead],
-        outcomes: list[Outcome | None],
-        updates: dict[str, TrackingUpdate],
+    def _bulk_creates(
+        self, batch: _Batch, route: BulkRoute, creates: list[NewLead]
     ) -> list[NewLead]:
-        """Mark the lost creates that did happen; return those to send again."""
-        again = []
-        for new in lost:
-            lead_id = next(
-                (held for k in new.keys if (held := self.known.lead_of(k)) is not None), None
-            )
-            if lead_id is None:
-                again.append(new)
+        """Insert ``creates`` by Bulk Write; return those whose job's answer was lost.
+
+        A row Zoho skipped as DUPLICATE_DATA names no record (an answer of
+        the records API does): those people are looked up again, and the
+        ones still without a lead are sent by the records API, whose answer
+        names the Contact, converted lead or lead holding them.
+        """
+        try:
+            results, lost = route.insert([new.fields for new in creates]), []
+        except BulkWriteError as exc:
+            if not exc.ambiguous:
+                self._read_creates(batch, creates, exc.settled)
+                raise
+            results, lost = exc.settled, creates[len(exc.settled) :]
+        doubtful = self._read_creates(batch, creates, results)
+        if doubtful:
+            self._find_existing(batch.client, [(n.fields, n.keys) for n in doubtful], again=True)
+            lost += self._send_creates(batch, batch.ledger.settle(doubtful, None))
+        return lost
+
+    @staticmethod
+    def _read_creates(
+        batch: _Batch, creates: Sequence[NewLead], results: Sequence[Outcome]
+    ) -> list[NewLead]:
+        """Take in a job's outcomes, from the first create on; return the DUPLICATE_DATA ones."""
+        doubtful = []
+        for new, outcome in zip(creates[: len(results)], results, strict=True):
+            if outcome.kind == REJECTED and outcome.code == DUPLICATE_DATA:
+                doubtful.append(new)
             else:
-                self._joined_existing(new, lead_id, CREATED, outcomes, updates)
-        return again
+                batch.ledger.created(new, outcome)
+        return doubtful
 
-    def _joined_existing(
-        self,
-        new: NewLead,
-        lead_id: str,
-        kind: str | None,
-        outcomes: list[Outcome | None],
-        updates: dict[str, TrackingUpdate],
-    ) -> None:
-        """A planned new person turned out to have lead ``lead_id`` already."""
-        self.known.hold(new.keys, lead_id)
-        for index in new.records:
-            outcomes[index] = Outcome(UNCHANGED, lead_id)
-        if kind == CREATED:
-            outcomes[new.records[0]] = Outcome(CREATED, lead_id)
-        value = new.fields.get(self.tracking_field)
-        current, current_seq = self.known.tracking_of(lead_id)
-        planned = updates.get(lead_id)
-        newest = max(current_seq, planned.seq if planned else -1)
-        if value is not None and new.tracking_seq > newest and str(value) != str(current):
-            updates[lead_id] = TrackingUpdate(lead_id, value, new.records[-1], new.tracking_seq)
-
-    def _update(
-        self,
-        client: ZohoCRMClient,
-        updates: list[TrackingUpdate],
-        outcomes: list[Outcome | None],
-    ) -> None:
+    def _update(self, batch: _Batch, updates: list[TrackingUpdate]) -> None:
         """Write the tracking ids; re-sending an update is harmless, so it is retried."""
+        route = batch.route(len(updates))
+        if route is not None:
+            self._bulk_updates(batch, route, updates)
+            return
 
         def send(part: Sequence[TrackingUpdate]) -> list[WriteItem]:
             body = [{"id": u.lead_id, self.tracking_field: u.value} for u in part]
-            return client.write_leads("PUT", body, self.trigger)
+            return batch.client.write_leads("PUT", body, self.trigger)
 
         jobs = [lambda part=part: (part, send(part)) for part in chunks(updates)]
         for part, items in run_all(self.executor, jobs):
             for update, item in zip(part, items, strict=True):
-                if item.code == "CONVERTED_RECORD":
-                    self._converted(update, outcomes)
-                    continue
-                outcome = outcome_of(item, UPDATED)
-                if outcome.kind == UPDATED:
-                    self.known.track(update.lead_id, update.value, update.seq)
-                    outcome = Outcome(UPDATED, update.lead_id)
-                outcomes[update.record] = outcome
+                batch.ledger.updated(update, outcome_of(item, UPDATED))
 
-    def _converted(self, update: TrackingUpdate, outcomes: list[Outcome | None]) -> None:
-        """Zoho refused an update because the lead was converted: none of its records is written."""
-        self.known.converted(update.lead_id)
-        blocked = skipped(Blocked(EXISTS_AS_CONVERTED_LEAD, update.lead_id))
-        outcomes[update.record] = blocked
-        for index, outcome in enumerate(outcomes):
-            if outcome is not None and outcome.lead_id == update.lead_id:
-                outcomes[index] = blocked
+    def _bulk_updates(self, batch: _Batch, route: BulkRoute, updates: list[TrackingUpdate]) -> None:
+        """Update by Bulk Write (``find_by`` id); a job whose answer was lost is sent again."""
+        pending = updates
+        for _ in range(max(1, self.client.max_retries)):
+            rows = [{"id": u.lead_id, self.tracking_field: u.value} for u in pending]
+            try:
+                results = route.update(rows)
+            except BulkWriteError as exc:
+                results = exc.settled
+                if not exc.ambiguous:
+                    self._read_updates(batch, pending, results)
+                    raise
+                logger.warning(
+                    "A bulk job of %d tracking-id updates got no answer; sending it again "
+                    "(an update written twice changes nothing)",
+                    len(pending) - len(results),
+                )
+            self._read_updates(batch, pending, results)
+            pending = pending[len(results) :]
+            if not pending:
+                return
+        msg = f"{len(pending)} tracking ids could not be written: Zoho kept dropping the answer"
+        raise ZohoRetriesExhaustedError(msg, code="NETWORK")
+
+    @staticmethod
+    def _read_updates(
+        batch: _Batch, updates: Sequence[TrackingUpdate], results: Sequence[Outcome]
+    ) -> None:
+        """Take in a job's outcomes, from the first update on."""
+        for update, outcome in zip(updates[: len(results)], results, strict=True):
+            batch.ledger.updated(update, outcome)
