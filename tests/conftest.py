@@ -77,6 +77,7 @@ SLOW_MODULES = {
     "test_token_block.py",
     "test_concurrency.py",
     "test_bulk_end_to_end.py",
+    "test_unique_lead_bulk_runs.py",
 }
 
 
