@@ -32,9 +32,11 @@ $(UV):
 # Bytecode is compiled at install, as pip does: where PYTHONDONTWRITEBYTECODE
 # is set (CI machines) every start of the command would otherwise compile
 # singer-sdk again, about 0.6 s of CPU each time.
-$(STAMP): pyproject.toml $(DEV_LOCK) | $(UV)
+# The sandbox (sandbox/, standard library only) is installed beside the target,
+# as the `sandbox` extra would install it.
+$(STAMP): pyproject.toml sandbox/pyproject.toml $(DEV_LOCK) | $(UV)
 	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -r $(DEV_LOCK)
-	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e . -e sandbox
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -71,24 +73,26 @@ demo: $(STAMP)
 
 # The local Zoho on a fixed port, for the Meltano and Airflow try-outs of orchestrate/README.md.
 sandbox: $(STAMP)
-	$(BIN)/python -m target_zoho_leads.sandbox --port 8765
+	$(BIN)/python -m zoho_sandbox --port 8765
 
 # The package's own bytecode too: the tests start the real command hundreds of times.
 test: $(STAMP) $(MELTANO_STAMP) $(AIRFLOW_STAMP)
-	$(BIN)/python -m compileall -q target_zoho_leads
+	$(BIN)/python -m compileall -q target_zoho_leads sandbox/zoho_sandbox
 	$(BIN)/python -m pytest
 
 # Everything but the pipeline, chaos, crash and fuzz tests (marked slow in
 # tests/conftest.py), on every core: about a minute on 2 quiet cores.
 test-fast: $(STAMP)
-	$(BIN)/python -m compileall -q target_zoho_leads
+	$(BIN)/python -m compileall -q target_zoho_leads sandbox/zoho_sandbox
 	$(BIN)/python -m pytest -m "not slow" -n auto -q
 
-# What CI enforces before the tests: lint, formatting and types.
+# What CI enforces before the tests: lint, formatting, strict types and the
+# layering contracts between the package's folders (pyproject.toml, [tool.importlinter]).
 check: $(STAMP)
-	$(BIN)/ruff check target_zoho_leads tests scripts benchmarks orchestrate
-	$(BIN)/ruff format --check target_zoho_leads tests scripts benchmarks orchestrate
-	$(BIN)/mypy target_zoho_leads
+	$(BIN)/ruff check target_zoho_leads sandbox tests scripts benchmarks orchestrate
+	$(BIN)/ruff format --check target_zoho_leads sandbox tests scripts benchmarks orchestrate
+	$(BIN)/mypy --strict target_zoho_leads sandbox/zoho_sandbox
+	$(BIN)/lint-imports
 
 # Only the Meltano and Airflow pipelines (tests/test_pipelines.py).
 e2e: $(STAMP) $(MELTANO_STAMP) $(AIRFLOW_STAMP)
@@ -101,7 +105,7 @@ readme: $(STAMP)
 # pip compiles a regular install's bytecode; this checkout is installed
 # editable, so it is compiled here: the benchmark measures what users run.
 bench: $(STAMP)
-	$(BIN)/python -m compileall -q target_zoho_leads
+	$(BIN)/python -m compileall -q target_zoho_leads sandbox/zoho_sandbox
 	$(BIN)/python benchmarks/bench.py $(BENCH_FLAGS)
 
 clean:

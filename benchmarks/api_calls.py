@@ -21,7 +21,7 @@ import tempfile
 import typing as t
 from pathlib import Path
 
-from target_zoho_leads.sandbox import ZohoSandbox
+from zoho_sandbox import ZohoSandbox
 
 MAPPING = "Last_Name=name,Email=email,Phone=phone,CDP_ID=anonymous_id,City=city"
 EXISTING_SHARE = 0.3  # of the distinct people, already leads in the CRM

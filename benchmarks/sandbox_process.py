@@ -14,7 +14,7 @@ import sys
 import typing as t
 import urllib.request
 
-from target_zoho_leads.sandbox.tokens import Credentials
+from zoho_sandbox.tokens import Credentials
 
 if t.TYPE_CHECKING:
     import types
@@ -24,7 +24,7 @@ READY = re.compile(r"Zoho sandbox ready: accounts_url=(\S+)")
 
 
 class SandboxProcess:
-    """``python -m target_zoho_leads.sandbox --port 0``, started and stopped."""
+    """``python -m zoho_sandbox --port 0``, started and stopped."""
 
     client_id = Credentials.client_id
     client_secret = Credentials.client_secret
@@ -42,7 +42,7 @@ class SandboxProcess:
 
     def __enter__(self) -> SandboxProcess:  # noqa: PYI034 - no typing.Self on 3.10
         """Start the sandbox and wait for its ready line."""
-        command = [sys.executable, "-m", "target_zoho_leads.sandbox", "--port", "0"]
+        command = [sys.executable, "-m", "zoho_sandbox", "--port", "0"]
         with self._log_path.open("w") as log:
             self._process = subprocess.Popen(  # noqa: S603 - our own interpreter
                 command, stdout=subprocess.PIPE, stderr=log, text=True

@@ -41,9 +41,10 @@ import time
 import typing as t
 from pathlib import Path
 
-from target_zoho_leads.identities import normal_email, normal_phone
-from target_zoho_leads.retrying import BACKOFF_BASE_ENV
-from target_zoho_leads.sandbox import ZohoSandbox
+from zoho_sandbox import ZohoSandbox
+
+from target_zoho_leads.unique.identities import normal_email, normal_phone
+from target_zoho_leads.zoho.retrying import BACKOFF_BASE_ENV
 
 STREAM = "cdp_events"
 MAPPING = "Last_Name=name,Email=email,Phone=phone,CDP_ID=anonymous_id,City=city"

@@ -31,7 +31,7 @@ SHOWN_FIELDS = (
 def start_sandbox() -> tuple[subprocess.Popen[str], str]:
     """Start the sandbox on a free port and return it with its accounts URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "target_zoho_leads.sandbox", "--port", "0"],
+        [sys.executable, "-m", "zoho_sandbox", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -7,8 +7,8 @@ import typing as t
 
 from singer_sdk.sinks import BatchSink
 
-from target_zoho_leads.outcomes import REJECTED, Outcome
-from target_zoho_leads.schema_checks import SchemaMismatch
+from target_zoho_leads.singer_input.schema_checks import SchemaMismatch
+from target_zoho_leads.zoho.outcomes import REJECTED, Outcome
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -18,7 +18,7 @@ else:
 if t.TYPE_CHECKING:
     from singer_sdk.target_base import Target
 
-    from target_zoho_leads.loader import LeadLoader
+    from target_zoho_leads.loading.loader import LeadLoader
 
 
 class LoadingTarget(t.Protocol):
@@ -37,7 +37,7 @@ class ZohoLeadsSink(BatchSink):
         self,
         target: Target,
         stream_name: str,
-        schema: dict,
+        schema: dict[str, t.Any],
         key_properties: t.Sequence[str] | None,
     ) -> None:
         """Take the run's loader from the target: it maps, writes and counts."""
@@ -75,13 +75,13 @@ class ZohoLeadsSink(BatchSink):
         return
 
     @override
-    def start_batch(self, context: dict) -> None:
+    def start_batch(self, context: dict[str, t.Any]) -> None:
         """Give a new batch its lists: records, and their positions in the input."""
         context["records"] = []
         context["seqs"] = []
 
     @override
-    def process_record(self, record: dict, context: dict) -> None:
+    def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
         """Keep the record for the batch, or reject it if it breaks its SCHEMA."""
         self.records_received += 1
         if self._check is not None:
@@ -98,15 +98,17 @@ class ZohoLeadsSink(BatchSink):
         context["seqs"].append(self.loader.next_seq())
 
     @override
-    def process_batch(self, context: dict) -> None:
+    def process_batch(self, context: dict[str, t.Any]) -> None:
         """Hand the batch to the loader; its records are then confirmed for STATE."""
-        records: list[dict] = context.get("records", [])
+        records: list[dict[str, t.Any]] = context.get("records", [])
         self.loader.write_batch(self.stream_name, records, context.get("seqs", []))
         self.records_confirmed += len(records)
         self._release_state()
 
     @override
-    def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: t.Any) -> None:
+    def _parse_timestamps_in_record(
+        self, record: dict[str, t.Any], schema: dict[str, t.Any], treatment: t.Any
+    ) -> None:
         """Leave date-time strings as they are.
 
         The SDK turns them into datetime objects on every record, only for the
@@ -115,7 +117,7 @@ class ZohoLeadsSink(BatchSink):
         """
 
     @override
-    def _after_process_record(self, context: dict) -> None:
+    def _after_process_record(self, context: dict[str, t.Any]) -> None:
         """Log nothing per record.
 
         The SDK logs the whole batch context here at DEBUG level: people's

@@ -20,13 +20,13 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.target_base import Target
 
-from target_zoho_leads.exceptions import InputError, TargetZohoLeadsError
-from target_zoho_leads.loader import LeadLoader
-from target_zoho_leads.progress import ProgressReporter
-from target_zoho_leads.reader import LeadMessageReader
-from target_zoho_leads.settings import Settings
-from target_zoho_leads.settings_schema import settings_schema
+from target_zoho_leads.loading.loader import LeadLoader
+from target_zoho_leads.loading.progress import ProgressReporter
+from target_zoho_leads.settings.model import Settings
+from target_zoho_leads.settings.schema import settings_schema
+from target_zoho_leads.singer_input.reader import LeadMessageReader
 from target_zoho_leads.sinks import ZohoLeadsSink
+from target_zoho_leads.zoho.errors import TargetZohoLeadsError
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -36,7 +36,6 @@ else:
 
 # Bad input the user can fix: reported as one line, never a traceback.
 INPUT_ERRORS = (
-    InputError,
     InvalidInputLine,
     RecordsWithoutSchemaException,
     MissingKeyPropertiesError,
@@ -82,7 +81,7 @@ class TargetZohoLeads(Target):
 
     @override
     @classmethod
-    def append_builtin_config(cls, config_jsonschema: dict) -> None:
+    def append_builtin_config(cls, config_jsonschema: dict[str, t.Any]) -> None:
         """Add the SDK's settings, except ``load_method``: Unique Lead is this target's upsert."""
         super().append_builtin_config(config_jsonschema)
         config_jsonschema["properties"].pop("load_method", None)
@@ -100,8 +99,8 @@ class TargetZohoLeads(Target):
         if isinstance(self.message_reader, LeadMessageReader):
             self.message_reader.max_line_bytes = self.settings.max_line_bytes
         self._state_lock = threading.Lock()
-        self._pending_states: list[tuple[dict, list[tuple[ZohoLeadsSink, int]]]] = []
-        self._last_emitted_state: dict | None = None
+        self._pending_states: list[tuple[dict[str, t.Any], list[tuple[ZohoLeadsSink, int]]]] = []
+        self._last_emitted_state: dict[str, t.Any] | None = None
         # Stream -> its sink, for streams whose records need none of the SDK's
         # per-record steps (see `_process_record_message`); None: they do.
         self._plain_sinks: dict[str, ZohoLeadsSink | None] = {}
@@ -124,7 +123,7 @@ class TargetZohoLeads(Target):
         return []
 
     @override
-    def _process_schema_message(self, message_dict: dict) -> None:
+    def _process_schema_message(self, message_dict: dict[str, t.Any]) -> None:
         """Check a SCHEMA compiles before the SDK builds a sink for it.
 
         The SDK logs its own error line when a sink cannot be set up; checked
@@ -140,7 +139,7 @@ class TargetZohoLeads(Target):
         self._plain_sinks = {name: self._plain_sink(name) for name in self.mapper.stream_maps}
 
     @override
-    def _process_record_message(self, message_dict: dict) -> None:
+    def _process_record_message(self, message_dict: dict[str, t.Any]) -> None:
         """Hand a record to its sink, skipping the SDK steps that do nothing here.
 
         For a stream without stream maps, flattening or ``add_record_metadata``
@@ -189,7 +188,7 @@ class TargetZohoLeads(Target):
     # STATE: passed on only once every record before it is written or rejected.
 
     @override
-    def _process_state_message(self, message_dict: dict) -> None:
+    def _process_state_message(self, message_dict: dict[str, t.Any]) -> None:
         """Hold the STATE until the records received before it are confirmed."""
         self._assert_line_requires(message_dict, requires={"value"})
         state = message_dict["value"]

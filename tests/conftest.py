@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from target_zoho_leads.sandbox import ZohoSandbox
+from zoho_sandbox import ZohoSandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_MAPPING = "Phone=cluePhoneNumber,CDP_ID=anonymous_id,First_Name=adUcName"
@@ -94,7 +93,7 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers",
         "sandbox_knobs(**knobs): start the sandbox fixture with these knobs "
-        "(target_zoho_leads.sandbox.state.Knobs), e.g. org_concurrency=5",
+        "(zoho_sandbox.state.Knobs), e.g. org_concurrency=5",
     )
 
 

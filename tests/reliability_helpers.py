@@ -10,15 +10,15 @@ import subprocess
 import sys
 import typing as t
 
-from target_zoho_leads.identities import normal_phone
-from target_zoho_leads.retrying import BACKOFF_BASE_ENV
+from target_zoho_leads.unique.identities import normal_phone
+from target_zoho_leads.zoho.retrying import BACKOFF_BASE_ENV
 from tests.conftest import ROOT, target_command
 
 if t.TYPE_CHECKING:
     import types
     from pathlib import Path
 
-    from target_zoho_leads.sandbox import ZohoSandbox
+    from zoho_sandbox import ZohoSandbox
 
 # Every run of the command in these tests logs at DEBUG level, so the leak
 # checks see the most the target ever writes; backoff starts at 20 ms so that

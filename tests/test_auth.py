@@ -15,9 +15,9 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 
-from target_zoho_leads.auth import ZohoAuth, data_centre_name
-from target_zoho_leads.exceptions import ZohoAuthError, ZohoTransientError
-from target_zoho_leads.hosts import check_accounts_url, check_api_domain
+from target_zoho_leads.zoho.auth import ZohoAuth, data_centre_name
+from target_zoho_leads.zoho.errors import ZohoAuthError, ZohoTransientError
+from target_zoho_leads.zoho.hosts import check_accounts_url, check_api_domain
 
 
 class TokenEndpoint(BaseHTTPRequestHandler):
@@ -450,9 +450,9 @@ def test_the_wait_says_every_30_seconds_how_long_it_has_waited(accounts, caplog,
     """A log line when the wait begins, then one at each 30 s it has lasted."""
     accounts.script = [*answers(*[DENIED] * 8, status=400), (200, good(), {})]
     clock = Clock()
-    with caplog.at_level(logging.INFO, logger="target_zoho_leads.auth"):
+    with caplog.at_level(logging.INFO, logger="target_zoho_leads.zoho.auth"):
         make_auth(accounts.url, clock, token_wait_max=200).token()
-    lines = [r.getMessage() for r in caplog.records if r.name == "target_zoho_leads.auth"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "target_zoho_leads.zoho.auth"]
     assert lines[0].startswith("Zoho refused the token request at 127.0.0.1 (Access Denied)")
     assert lines[0].endswith("waiting up to 200 s (token_wait_max) for the block to pass")
     # Asked at 0, 1, 3, 7, 15, 31, 61, 91 s (pauses 1, 2, 4, 8, 16, 30, 30, 30).

@@ -10,7 +10,8 @@ import sys
 import pytest
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
-from target_zoho_leads.reader import DEFAULT_MAX_LINE_BYTES, LeadMessageReader
+from target_zoho_leads.singer_input.bounds import DEFAULT_MAX_LINE_BYTES
+from target_zoho_leads.singer_input.reader import LeadMessageReader
 from tests.conftest import target_command
 from tests.reliability_helpers import TRACEBACK, error_lines
 

@@ -10,19 +10,25 @@ import zipfile
 
 import pytest
 
-from target_zoho_leads.auth import ZohoAuth
-from target_zoho_leads.bulk import BULK_SCOPE, FILES_SCOPE, ORG_SCOPE, BulkWriter
-from target_zoho_leads.bulk_csv import BulkFile, bulk_files, cell, columns_of, field_mappings
-from target_zoho_leads.bulk_errors import (
+from target_zoho_leads.zoho.auth import ZohoAuth
+from target_zoho_leads.zoho.bulk.csv_file import (
+    BulkFile,
+    bulk_files,
+    cell,
+    columns_of,
+    field_mappings,
+)
+from target_zoho_leads.zoho.bulk.errors import (
     BulkJobFailedError,
     BulkResultMismatchError,
     BulkWriteError,
 )
-from target_zoho_leads.bulk_http import content_origin, split_download_url
-from target_zoho_leads.bulk_result import outcomes_of, read_errors, result_table
-from target_zoho_leads.client import ZohoCRMClient, new_session
-from target_zoho_leads.exceptions import ZohoAPIError, ZohoScopeError
-from target_zoho_leads.outcomes import CREATED, REJECTED, UPDATED, Outcome
+from target_zoho_leads.zoho.bulk.http import content_origin, split_download_url
+from target_zoho_leads.zoho.bulk.jobs import BULK_SCOPE, FILES_SCOPE, ORG_SCOPE, BulkWriter
+from target_zoho_leads.zoho.bulk.result import outcomes_of, read_errors, result_table
+from target_zoho_leads.zoho.client import ZohoCRMClient, new_session
+from target_zoho_leads.zoho.errors import ZohoAPIError, ZohoScopeError
+from target_zoho_leads.zoho.outcomes import CREATED, REJECTED, UPDATED, Outcome
 
 LEAD = {"Last_Name": "Lee", "Email": "lee@example.com", "Interests": ["Demo"]}
 
@@ -457,10 +463,10 @@ def test_a_running_job_logs_its_progress_every_30_seconds(sandbox, client, caplo
             sandbox.configure(bulk_job_seconds=0)
 
     bulk = BulkWriter(client, sleep=sleep, clock=lambda: now[0])
-    with caplog.at_level(logging.INFO, logger="target_zoho_leads.bulk"):
+    with caplog.at_level(logging.INFO, logger="target_zoho_leads.zoho.bulk.jobs"):
         outcomes = bulk.insert(leads(3))
     assert [o.kind for o in outcomes] == [CREATED] * 3
-    lines = [r.getMessage() for r in caplog.records if r.name == "target_zoho_leads.bulk"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "target_zoho_leads.zoho.bulk.jobs"]
     assert len(lines) == 1
     assert lines[0].endswith("of 3 records: ADDED after 40 s")
 

@@ -14,9 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from target_zoho_leads.auth import ZohoAuth
-from target_zoho_leads.client import ItemDetails, WriteItem, ZohoCRMClient
-from target_zoho_leads.exceptions import (
+from target_zoho_leads.zoho.auth import ZohoAuth
+from target_zoho_leads.zoho.client import ItemDetails, WriteItem, ZohoCRMClient
+from target_zoho_leads.zoho.errors import (
     ZohoAPIError,
     ZohoRetriesExhaustedError,
     ZohoScopeError,

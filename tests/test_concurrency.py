@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from target_zoho_leads.concurrency import AIMD, SUB_CONCURRENCY, InFlightLimit, is_heavy
-from target_zoho_leads.retrying import BACKOFF_BASE_ENV
+from target_zoho_leads.zoho.concurrency import AIMD, SUB_CONCURRENCY, InFlightLimit, is_heavy
+from target_zoho_leads.zoho.retrying import BACKOFF_BASE_ENV
 from tests.conftest import singer_lines
 
 

@@ -8,21 +8,21 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from target_zoho_leads.client import ItemDetails, WriteItem
-from target_zoho_leads.outcomes import (
+from target_zoho_leads.loading.stats import StreamStats
+from target_zoho_leads.loading.writes import UniqueLeadWriter
+from target_zoho_leads.zoho.client import ItemDetails, WriteItem
+from target_zoho_leads.zoho.outcomes import (
     CREATED,
     EXISTS_AS_CONTACT,
     EXISTS_AS_CONVERTED_LEAD,
     SKIPPED,
 )
-from target_zoho_leads.stats import StreamStats
-from target_zoho_leads.writes import UniqueLeadWriter
 from tests.conftest import singer_lines
 
 if t.TYPE_CHECKING:
     from pathlib import Path
 
-    from target_zoho_leads.sandbox import ZohoSandbox
+    from zoho_sandbox import ZohoSandbox
 
 MAPPING = "Last_Name=name,Email=email,Phone=phone,CDP_ID=anonymous_id,City=city"
 # What a Contact (or a lead converted to one) holds, and how the CDP spells it.

@@ -6,8 +6,8 @@ import importlib.resources
 
 import pytest
 from singer_sdk.testing import TargetTestRunner, get_target_test_class, target_test_streams
+from zoho_sandbox import ZohoSandbox
 
-from target_zoho_leads.sandbox import ZohoSandbox
 from target_zoho_leads.target import TargetZohoLeads
 
 MAPPING = {"Last_Name": ["name", "id"], "Email": "email", "CDP_ID": "id", "Description": "metric"}

@@ -17,8 +17,8 @@ import time
 import typing as t
 
 import pytest
+from zoho_sandbox import ZohoSandbox
 
-from target_zoho_leads.sandbox import ZohoSandbox
 from tests.reliability_helpers import (
     assert_nothing_leaks,
     error_lines,

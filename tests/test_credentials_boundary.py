@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from target_zoho_leads.hosts import check_accounts_url
+from target_zoho_leads.zoho.hosts import check_accounts_url
 from tests.conftest import singer_lines
 
 PERSON = {"name": "Person", "email": "boundary@example.com", "anonymous_id": "t1"}

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from target_zoho_leads.dedupe import Blocked, plan_batch
-from target_zoho_leads.identities import Identities
-from target_zoho_leads.lookup import (
+from target_zoho_leads.unique.dedupe import Blocked, plan_batch
+from target_zoho_leads.unique.identities import Identities
+from target_zoho_leads.unique.lookup import (
     coql_literal,
     coql_where,
     pack_queries,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from target_zoho_leads.fields import (
+from target_zoho_leads.leads.fields import (
     INVALID_VALUE_POLICIES,
     FieldProblem,
     LeadFields,

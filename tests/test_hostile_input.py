@@ -23,9 +23,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from target_zoho_leads.exceptions import TargetZohoLeadsError
-from target_zoho_leads.limits import MAX_NESTING
+from target_zoho_leads.singer_input.bounds import MAX_NESTING
 from target_zoho_leads.target import INPUT_ERRORS, TargetZohoLeads
+from target_zoho_leads.zoho.errors import TargetZohoLeadsError
 from tests.conftest import target_command
 from tests.reliability_helpers import (
     DEBUG_ENV,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from target_zoho_leads.identities import (
+from target_zoho_leads.unique.identities import (
     Identities,
     e164,
     email_spellings,

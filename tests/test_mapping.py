@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from singer_sdk.exceptions import ConfigValidationError
 
-from target_zoho_leads import mapping
-from target_zoho_leads.mapping import LeadMapper
-from target_zoho_leads.mapping_config import (
+from target_zoho_leads.leads import mapping
+from target_zoho_leads.leads.mapping import LeadMapper
+from target_zoho_leads.leads.mapping_config import (
     FIELD_NAME_PATTERN,
     is_empty,
     parse_default_values,

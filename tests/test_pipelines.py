@@ -23,8 +23,8 @@ import typing as t
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from zoho_sandbox import ZohoSandbox
 
-from target_zoho_leads.sandbox import ZohoSandbox
 from tests.conftest import ROOT, target_command
 
 if t.TYPE_CHECKING:

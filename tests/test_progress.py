@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
-from target_zoho_leads.progress import ProgressReporter
-from target_zoho_leads.stats import StreamStats
+from target_zoho_leads.loading.progress import ProgressReporter
+from target_zoho_leads.loading.stats import StreamStats
 
 
 def test_progress_is_logged_at_a_steady_rhythm_with_the_running_counts(caplog):

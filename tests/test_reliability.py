@@ -17,12 +17,12 @@ import subprocess
 import time
 
 import pytest
+from zoho_sandbox.reads import SCOPE_MISMATCH
+from zoho_sandbox.routing import Answer
 
-from target_zoho_leads.client import _call_error, new_session
-from target_zoho_leads.exceptions import ZohoScopeError, ZohoTransientError
-from target_zoho_leads.retrying import BACKOFF_BASE_ENV, base_wait_seconds, wait_times
-from target_zoho_leads.sandbox.reads import SCOPE_MISMATCH
-from target_zoho_leads.sandbox.routing import Answer
+from target_zoho_leads.zoho.client import _call_error, new_session
+from target_zoho_leads.zoho.errors import ZohoScopeError, ZohoTransientError
+from target_zoho_leads.zoho.retrying import BACKOFF_BASE_ENV, base_wait_seconds, wait_times
 from tests.conftest import ROOT, target_command
 from tests.reliability_helpers import (
     DEBUG_ENV,

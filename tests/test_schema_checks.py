@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from singer_sdk.exceptions import InvalidJSONSchema
 
-from target_zoho_leads.schema_checks import (
+from target_zoho_leads.singer_input.schema_checks import (
     SCHEMA_CHECK_TIMEOUT,
     SCHEMA_MISMATCH,
     RecordCheck,
@@ -20,7 +20,7 @@ from target_zoho_leads.schema_checks import (
     quick_type,
     schema_place,
 )
-from target_zoho_leads.schema_patterns import BoundedPattern
+from target_zoho_leads.singer_input.schema_patterns import BoundedPattern
 
 TYPE_NAMES = ("string", "integer", "number", "boolean", "null", "object", "array")
 KEYS = ("a", "b", "properties", "__init__", "a b")

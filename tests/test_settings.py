@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
-from target_zoho_leads.settings import Settings, parse_flag
-from target_zoho_leads.settings_schema import settings_schema
+from target_zoho_leads.settings.model import Settings, parse_flag
+from target_zoho_leads.settings.schema import settings_schema
 from target_zoho_leads.target import TargetZohoLeads
 
 BASE = {

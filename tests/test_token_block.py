@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from target_zoho_leads.retrying import BACKOFF_BASE_ENV
+from target_zoho_leads.zoho.retrying import BACKOFF_BASE_ENV
 from tests.conftest import singer_lines
 
 QUICK_BACKOFF = {BACKOFF_BASE_ENV: "0.01"}

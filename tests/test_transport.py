@@ -19,8 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from target_zoho_leads.exceptions import ZohoTransientError
-from target_zoho_leads.transport import NO_ANSWER_IN_TIME, Transport
+from target_zoho_leads.zoho.errors import ZohoTransientError
+from target_zoho_leads.zoho.transport import NO_ANSWER_IN_TIME, Transport
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 

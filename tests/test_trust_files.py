@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from target_zoho_leads.outcomes import REJECTED, Outcome
-from target_zoho_leads.outputs import DryRunFile, OutputFileError, RejectedRecords
+from target_zoho_leads.loading.outputs import DryRunFile, OutputFileError, RejectedRecords
+from target_zoho_leads.zoho.outcomes import REJECTED, Outcome
 from tests.conftest import singer_lines
 
 SETTINGS = ("rejected_records_path", "dry_run_path")

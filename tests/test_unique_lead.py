@@ -9,13 +9,13 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from zoho_sandbox import ZohoSandbox
 
-from target_zoho_leads.auth import ZohoAuth
-from target_zoho_leads.client import ZohoCRMClient
-from target_zoho_leads.identities import EMAIL, PHONE, normal_email, normal_phone
-from target_zoho_leads.lookup import LeadLookup
-from target_zoho_leads.sandbox import ZohoSandbox
 from target_zoho_leads.target import TargetZohoLeads
+from target_zoho_leads.unique.identities import EMAIL, PHONE, normal_email, normal_phone
+from target_zoho_leads.unique.lookup import LeadLookup
+from target_zoho_leads.zoho.auth import ZohoAuth
+from target_zoho_leads.zoho.client import ZohoCRMClient
 from tests.conftest import singer_lines
 
 MAPPING = "Last_Name=name,Email=email,Phone=phone,Phone=wxPhone,CDP_ID=anonymous_id,City=city"

@@ -13,9 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from target_zoho_leads.bulk import POLL_FIRST_ENV
-from target_zoho_leads.bulk_errors import BulkJobFailedError
-from target_zoho_leads.outcomes import (
+from target_zoho_leads.loading.stats import StreamStats
+from target_zoho_leads.loading.writes import UniqueLeadWriter
+from target_zoho_leads.zoho.bulk.errors import BulkJobFailedError
+from target_zoho_leads.zoho.bulk.jobs import POLL_FIRST_ENV
+from target_zoho_leads.zoho.outcomes import (
     CREATED,
     EXISTS_AS_CONTACT,
     EXISTS_AS_CONVERTED_LEAD,
@@ -25,8 +27,6 @@ from target_zoho_leads.outcomes import (
     UPDATED,
     Outcome,
 )
-from target_zoho_leads.stats import StreamStats
-from target_zoho_leads.writes import UniqueLeadWriter
 from tests.conftest import singer_lines
 from tests.test_contacts_and_converted import (
     EVENTS,
@@ -39,7 +39,7 @@ from tests.test_contacts_and_converted import (
 if t.TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from target_zoho_leads.sandbox import ZohoSandbox
+    from zoho_sandbox import ZohoSandbox
 
 QUICK_POLLS = {POLL_FIRST_ENV: "0.05"}  # the sandbox's jobs complete at once
 BULK_WRITE = "/crm/bulk/v8/write"

@@ -16,9 +16,9 @@ import typing as t
 import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
+from zoho_sandbox import ZohoSandbox
 
-from target_zoho_leads.bulk import POLL_FIRST_ENV
-from target_zoho_leads.sandbox import ZohoSandbox
+from target_zoho_leads.zoho.bulk.jobs import POLL_FIRST_ENV
 from tests import test_unique_lead_runs as runs
 from tests.reliability_helpers import error_lines, load_chaos, outputs, start_target, states
 

@@ -18,9 +18,9 @@ import typing as t
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from zoho_sandbox import ZohoSandbox
 
-from target_zoho_leads.identities import normal_email, normal_phone
-from target_zoho_leads.sandbox import ZohoSandbox
+from target_zoho_leads.unique.identities import normal_email, normal_phone
 from tests.reliability_helpers import (
     assert_nothing_leaks,
     error_lines,

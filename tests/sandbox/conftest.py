@@ -6,8 +6,8 @@ import typing as t
 
 import pytest
 import requests
+from zoho_sandbox import ZohoSandbox
 
-from target_zoho_leads.sandbox import ZohoSandbox
 from tests.conftest import sandbox_knobs
 
 TIMEOUT = 5

@@ -5,8 +5,7 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-
-from target_zoho_leads.sandbox import ZohoSandbox
+from zoho_sandbox import ZohoSandbox
 
 from .conftest import TIMEOUT, Zoho
 

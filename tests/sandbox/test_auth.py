@@ -6,8 +6,7 @@ import re
 import time
 
 import pytest
-
-from target_zoho_leads.sandbox import ZohoSandbox
+from zoho_sandbox import ZohoSandbox
 
 from .conftest import TIMEOUT, Zoho
 

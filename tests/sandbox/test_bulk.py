@@ -8,8 +8,7 @@ import typing as t
 import zipfile
 
 import pytest
-
-from target_zoho_leads.sandbox.org import ORG_ZGID
+from zoho_sandbox.org import ORG_ZGID
 
 from .oas import response_schema, validate
 

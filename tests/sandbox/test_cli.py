@@ -1,4 +1,4 @@
-"""``python -m target_zoho_leads.sandbox``: the ready line, knobs and a clean stop."""
+"""``python -m zoho_sandbox``: the ready line, knobs and a clean stop."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def start(*args: str) -> tuple[subprocess.Popen[str], str]:
     """Start the CLI and wait for its ready line; the process and its URL."""
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "target_zoho_leads.sandbox", "--port", "0", *args],
+        [sys.executable, "-m", "zoho_sandbox", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -9,7 +9,7 @@ import pytest
 from .conftest import TIMEOUT
 
 if t.TYPE_CHECKING:
-    from target_zoho_leads.sandbox import ZohoSandbox
+    from zoho_sandbox import ZohoSandbox
 
     from .conftest import Zoho
 

@@ -7,8 +7,7 @@ import time
 
 import pytest
 import requests
-
-from target_zoho_leads.sandbox import ZohoSandbox
+from zoho_sandbox import ZohoSandbox
 
 from .conftest import TIMEOUT, Zoho
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from target_zoho_leads.sandbox import ZohoSandbox
+from zoho_sandbox import ZohoSandbox
 
 from .conftest import Zoho
 

@@ -8,9 +8,8 @@ import typing as t
 
 import pytest
 import requests
-
-from target_zoho_leads.sandbox.gates import ConcurrencyGates
-from target_zoho_leads.sandbox.state import Knobs
+from zoho_sandbox.gates import ConcurrencyGates
+from zoho_sandbox.state import Knobs
 
 from .conftest import TIMEOUT
 from .oas import response_schema, validate

@@ -1,0 +1,1 @@
+"""One run's loading: the loader, the writes, the output files, counters and progress."""

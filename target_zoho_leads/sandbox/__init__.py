@@ -1,7 +1,0 @@
-"""A local Zoho CRM sandbox: tokens, Leads writes, COQL, search, field metadata."""
-
-from __future__ import annotations
-
-from target_zoho_leads.sandbox.core import ZohoSandbox
-
-__all__ = ["ZohoSandbox"]

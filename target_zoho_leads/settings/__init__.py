@@ -1,0 +1,1 @@
+"""Settings: read, checked and defaulted once; their JSON schema."""

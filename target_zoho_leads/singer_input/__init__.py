@@ -1,0 +1,1 @@
+"""Singer input: lines from stdin, nesting bounds, each record against its SCHEMA."""

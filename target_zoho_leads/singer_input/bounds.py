@@ -1,0 +1,42 @@
+"""Bounds on Singer input: how long a line and how deep a value may be."""
+
+from __future__ import annotations
+
+import typing as t
+
+# Objects and lists within one another. CDP events nest a few levels; the
+# mapping, the STATE copies and the SDK walk values recursively, and a few
+# hundred levels would end the run in a RecursionError, the lines before unwritten.
+MAX_NESTING = 100
+
+# The longest line read (`max_line_bytes`'s default): a Singer line is one
+# message, and a record with a megabyte of text in it is already unusual. A
+# longer line is refused after reading at most this much, not read whole.
+DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
+
+
+def brackets(line: str | bytes) -> int:
+    """How many objects and lists a line opens at most: a cheap bound on nesting."""
+    if isinstance(line, bytes):
+        return line.count(b"{") + line.count(b"[")
+    return line.count("{") + line.count("[")
+
+
+def nesting(value: t.Any) -> int:
+    """How deep objects and lists go in ``value``, without recursing.
+
+    Stops counting once past :data:`MAX_NESTING`.
+    """
+    deepest = 0
+    stack = [(value, 1)]
+    while stack and deepest <= MAX_NESTING:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: t.Iterable[t.Any] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest

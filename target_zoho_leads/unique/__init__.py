@@ -1,0 +1,1 @@
+"""Unique Lead: who is the same person, the plan, what the run knows; `lookup` is its only I/O."""

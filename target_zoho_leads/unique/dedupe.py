@@ -1,0 +1,177 @@
+"""Unique Lead planning: which lead each record is, and what each record becomes.
+
+Pure functions, no I/O: given a batch of mapped leads, their identities and
+what is known of the CRM (which lead holds an email or phone, each lead's
+tracking id, which identities only a Contact or a converted lead holds),
+decide which leads to create and which tracking ids to update.
+
+Records are read one at a time in input order, as if each were written
+before the next is read: a record is the lead holding its email (else its
+phone); a record no lead holds becomes a new lead with its own fields, and
+its own identities are that lead's. Nothing else is remembered: a later
+record's new phone does not join its lead, because the CRM does not hold it
+and the next run could not know it. So how the input is cut into batches or
+runs cannot change the CRM (SPEC §4).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+from target_zoho_leads.zoho.outcomes import EXISTS_AS_CONTACT
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from target_zoho_leads.unique.identities import Key
+
+
+class Blocked(t.NamedTuple):
+    """An identity only a record that is not a lead to update holds."""
+
+    code: str  # EXISTS_AS_CONTACT or EXISTS_AS_CONVERTED_LEAD
+    record_id: str  # the Contact's or the converted lead's id
+
+
+@dataclasses.dataclass
+class NewLead:
+    """A person no lead exists for: one lead to create, from their first record."""
+
+    fields: dict[str, t.Any]
+    records: list[int]
+    keys: list[Key]
+    tracking_seq: int = -1  # input position of the record the tracking id came from
+
+
+@dataclasses.dataclass
+class TrackingUpdate:
+    """An existing lead whose tracking id changes; ``record`` is credited."""
+
+    lead_id: str
+    value: t.Any
+    record: int
+    seq: int = -1
+
+
+@dataclasses.dataclass
+class BatchPlan:
+    """What to send for one batch, and what each other record became."""
+
+    creates: list[NewLead] = dataclasses.field(default_factory=list)
+    updates: list[TrackingUpdate] = dataclasses.field(default_factory=list)
+    # record index -> existing lead id, for records that change nothing
+    unchanged: dict[int, str] = dataclasses.field(default_factory=dict)
+    # record index -> why it is not written: it is a Contact or a converted lead
+    blocked: dict[int, Blocked] = dataclasses.field(default_factory=dict)
+
+
+class LeadMemory(t.Protocol):
+    """What the run knows of the CRM: who holds an identity, and lead tracking ids."""
+
+    def lead_of(self, key: Key) -> str | None:
+        """The lead to update (existing or created this run) holding an identity."""
+
+    def blocked(self, key: Key) -> Blocked | None:
+        """The Contact or converted lead holding an identity no lead to update holds."""
+
+    def tracking_of(self, lead_id: str) -> tuple[t.Any, int]:
+        """A lead's tracking id and the input position it came from (-1: the CRM's)."""
+
+
+def plan_batch(
+    leads: Sequence[Mapping[str, t.Any]],
+    keys: Sequence[Sequence[Key]],
+    seqs: Sequence[int],
+    tracking_field: str,
+    memory: LeadMemory,
+) -> BatchPlan:
+    """Decide, for a batch, which leads to create and which tracking ids to update.
+
+    Args:
+        leads: The batch's mapped leads, in input order.
+        keys: Each lead's identities, email first.
+        seqs: Each record's position in the whole input, across streams: a
+            lead's tracking id is always its person's latest record's, even
+            when another stream's batch is written later.
+        tracking_field: The Zoho field holding the CDP tracking id.
+        memory: What the run knows of the CRM.
+    """
+    plan = BatchPlan()
+    new_of: dict[Key, NewLead] = {}
+    assigned: dict[int, str] = {}
+    for index, lead in enumerate(leads):
+        lead_id, new = _match(keys[index], memory, new_of)
+        if lead_id is not None:
+            assigned[index] = lead_id
+        elif new is not None:
+            new.records.append(index)
+            _move_tracking(new, lead.get(tracking_field), seqs[index], tracking_field)
+        elif (blocked := _blocked(keys[index], memory)) is not None:
+            plan.blocked[index] = blocked
+        else:
+            created = NewLead(dict(lead), [index], list(keys[index]))
+            if lead.get(tracking_field) is not None:
+                created.tracking_seq = seqs[index]
+            plan.creates.append(created)
+            for key in keys[index]:
+                new_of[key] = created
+    _plan_tracking(plan, memory, assigned, leads=leads, seqs=seqs, tracking_field=tracking_field)
+    return plan
+
+
+def _match(
+    keys: Sequence[Key], memory: LeadMemory, new_of: Mapping[Key, NewLead]
+) -> tuple[str | None, NewLead | None]:
+    """The lead a record is, by its email first and then its phone.
+
+    A lead planned earlier in the batch holds only its own identities, so it
+    and the known leads never share one.
+    """
+    for key in keys:
+        lead_id = memory.lead_of(key)
+        if lead_id is not None:
+            return lead_id, None
+        new = new_of.get(key)
+        if new is not None:
+            return None, new
+    return None, None
+
+
+def _blocked(keys: Sequence[Key], memory: LeadMemory) -> Blocked | None:
+    """Why a record matching no lead is not created: a Contact first, by email first."""
+    found = [b for key in keys if (b := memory.blocked(key)) is not None]
+    contacts = [b for b in found if b.code == EXISTS_AS_CONTACT]
+    return next(iter(contacts or found), None)
+
+
+def _move_tracking(new: NewLead, value: t.Any, seq: int, tracking_field: str) -> None:
+    """A later record of a person created in this batch moves only the tracking id."""
+    if value is not None and seq > new.tracking_seq:
+        new.fields[tracking_field] = value
+        new.tracking_seq = seq
+
+
+def _plan_tracking(  # noqa: PLR0913 - the plan, and the batch it is made of
+    plan: BatchPlan,
+    memory: LeadMemory,
+    assigned: Mapping[int, str],
+    *,
+    leads: Sequence[Mapping[str, t.Any]],
+    seqs: Sequence[int],
+    tracking_field: str,
+) -> None:
+    """One update per existing lead, to its latest record's tracking id, if it differs."""
+    last = {
+        lead_id: index
+        for index, lead_id in assigned.items()
+        if leads[index].get(tracking_field) is not None
+    }
+    for index, lead_id in assigned.items():
+        value = leads[index].get(tracking_field)
+        current, current_seq = memory.tracking_of(lead_id)
+        latest = last.get(lead_id) == index and seqs[index] > current_seq
+        if latest and str(value) != str(current):
+            plan.updates.append(TrackingUpdate(lead_id, value, index, seqs[index]))
+        else:
+            plan.unchanged[index] = lead_id

@@ -1,0 +1,157 @@
+"""What Zoho's answers make of a Unique Lead batch: each record's outcome, and the run's memory.
+
+No I/O: the writer (:mod:`target_zoho_leads.loading.writes`) sends creates and
+updates by the records API or Bulk Write; whatever way an answer came, it is
+read here the same way, so both ways keep SPEC §4's guarantees alike.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from target_zoho_leads.unique.answers import skipped
+from target_zoho_leads.unique.dedupe import Blocked, TrackingUpdate
+from target_zoho_leads.unique.found import LEADS
+from target_zoho_leads.unique.identities import FIELD_OF
+from target_zoho_leads.zoho.outcomes import (
+    CREATED,
+    EXISTS_AS_CONTACT,
+    EXISTS_AS_CONVERTED_LEAD,
+    REJECTED,
+    UNCHANGED,
+    UPDATED,
+    Outcome,
+)
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from target_zoho_leads.unique.dedupe import BatchPlan, NewLead
+    from target_zoho_leads.unique.identities import Key
+    from target_zoho_leads.unique.known import KnownLeads
+
+CONVERTED_RECORD = "CONVERTED_RECORD"  # Zoho's refusal to update a converted lead
+DUPLICATE_DATA = "DUPLICATE_DATA"  # Zoho's refusal to create a record another one clashes with
+
+
+class BatchLedger:
+    """One batch's outcomes as Zoho's answers come in; each answer also teaches ``known``."""
+
+    def __init__(self, known: KnownLeads, tracking_field: str, plan: BatchPlan, size: int) -> None:
+        """Start from the plan: the records that change nothing or are skipped are settled.
+
+        Args:
+            known: The run's memory of the CRM, taught by every answer.
+            tracking_field: The Leads field holding the CDP tracking id.
+            plan: The batch's plan; its tracking-id updates may still grow
+                (a person planned as new turns out to have a lead).
+            size: Records in the batch.
+        """
+        self.known = known
+        self.tracking_field = tracking_field
+        self.outcomes: list[Outcome | None] = [None] * size
+        for index, lead_id in plan.unchanged.items():
+            self.outcomes[index] = Outcome(UNCHANGED, lead_id)
+        for index, blocked in plan.blocked.items():
+            self.outcomes[index] = skipped(blocked)
+        self.updates = {update.lead_id: update for update in plan.updates}
+
+    def result(self) -> list[Outcome]:
+        """Every record's outcome, in order (once every create and update was answered)."""
+        return t.cast("list[Outcome]", self.outcomes)
+
+    def settled(self) -> list[Outcome]:
+        """The outcomes known so far from the batch's first record up to the first unknown one."""
+        known = []
+        for outcome in self.outcomes:
+            if outcome is None:
+                break
+            known.append(outcome)
+        return known
+
+    def created(self, new: NewLead, outcome: Outcome) -> None:
+        """A create's answer: the person's lead, or why it was not made."""
+        if outcome.kind != CREATED or not outcome.lead_id:
+            for index in new.records:
+                self.outcomes[index] = outcome
+            return
+        self.known.hold(new.keys, outcome.lead_id)
+        self.known.track(outcome.lead_id, new.fields.get(self.tracking_field), new.tracking_seq)
+        self.outcomes[new.records[0]] = outcome
+        for index in new.records[1:]:
+            self.outcomes[index] = Outcome(UNCHANGED, outcome.lead_id)
+
+    def duplicate(self, new: NewLead, module: str, record_id: str, field: str | None) -> None:
+        """Zoho refused a create as a duplicate of the record it names, comparing ``field``.
+
+        A lead (the org marks a field unique) is the person's: only its
+        tracking id is written. A Contact, or a lead known to be converted, is
+        never written as a lead.
+        """
+        if module == LEADS and not self.known.is_converted(record_id):
+            self.joined(new, record_id, None, new.keys)
+            return
+        code = EXISTS_AS_CONVERTED_LEAD if module == LEADS else EXISTS_AS_CONTACT
+        blocked = Blocked(code, record_id)
+        for key in new.keys:
+            # Only the identity Zoho compared is known to be the other record's.
+            if FIELD_OF[key[0]] == field:
+                self.known.block(key, blocked)
+        for index in new.records:
+            self.outcomes[index] = skipped(blocked)
+
+    def settle(self, sent: Iterable[NewLead], kind: str | None) -> list[NewLead]:
+        """Join each person a lookup since found a lead for to it; return the others.
+
+        Args:
+            sent: Creates whose fate a fresh lookup has just told.
+            kind: CREATED when the lead found is the run's own (a write whose
+                answer was lost), None when it was there already (Zoho refused
+                the create as a duplicate without naming the lead).
+        """
+        others = []
+        for new in sent:
+            lead_id = next(
+                (held for key in new.keys if (held := self.known.lead_of(key)) is not None), None
+            )
+            if lead_id is None:
+                others.append(new)
+            else:
+                # A lead that was there holds what the lookup found, nothing more.
+                self.joined(new, lead_id, kind, new.keys if kind == CREATED else ())
+        return others
+
+    def joined(self, new: NewLead, lead_id: str, kind: str | None, keys: Sequence[Key]) -> None:
+        """A person planned as new has lead ``lead_id``: only its tracking id may move."""
+        self.known.hold(keys, lead_id)
+        for index in new.records:
+            self.outcomes[index] = Outcome(UNCHANGED, lead_id)
+        if kind == CREATED:
+            self.outcomes[new.records[0]] = Outcome(CREATED, lead_id)
+        value = new.fields.get(self.tracking_field)
+        current, current_seq = self.known.tracking_of(lead_id)
+        planned = self.updates.get(lead_id)
+        newest = max(current_seq, planned.seq if planned else -1)
+        if value is not None and new.tracking_seq > newest and str(value) != str(current):
+            self.updates[lead_id] = TrackingUpdate(
+                lead_id, value, new.records[-1], new.tracking_seq
+            )
+
+    def updated(self, update: TrackingUpdate, outcome: Outcome) -> None:
+        """A tracking-id update's answer; a converted lead's refusal skips its person."""
+        if outcome.kind == REJECTED and outcome.code == CONVERTED_RECORD:
+            self._converted(update)
+            return
+        if outcome.kind == UPDATED:
+            self.known.track(update.lead_id, update.value, update.seq)
+            outcome = Outcome(UPDATED, update.lead_id)
+        self.outcomes[update.record] = outcome
+
+    def _converted(self, update: TrackingUpdate) -> None:
+        """The lead was converted: none of its records is written, in this batch or later."""
+        self.known.converted(update.lead_id)
+        blocked = skipped(Blocked(EXISTS_AS_CONVERTED_LEAD, update.lead_id))
+        self.outcomes[update.record] = blocked
+        for index, outcome in enumerate(self.outcomes):
+            if outcome is not None and outcome.lead_id == update.lead_id:
+                self.outcomes[index] = blocked

@@ -1,0 +1,1 @@
+"""Zoho CRM: transport, hosts, auth, retries, limits, credits, the client and Bulk Write."""

@@ -1,0 +1,1 @@
+"""Zoho Bulk Write: CSV files, jobs and result files."""

@@ -1,0 +1,348 @@
+"""Writing leads by Zoho's Bulk Write: up to 25,000 a job, 500 credits a job.
+
+A job is: upload a zipped CSV to the content host, create the job, poll it
+until COMPLETED or FAILED, download its result and read one outcome per
+record. Jobs run one after another, so when one fails every earlier job's
+records are known (:attr:`BulkWriteError.settled`) and no later one was sent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import typing as t
+
+import urllib3
+
+from target_zoho_leads.zoho.bulk.csv_file import (
+    MAX_BYTES,
+    MAX_ROWS,
+    BulkFile,
+    bulk_files,
+    columns_of,
+    field_mappings,
+)
+from target_zoho_leads.zoho.bulk.errors import BulkJobFailedError, BulkWriteError
+from target_zoho_leads.zoho.bulk.http import BulkCalls, content_origin, split_download_url
+from target_zoho_leads.zoho.bulk.result import outcomes_of, result_table
+from target_zoho_leads.zoho.errors import ZohoAPIError, ZohoTransientError
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from target_zoho_leads.zoho.client import ZohoCRMClient
+    from target_zoho_leads.zoho.outcomes import Outcome
+
+logger = logging.getLogger(__name__)
+
+BULK_SCOPE = "ZohoCRM.bulk.ALL"
+FILES_SCOPE = "ZohoFiles.files.ALL"
+ORG_SCOPE = "ZohoCRM.org.READ"
+SCOPES = (BULK_SCOPE, FILES_SCOPE, ORG_SCOPE)
+RUNNING = frozenset({"ADDED", "IN PROGRESS"})
+PROGRESS_SECONDS = 30.0  # a log line this often while a job runs
+POLL_FIRST_SECONDS = 2.0
+# Not a setting: lets the tests run the real command through many small jobs
+# against the sandbox. It can only shorten the first wait; the doubling stays.
+POLL_FIRST_ENV = "TARGET_ZOHO_LEADS_BULK_POLL_FIRST"
+JOB_TIMEOUT_SECONDS = 6 * 3600.0
+HTTP_BAD_REQUEST = 400
+HTTP_UNAUTHORIZED = 401
+HTTP_SERVER_ERROR = 500
+
+
+class BulkWriter:
+    """Inserts or updates leads by Bulk Write; one outcome per lead, in input order.
+
+    Example:
+        >>> writer = BulkWriter(client)  # doctest: +SKIP
+        >>> outcomes = writer.insert(payloads)  # doctest: +SKIP
+    """
+
+    def __init__(  # noqa: PLR0913 - each keyword is a limit or a test's hook
+        self,
+        client: ZohoCRMClient,
+        *,
+        max_rows: int = MAX_ROWS,
+        max_bytes: int = MAX_BYTES,
+        poll_first: float | None = None,
+        poll_max: float = 30.0,
+        job_timeout: float = JOB_TIMEOUT_SECONDS,
+        on_call: Callable[[], None] | None = None,
+        on_credits: Callable[[int], None] | None = None,
+        on_resend: Callable[[int], None] | None = None,
+        settle_ambiguous: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Write through ``client``.
+
+        Args:
+            client: The Zoho client whose token, transport and retries are used.
+            max_rows: Records per job (Zoho: at most 25,000).
+            max_bytes: Bytes per CSV (Zoho: at most 25 MB).
+            poll_first: Seconds before a job's first status check (None:
+                :func:`first_poll_seconds`); the wait then doubles up to
+                ``poll_max``.
+            poll_max: Longest wait between two status checks.
+            job_timeout: Seconds a job may stay ADDED or IN PROGRESS.
+            on_call: Told of each HTTP attempt, for call counting.
+            on_credits: Told of the API credits each call cost.
+            on_resend: Told how many records a job carried when its creation
+                was sent again after a lost answer (Zoho may run both jobs).
+            settle_ambiguous: Instead of sending such a job again, raise
+                :class:`BulkWriteError` with ``ambiguous`` set (Unique Lead
+                looks the records up first).
+            sleep: Waits between status checks.
+            clock: Measures a job's time.
+        """
+        self.client = client
+        self.calls = BulkCalls(client, on_call, on_credits)
+        self.max_rows = max(1, min(max_rows, MAX_ROWS))
+        self.max_bytes = max(1, min(max_bytes, MAX_BYTES))
+        self.poll_first = first_poll_seconds() if poll_first is None else poll_first
+        self.poll_max, self.job_timeout = poll_max, job_timeout
+        self.on_resend = on_resend
+        self.settle_ambiguous = settle_ambiguous
+        self.sleep, self.clock = sleep, clock
+        self._org_id: str | None = None
+        self._org_lock = threading.Lock()
+
+    def insert(self, payloads: Sequence[Mapping[str, t.Any]]) -> list[Outcome]:
+        """Create a lead from each payload; CREATED or REJECTED, in order.
+
+        Raises:
+            BulkWriteError: A job failed or its result did not match; its
+                ``settled`` holds the outcomes of the jobs before it.
+        """
+        return self._write("insert", payloads, ())
+
+    def update(self, rows: Sequence[Mapping[str, t.Any]]) -> list[Outcome]:
+        """Update the lead each row's ``id`` names; UPDATED or REJECTED, in order.
+
+        A field a row leaves out, or sets to None, is left as it is.
+
+        Raises:
+            BulkWriteError: As for :meth:`insert`.
+        """
+        return self._write("update", rows, ("id",))
+
+    def check_scopes(self) -> None:
+        """Check at start-up that the token carries every scope Bulk Write needs.
+
+        Three cheap calls: the org (``ZohoCRM.org.READ``), a job that does not
+        exist (``ZohoCRM.bulk.ALL``) and an upload that is not a zip
+        (``ZohoFiles.files.ALL``); nothing is created.
+
+        Raises:
+            ZohoScopeError: Naming the scope that is missing.
+        """
+        self.org_id()
+        self._probe("GET", self._jobs_url("/0"), {}, None, BULK_SCOPE)
+        not_a_zip, kind = _multipart(b"not a zip")
+        self._probe("POST", self._upload_url(), self._upload_headers(kind), not_a_zip, FILES_SCOPE)
+
+    def _probe(
+        self,
+        method: str,
+        url: tuple[str, str],
+        headers: dict[str, str],
+        body: bytes | None,
+        scope: str,
+    ) -> None:
+        """Make a call that creates nothing, only to hear whether ``scope`` is missing."""
+        try:
+            name = f"{method} {url[1]} (scope check)"
+            self.calls.send(method, url, name=name, scope=scope, headers=headers, body=body)
+        except ZohoAPIError as exc:
+            # Any other refusal of the request came after its scope was accepted.
+            refused = exc.status is not None and HTTP_BAD_REQUEST <= exc.status < HTTP_SERVER_ERROR
+            if not refused or exc.status == HTTP_UNAUTHORIZED:
+                raise
+
+    def org_id(self) -> str:
+        """The org's id for X-CRM-ORG (its ``zgid``), asked once per writer."""
+        with self._org_lock:
+            if self._org_id is None:
+                url = (self.client.auth.api_domain, f"/crm/{self.client.api_version}/org")
+                answer = self.calls.json("GET", url, name="GET /org", scope=ORG_SCOPE)
+                orgs = answer.get("org")
+                org = orgs[0] if isinstance(orgs, list) and orgs else {}
+                found = org.get("zgid") or org.get("id") if isinstance(org, dict) else None
+                if not found:
+                    msg = "GET /org: Zoho's answer names no org id (zgid)"
+                    raise ZohoAPIError(msg, code="UNEXPECTED_ANSWER")
+                self._org_id = str(found)
+            return self._org_id
+
+    # One write, in as many jobs as it takes ---------------------------------
+
+    def _write(
+        self, operation: str, payloads: Sequence[Mapping[str, t.Any]], first: Sequence[str]
+    ) -> list[Outcome]:
+        """Send ``payloads`` in jobs of at most ``max_rows``; one outcome each, in order."""
+        if not payloads:
+            return []
+        columns = columns_of(payloads, first)
+        mappings = field_mappings(columns, payloads)
+        ids = [str(p.get("id") or "") for p in payloads] if operation == "update" else None
+        outcomes: list[Outcome] = []
+        files = bulk_files(payloads, columns, max_rows=self.max_rows, max_bytes=self.max_bytes)
+        try:
+            for file in files:
+                job_id = self._start(operation, file, mappings)
+                table = result_table(self._result(job_id, file.count), job_id)
+                wanted = ids[file.start : file.start + file.count] if ids else None
+                outcomes += outcomes_of(file, columns, table, job_id=job_id, ids=wanted)
+        except BulkWriteError as exc:
+            exc.settled = outcomes
+            raise
+        except ZohoAPIError as exc:
+            raise _stopped(exc, outcomes) from exc
+        return outcomes
+
+    def _start(self, operation: str, file: BulkFile, mappings: list[dict[str, t.Any]]) -> str:
+        """Upload ``file`` and create its job; return the job's id."""
+        data, kind = _multipart(file.data)
+        upload = self.calls.json(
+            "POST",
+            self._upload_url(),
+            name="POST /upload",
+            scope=FILES_SCOPE,
+            headers=self._upload_headers(kind),
+            body=data,
+        )
+        file_id = (upload.get("details") or {}).get("file_id")
+        if upload.get("status") != "success" or not file_id:
+            code = str(upload.get("code") or "UNEXPECTED_ANSWER")
+            msg = f"POST /upload: Zoho did not take the file of {file.count} records ({code})"
+            raise BulkWriteError(msg, code=code)
+        resource: dict[str, t.Any] = {
+            "type": "data",
+            "module": {"api_name": "Leads"},
+            "file_id": str(file_id),
+            "field_mappings": mappings,
+        }
+        if operation == "update":
+            resource["find_by"] = "id"
+        body = {
+            "operation": operation,
+            "character_encoding": "UTF-8",
+            "ignore_empty": operation == "update",
+            "resource": [resource],
+        }
+        return self._create(body, file.count)
+
+    def _create(self, body: dict[str, t.Any], count: int) -> str:
+        """Create the job; a lost answer is sent again or, when settling, raised."""
+
+        def resent() -> None:
+            logger.warning(
+                "A bulk job of %d records was sent but no answer came back; sending it "
+                "again, so Zoho may run it twice",
+                count,
+            )
+            if self.on_resend is not None:
+                self.on_resend(count)
+
+        try:
+            answer = self.calls.json(
+                "POST",
+                self._jobs_url(""),
+                name=f"POST /crm/bulk/{self.client.api_version}/write",
+                scope=BULK_SCOPE,
+                headers={"Content-Type": "application/json"},
+                body=_encode(body),
+                settle_ambiguous=self.settle_ambiguous,
+                on_resend=resent,
+            )
+        except ZohoTransientError as exc:
+            msg = f"a bulk job of {count} records was sent but no answer came back: {exc}"
+            raise BulkWriteError(msg, code=exc.code, ambiguous=True) from exc
+        job_id = (answer.get("details") or {}).get("id")
+        if not job_id:
+            msg = "POST /crm/bulk/write: Zoho's answer names no job id"
+            raise BulkWriteError(msg, code="UNEXPECTED_ANSWER", ambiguous=True)
+        return str(job_id)
+
+    def _result(self, job_id: str, count: int) -> bytes:
+        """Wait for the job to complete and download its result file."""
+        job = self._wait(job_id, count)
+        link = (job.get("result") or {}).get("download_url")
+        if not isinstance(link, str) or not link:
+            msg = f"bulk job {job_id} COMPLETED without a result link"
+            raise BulkWriteError(msg, code="UNEXPECTED_ANSWER")
+        url = split_download_url(link, self.client.auth.api_domain)
+        return self.calls.send(
+            "GET", url, name=f"GET bulk job {job_id} result", scope=BULK_SCOPE
+        ).body
+
+    def _wait(self, job_id: str, count: int) -> dict[str, t.Any]:
+        """Poll the job with backoff until COMPLETED; FAILED or too long is an error."""
+        started = last_note = self.clock()
+        wait = self.poll_first
+        url = self._jobs_url(f"/{job_id}")
+        while True:
+            self.sleep(wait)
+            job = self.calls.json("GET", url, name="GET bulk job", scope=BULK_SCOPE)
+            status = str(job.get("status") or "")
+            if status == "COMPLETED":
+                return job
+            if status not in RUNNING:
+                msg = (
+                    f"bulk job {job_id} of {count} records ended {status or 'with no status'}; "
+                    "none of its records is known to be written"
+                )
+                raise BulkJobFailedError(msg, code=status or "FAILED")
+            now = self.clock()
+            if now - started > self.job_timeout:
+                waited = now - started
+                msg = f"bulk job {job_id} of {count} records still {status} after {waited:.0f} s"
+                raise BulkWriteError(msg, code="JOB_TIMEOUT")
+            if now - last_note >= PROGRESS_SECONDS:
+                logger.info(
+                    "Bulk job %s of %d records: %s after %.0f s",
+                    job_id,
+                    count,
+                    status,
+                    now - started,
+                )
+                last_note = now
+            wait = min(wait * 2, self.poll_max)
+
+    # Addresses and headers ------------------------------------------------
+
+    def _jobs_url(self, rest: str) -> tuple[str, str]:
+        return self.client.auth.api_domain, f"/crm/bulk/{self.client.api_version}/write{rest}"
+
+    def _upload_url(self) -> tuple[str, str]:
+        return content_origin(self.client.auth.api_domain), f"/crm/{self.client.api_version}/upload"
+
+    def _upload_headers(self, content_type: str) -> dict[str, str]:
+        return {"feature": "bulk-write", "X-CRM-ORG": self.org_id(), "Content-Type": content_type}
+
+
+def first_poll_seconds() -> float:
+    """The wait before a job's first status check: 2 s, or less if ``POLL_FIRST_ENV`` asks."""
+    try:
+        wanted = float(os.environ.get(POLL_FIRST_ENV, ""))
+    except ValueError:
+        return POLL_FIRST_SECONDS
+    return wanted if 0 < wanted < POLL_FIRST_SECONDS else POLL_FIRST_SECONDS
+
+
+def _multipart(data: bytes) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body holding ``data`` as the ``file`` field, and its type."""
+    return urllib3.encode_multipart_formdata({"file": ("leads.zip", data, "application/zip")})
+
+
+def _encode(body: dict[str, t.Any]) -> bytes:
+    return json.dumps(body).encode()
+
+
+def _stopped(exc: ZohoAPIError, settled: list[Outcome]) -> BulkWriteError:
+    """A call's failure, as the Bulk Write error that carries what was settled."""
+    return BulkWriteError(str(exc), code=exc.code, status=exc.status, settled=settled)
