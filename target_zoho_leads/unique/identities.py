@@ -149,11 +149,6 @@ class Identities:
             found.append((PHONE, canonical))
         return found
 
-    def key_of(self, kind: str, value: t.Any) -> Key | None:
-        """One value's identity, or None when it has none."""
-        canonical = normal_email(value) if kind == EMAIL else normal_phone(value, self.region)
-        return (kind, canonical) if canonical else None
-
     def spellings(self, kind: str, value: t.Any) -> set[str]:
         """The spellings to look an identity up by."""
         return email_spellings(value) if kind == EMAIL else phone_spellings(value, self.region)

@@ -1,14 +1,28 @@
-"""A Bulk Write job's result file, read into one outcome per record sent, in order.
+"""A Bulk Write job's result file, read into one outcome per record sent, or None.
 
-Zoho's result CSV repeats the first three mapped columns of each row, then
-``RECORD_ID``, ``STATUS`` (ADDED, UPDATED, SKIPPED or UNPROCESSED) and
-``ERRORS`` (``CODE-Field``, several joined by ``:``). Rows are matched to the
-records sent by position, and checked by the repeated cells and, on update,
-by the record id: a result that does not match is an error, never a guess.
+What Zoho documents (the v8 "Download Bulk Write Result" page, and
+``bulk_write.json`` in Zoho's OpenAPI files): the result CSV repeats the first
+three mapped columns of each row, then the record id, the status (added,
+updated, skipped, unprocessed) and the errors (``CODE-Field``, several joined
+by ``:``). What it leaves open, and so what is read in every way it allows:
+
+- the id column is named ``RECORD_ID`` in the sample and ``ID`` in the text
+  ("ID, Status, and Errors"): either is taken;
+- the status words are written in capitals in the sample and in lower case in
+  the text: any letter case is taken;
+- nothing promises the rows come in upload order, or one per record: rows are
+  matched to records by the cells they repeat (and, on update, by the record
+  id sent), never by position.
+
+A record whose row is missing, cannot be told apart from another's, or says
+something this job cannot say gets None: its outcome is unknown, and the
+caller settles it by looking it up before anything is sent again. Nothing is
+guessed.
 """
 
 from __future__ import annotations
 
+import collections
 import csv
 import io
 import typing as t
@@ -23,9 +37,14 @@ if t.TYPE_CHECKING:
 
     from target_zoho_leads.zoho.bulk.csv_file import BulkFile
 
-RESULT_COLUMNS = ("RECORD_ID", "STATUS", "ERRORS")
+ID_COLUMNS = ("RECORD_ID", "ID")  # the page's sample, and its text
+STATUS_COLUMN = "STATUS"
+ERRORS_COLUMN = "ERRORS"
 WRITTEN = {"ADDED": CREATED, "UPDATED": UPDATED}
 NOT_WRITTEN = {"SKIPPED", "UNPROCESSED"}
+# Rows Zoho did not get to, or refused for a limit rather than for the data:
+# not final, so the record is sent again (a bounded number of times).
+NOT_FINAL = frozenset({"UNPROCESSED", "CANNOT_PROCESS", "LIMIT_EXCEEDED"})
 # The records API's words for the codes Bulk Write reports without a message.
 MESSAGES = {
     "INVALID_DATA": "invalid data",
@@ -33,7 +52,11 @@ MESSAGES = {
     "DUPLICATE_DATA": "duplicate data",
     "CONVERTED_RECORD": "can't update the converted record",
     "UNPROCESSED": "Zoho's bulk job did not process this record",
+    "CANNOT_PROCESS": "Zoho's bulk job could not process this record",
+    "LIMIT_EXCEEDED": "a limit of Zoho's stopped this record",
 }
+
+Row = dict[str, str]
 
 
 def result_table(data: bytes, job_id: str) -> tuple[list[str], list[list[str]]]:
@@ -69,12 +92,101 @@ def read_errors(text: str) -> tuple[str, str | None, str]:
     if not errors:
         return "UNKNOWN", None, "Zoho's bulk job skipped this record without a reason"
     code, _, fields = errors[0].partition("-")
+    code = code.strip().upper()
     field = fields.split(",")[0].strip() or None
     message = MESSAGES.get(code, code.lower().replace("_", " "))
     others = ["{} on {}".format(*e.partition("-")[::2]) if "-" in e else e for e in errors[1:]]
     if others:
         message += f" (also {'; '.join(others)})"
     return code, field, message
+
+
+def is_final(outcome: Outcome) -> bool:
+    """False for a row Zoho did not get to (:data:`NOT_FINAL`): send it again."""
+    return not (outcome.kind == REJECTED and outcome.code in NOT_FINAL)
+
+
+def read_outcomes(
+    file: BulkFile,
+    columns: Sequence[str],
+    table: tuple[list[str], list[list[str]]],
+    *,
+    ids: Sequence[str] | None = None,
+) -> list[Outcome | None]:
+    """One outcome per record of ``file``, in its order; None where unknown.
+
+    Args:
+        file: The file the job wrote.
+        columns: The file's columns.
+        table: The result's header and rows (:func:`result_table`).
+        ids: On update, the lead id sent in each record of ``file``.
+    """
+    header = [name.strip().upper() for name in table[0]]
+    rows = [_row(header, cells) for cells in table[1]]
+    echoed = [name.upper() for name in columns[:ECHOED]]
+    if not any(name in header for name in ID_COLUMNS) or STATUS_COLUMN not in header:
+        return [None] * file.count
+    rows_of = _rows_by_key(rows, echoed, by_id=ids is not None)
+    keys = [
+        _record_key(sent, ids[number] if ids else None) for number, sent in enumerate(file.echoed)
+    ]
+    wanted = collections.Counter(keys)
+    outcomes: list[Outcome | None] = []
+    taken: dict[tuple[str, ...], int] = collections.defaultdict(int)
+    for number, key in enumerate(keys):
+        found = rows_of.get(key, [])
+        if len(found) != wanted[key]:
+            # Rows missing, or more than were sent: which is whose is unknown.
+            outcomes.append(None)
+            continue
+        row = found[taken[key]]
+        taken[key] += 1
+        outcomes.append(_outcome(row, ids[number] if ids else None))
+    return _without_shared_ids(outcomes)
+
+
+def _row(header: list[str], cells: list[str]) -> Row:
+    """A result row by column name; the id under ``ID`` whichever name it had."""
+    row = {name: (cells[at].strip() if at < len(cells) else "") for at, name in enumerate(header)}
+    row["ID"] = row.get("RECORD_ID") or row.get("ID") or ""
+    return row
+
+
+def _rows_by_key(
+    rows: list[Row], echoed: list[str], *, by_id: bool
+) -> dict[tuple[str, ...], list[Row]]:
+    """The rows grouped by what identifies their record: repeated cells, and the id on update."""
+    grouped: dict[tuple[str, ...], list[Row]] = collections.defaultdict(list)
+    for row in rows:
+        cells = tuple(row.get(name, "") for name in echoed)
+        grouped[(row["ID"], *cells) if by_id else cells].append(row)
+    return grouped
+
+
+def _record_key(sent: list[str], lead_id: str | None) -> tuple[str, ...]:
+    cells = tuple(cell.strip() for cell in sent)
+    return (lead_id or "", *cells) if lead_id is not None else cells
+
+
+def _outcome(row: Row, wanted: str | None) -> Outcome | None:
+    """One row's outcome; ``wanted`` is the lead id an update sent; None if it says nothing sure."""
+    status = row.get(STATUS_COLUMN, "").upper()
+    if status in NOT_WRITTEN:
+        code, field, message = read_errors(row.get(ERRORS_COLUMN, "") or status)
+        return Outcome(REJECTED, code=code, message=message, field=field)
+    kind = WRITTEN.get(status)
+    if kind is None or kind != (UPDATED if wanted is not None else CREATED):
+        return None
+    record_id = row["ID"]
+    if not record_id.isdigit() or (wanted is not None and record_id != wanted):
+        return None
+    return Outcome(kind, lead_id=record_id)
+
+
+def _without_shared_ids(outcomes: list[Outcome | None]) -> list[Outcome | None]:
+    """No two records of a job may claim one created lead: both become unknown."""
+    created = collections.Counter(o.lead_id for o in outcomes if o and o.kind == CREATED)
+    return [None if o and o.kind == CREATED and created[o.lead_id] > 1 else o for o in outcomes]
 
 
 def outcomes_of(
@@ -85,65 +197,14 @@ def outcomes_of(
     job_id: str,
     ids: Sequence[str] | None = None,
 ) -> list[Outcome]:
-    """One outcome per record of ``file``, in order, from its job's result.
-
-    Args:
-        file: The file the job wrote.
-        columns: The file's columns.
-        table: The result's header and rows (:func:`result_table`).
-        job_id: The job, for messages.
-        ids: On update, the lead id sent in each record of ``file``.
+    """Like :func:`read_outcomes`, for callers that cannot settle an unknown record.
 
     Raises:
-        BulkResultMismatchError: Rows missing or extra, a row that does not
-            repeat its record's cells, an unknown status, or a record id that
-            is not the one sent or is given to two records.
+        BulkResultMismatchError: Some record's outcome is unknown.
     """
-    header, rows = table
-    where = {name: header.index(name) for name in RESULT_COLUMNS if name in header}
-    if len(where) < len(RESULT_COLUMNS):
-        msg = f"bulk job {job_id}: the result file lacks the columns {', '.join(RESULT_COLUMNS)}"
-        raise _mismatch(msg)
-    if len(rows) != file.count:
-        msg = f"bulk job {job_id}: the result file has {len(rows)} rows for {file.count} records"
-        raise _mismatch(msg)
-    first = {name: index for index, name in enumerate(columns[:ECHOED])}
-    echoes = [(at, first[name]) for at, name in enumerate(header) if name in first]
-    outcomes = []
-    for number, (row, sent) in enumerate(zip(rows, file.echoed, strict=True), start=1):
-        cells = [row[at] if at < len(row) else "" for at in range(len(header))]
-        if any(cells[at].strip() != sent[column].strip() for at, column in echoes):
-            msg = f"bulk job {job_id}: row {number} of the result is not record {number} sent"
-            raise _mismatch(msg)
-        record_id, status, errors = (cells[where[name]].strip() for name in RESULT_COLUMNS)
-        wanted = ids[number - 1] if ids is not None else None
-        outcomes.append(_outcome(status, record_id, errors, wanted, f"{job_id} row {number}"))
-    _check_unique(outcomes, job_id)
-    return outcomes
-
-
-def _outcome(status: str, record_id: str, errors: str, wanted: str | None, row: str) -> Outcome:
-    """One row's outcome; ``wanted`` is the lead id an update sent."""
-    if status in NOT_WRITTEN:
-        code, field, message = read_errors(errors or status)
-        return Outcome(REJECTED, code=code, message=message, field=field)
-    kind = WRITTEN.get(status)
-    if kind is None or kind != (UPDATED if wanted is not None else CREATED):
-        msg = f"bulk job {row}: status {status[:20]!r} is not one this job can give"
-        raise _mismatch(msg)
-    if not record_id.isdigit() or (wanted is not None and record_id != wanted):
-        msg = f"bulk job {row}: the record id is not the one sent" if wanted else ""
-        raise _mismatch(msg or f"bulk job {row}: an added record has no record id")
-    return Outcome(kind, lead_id=record_id)
-
-
-def _check_unique(outcomes: list[Outcome], job_id: str) -> None:
-    """No two records of a job may claim the same created lead."""
-    created = [o.lead_id for o in outcomes if o.kind == CREATED]
-    if len(created) != len(set(created)):
-        msg = f"bulk job {job_id}: the result gives one record id to two records"
-        raise _mismatch(msg)
-
-
-def _mismatch(message: str) -> BulkResultMismatchError:
-    return BulkResultMismatchError(message, code="RESULT_MISMATCH")
+    outcomes = read_outcomes(file, columns, table, ids=ids)
+    unknown = sum(outcome is None for outcome in outcomes)
+    if unknown:
+        msg = f"bulk job {job_id}: the result file does not say what became of {unknown} records"
+        raise BulkResultMismatchError(msg, code="RESULT_MISMATCH")
+    return t.cast("list[Outcome]", outcomes)
