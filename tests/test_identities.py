@@ -118,10 +118,37 @@ def test_canonical_fields_lower_case_the_email_and_write_the_phone_in_e164():
     assert lead["Phone"] == "152-1822-2540"  # the mapped lead is not changed
 
 
-def test_a_phone_that_does_not_parse_is_written_as_sent():
-    """Only a number libphonenumber reads is rewritten."""
-    assert Identities().canonical_fields({"Phone": "152-1822-2540"}) == {"Phone": "152-1822-2540"}
+def test_a_phone_that_does_not_parse_is_written_as_its_digits():
+    """Without a region a national number cannot be read as E.164: its identity form is stored."""
+    assert Identities().canonical_fields({"Phone": "152-1822-2540"}) == {"Phone": "15218222540"}
     assert Identities("CN").canonical_fields({"Phone": "12"}) == {"Phone": "12"}
+    assert Identities().canonical_fields({"Phone": "+(999) 12"}) == {"Phone": "+99912"}
+
+
+@given(
+    digits=st.text(alphabet="0123456789", min_size=7, max_size=12),
+    first=st.sampled_from(["{}", "{} ", " {}"]),
+    separators=st.lists(st.sampled_from([" ", "-", ".", "(", ")"]), max_size=4),
+)
+def test_without_a_region_a_respelled_national_number_finds_the_lead_written_before(
+    digits, first, separators
+):
+    """Run one writes a number without a country code; run two spells it otherwise and asks."""
+    identities = Identities()
+    written = identities.canonical_fields({"Phone": first.format(digits)})["Phone"]
+    respelled = digits
+    for at, separator in enumerate(separators, start=1):
+        cut = at * len(digits) // (len(separators) + 1)
+        respelled = respelled[:cut] + separator + respelled[cut:]
+    assert written in identities.spellings("phone", respelled)
+
+
+def test_a_phone_without_a_country_code_is_told_apart_only_without_a_region():
+    """The end-of-run warning counts numbers no region reads as E.164."""
+    assert Identities().lacks_country_code({"Phone": "152 1822 2540"})
+    assert not Identities("CN").lacks_country_code({"Phone": "152 1822 2540"})
+    assert not Identities().lacks_country_code({"Phone": "+86 152 1822 2540"})
+    assert not Identities().lacks_country_code({"Email": "a@x.cn"})
 
 
 def test_phone_spellings_ask_for_every_format_a_crm_may_hold():

@@ -91,10 +91,11 @@ def test_the_real_command_with_unique_lead_1_creates_each_person_once(sandbox, c
     )
     # Each from the person's first record; Maria's phone came later, so her
     # lead has none. Zhang's number has no country code and no
-    # default_phone_region is set: it does not parse, and is kept as sent.
+    # default_phone_region is set: it does not parse as E.164, so it is
+    # stored as its digits, the form every later spelling looks it up by.
     assert created == [
         ("Maria", "maria@example.org", None, "t3"),
-        ("Zhang", None, "139-0013-9004", "t5"),
+        ("Zhang", None, "13900139004", "t5"),
     ]
     assert run.summary("web") == (
         "Stream 'web': 6 records read, 2 leads created, 1 updated, "

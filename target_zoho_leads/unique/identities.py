@@ -154,12 +154,29 @@ class Identities:
         return email_spellings(value) if kind == EMAIL else phone_spellings(value, self.region)
 
     def canonical_fields(self, lead: Mapping[str, t.Any]) -> dict[str, t.Any]:
-        """The lead with its email canonical and its phone in E.164 when it parses."""
+        """The lead with its email canonical and its phone in its identity form.
+
+        A phone that parses is written in E.164. One that does not (without
+        ``default_phone_region``, ``152 1822 2540`` does not) is written as
+        its digits, with ``+`` when it had one: the one spelling every later
+        lookup asks for, whatever spelling the next run brings.
+        """
         written = dict(lead)
         email = lead.get("Email")
         if isinstance(email, str) and normal_email(email):
             written["Email"] = normal_email(email)
         phone = lead.get("Phone")
-        if phone is not None and (formatted := e164(phone, self.region)):
-            written["Phone"] = formatted
+        canonical = normal_phone(phone, self.region)
+        # Only a form that reads back as the same identity: "0000+0" would not.
+        if canonical is not None and normal_phone(canonical, self.region) == canonical:
+            written["Phone"] = canonical
         return written
+
+    def lacks_country_code(self, lead: Mapping[str, t.Any]) -> bool:
+        """Whether the lead's phone has digits but no region reads it as E.164."""
+        phone = lead.get("Phone")
+        return (
+            phone is not None
+            and bool(_NOT_DIGITS.sub("", str(phone)))
+            and e164(phone, self.region) is None
+        )
