@@ -142,6 +142,11 @@ class ZohoAuth:
             self.token()
         return t.cast("str", self._api_domain)
 
+    @property
+    def allowed_hosts(self) -> tuple[str, ...]:
+        """Hosts besides Zoho's and loopback that may receive the credentials."""
+        return self._allowed_hosts
+
     def token(self) -> str:
         """Return a valid access token, minting a new one only when needed.
 
