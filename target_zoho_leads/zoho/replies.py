@@ -8,7 +8,7 @@ import typing as t
 import msgspec
 
 from target_zoho_leads.zoho.errors import ZohoAPIError, ZohoScopeError, ZohoTransientError
-from target_zoho_leads.zoho.scopes import BULK_SCOPES, SCOPES
+from target_zoho_leads.zoho.scopes import BULK_SCOPES, SCOPES, scope_for
 from target_zoho_leads.zoho.transport import WRITE_METHODS
 
 if t.TYPE_CHECKING:
@@ -72,7 +72,7 @@ def checked(answer: Answer, name: str, scope: str) -> Answer:
             ambiguous=status >= HTTP_SERVER_ERROR and answer.method in WRITE_METHODS,
         )
     if status >= HTTP_BAD_REQUEST and not _holds_items(answer):
-        raise _call_error(name, status, _json_or_none(answer), scope)
+        raise call_error(name, status, _json_or_none(answer), scope)
     return answer
 
 
@@ -116,8 +116,16 @@ def _holds_items(answer: Answer) -> bool:
     return isinstance(body, dict) and isinstance(body.get("data"), list)
 
 
-def _call_error(name: str, status: int, body: t.Any, scope: str) -> ZohoAPIError:
-    """Turn a failed call's answer into the error to raise."""
+def call_error(name: str, status: int, body: t.Any, scope: str = "") -> ZohoAPIError:
+    """Turn a failed call's answer into the error to raise.
+
+    Args:
+        name: The call, ``METHOD path``.
+        status: Its HTTP status.
+        body: Its JSON body, if it had one.
+        scope: The OAuth scope it needs (default: by its path, :func:`scopes.scope_for`).
+    """
+    scope = scope or scope_for(name)
     code = _code_of(body) or f"HTTP {status}"
     if code == "OAUTH_SCOPE_MISMATCH" and scope in BULK_SCOPES:
         msg = (
