@@ -385,22 +385,28 @@ def one_second_steps(monkeypatch):
     monkeypatch.delenv("TARGET_ZOHO_LEADS_BACKOFF_BASE", raising=False)
 
 
-def test_a_mint_block_is_waited_out_with_growing_pauses(accounts, one_second_steps):
-    """HTTP 400 Access Denied three times, then a token: the wait ends in the token."""
-    accounts.script = [*answers(DENIED, DENIED, DENIED, status=400), (200, good("late"), {})]
+@pytest.mark.parametrize("status", [200, 400])
+def test_a_mint_block_is_asked_again_once_a_minute_until_it_passes(
+    accounts, one_second_steps, status
+):
+    """Access Denied three times (HTTP 200 or 400), then a token: one ask a minute, no more."""
+    accounts.script = [*answers(DENIED, DENIED, DENIED, status=status), (200, good("late"), {})]
     clock = Clock()
     assert make_auth(accounts.url, clock).token() == "late"
-    assert clock.slept == [1.0, 2.0, 4.0]
+    assert clock.slept == [60.0, 60.0, 60.0]
     assert len(accounts.seen) == 4
 
 
+@pytest.mark.parametrize("status", [200, 400])
 @pytest.mark.parametrize("words", ["Accès refusé", "拒绝访问", "Zugriff verweigert"])
-def test_a_mint_block_is_known_by_its_shape_in_any_language(accounts, words, one_second_steps):
-    """Zoho localises the words; HTTP 400, an error and no token is the block all the same."""
-    accounts.script = [*answers({"error": words}, status=400), (200, good("late"), {})]
+def test_a_mint_block_is_known_by_its_shape_in_any_language(
+    accounts, words, one_second_steps, status
+):
+    """Zoho localises the words and may answer 200 (Kaizen #43): an error, no token, a block."""
+    accounts.script = [*answers({"error": words}, status=status), (200, good("late"), {})]
     clock = Clock()
     assert make_auth(accounts.url, clock).token() == "late"
-    assert clock.slept == [1.0]
+    assert clock.slept == [60.0]
 
 
 @pytest.mark.parametrize("code", ["invalid_code", "invalid_client", "unsupported_grant_type"])
@@ -429,8 +435,8 @@ def test_a_block_past_token_wait_max_fails_with_the_throttle_line(accounts, one_
         "ten minutes and make sure no other job is refreshing the same token in a loop "
         "(still refused after waiting token_wait_max)"
     )
-    assert sum(clock.slept) == 100
-    assert max(clock.slept) == 30  # never more than 30 s between two asks
+    assert clock.slept == [60.0, 40.0]  # asked at 0, 60 and 100 s: the last at token_wait_max
+    assert len(accounts.seen) == 3
 
 
 def test_after_a_failed_wait_every_token_request_fails_at_once(accounts, one_second_steps):
@@ -446,20 +452,20 @@ def test_after_a_failed_wait_every_token_request_fails_at_once(accounts, one_sec
     assert (len(accounts.seen), len(clock.slept)) == (asked, slept)
 
 
-def test_the_wait_says_every_30_seconds_how_long_it_has_waited(accounts, caplog, one_second_steps):
-    """A log line when the wait begins, then one at each 30 s it has lasted."""
-    accounts.script = [*answers(*[DENIED] * 8, status=400), (200, good(), {})]
+def test_each_ask_during_the_wait_says_how_long_it_has_waited(accounts, caplog, one_second_steps):
+    """A log line when the wait begins, then one at each later ask (a minute apart)."""
+    accounts.script = [*answers(*[DENIED] * 3, status=400), (200, good(), {})]
     clock = Clock()
     with caplog.at_level(logging.INFO, logger="target_zoho_leads.zoho.auth"):
         make_auth(accounts.url, clock, token_wait_max=200).token()
     lines = [r.getMessage() for r in caplog.records if r.name == "target_zoho_leads.zoho.auth"]
     assert lines[0].startswith("Zoho refused the token request at 127.0.0.1 (Access Denied)")
     assert lines[0].endswith("waiting up to 200 s (token_wait_max) for the block to pass")
-    # Asked at 0, 1, 3, 7, 15, 31, 61, 91 s (pauses 1, 2, 4, 8, 16, 30, 30, 30).
+    # Asked at 0, 60, 120 and 180 s: each ask past 30 s says how long it has been.
     waiting = "Still waiting for Zoho's token-mint block to pass: {} s so far, at most 200 s"
     assert lines[1:] == [
-        *(waiting.format(seconds) + " (token_wait_max)" for seconds in (31, 61, 91)),
-        "Zoho's token-mint block passed after 121 s",
+        *(waiting.format(seconds) + " (token_wait_max)" for seconds in (60, 120)),
+        "Zoho's token-mint block passed after 180 s",
     ]
 
 

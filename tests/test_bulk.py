@@ -23,11 +23,11 @@ from target_zoho_leads.zoho.bulk.errors import (
     BulkResultMismatchError,
     BulkWriteError,
 )
-from target_zoho_leads.zoho.bulk.http import content_origin, split_download_url
 from target_zoho_leads.zoho.bulk.jobs import BULK_SCOPE, FILES_SCOPE, ORG_SCOPE, BulkWriter
 from target_zoho_leads.zoho.bulk.result import read_errors, result_table
 from target_zoho_leads.zoho.client import ZohoCRMClient, new_session
-from target_zoho_leads.zoho.errors import ZohoAPIError, ZohoScopeError
+from target_zoho_leads.zoho.errors import ZohoScopeError
+from target_zoho_leads.zoho.hosts import split_link, token_may_go_to, upload_origin
 from target_zoho_leads.zoho.outcomes import CREATED, REJECTED, UPDATED
 
 LEAD = {"Last_Name": "Lee", "Email": "lee@example.com", "Interests": ["Demo"]}
@@ -161,18 +161,24 @@ def test_a_result_that_is_not_a_zipped_csv_is_an_error():
 
 
 @pytest.mark.parametrize(
-    ("api_domain", "content"),
+    ("api_domain", "upload"),
     [
-        ("https://www.zohoapis.eu", "https://content.zohoapis.eu"),
-        ("https://www.zohoapis.com.au", "https://content.zohoapis.com.au"),
-        ("https://zohoapis.com", "https://content.zohoapis.com"),
+        ("https://www.zohoapis.com", "https://upload-accl.zoho.com"),
+        ("https://www.zohoapis.eu", "https://upload-accl.zoho.eu"),
+        ("https://sandbox.zohoapis.in", "https://upload-accl.zoho.in"),
+        ("https://www.zohoapis.ca", "https://upload.zohocloud.ca"),
+        ("https://www.zohoapis.sa", "https://files.zoho.sa"),
+        ("https://www.zohoapis.com.au", "https://upload.zoho.com"),
+        ("https://www.zohoapis.jp", "https://upload.zoho.com"),
+        ("https://zohoapis.uk", "https://upload.zoho.com"),
         ("http://127.0.0.1:8123", "http://127.0.0.1:8123"),
         ("https://proxy.example.com", "https://proxy.example.com"),
     ],
 )
-def test_uploads_go_to_the_data_centre_s_content_host(api_domain, content):
-    """content.zohoapis.<dc> for Zoho's API hosts; any other API domain takes them itself."""
-    assert content_origin(api_domain) == content
+def test_uploads_go_to_the_upload_host_zoho_documents_for_the_data_centre(api_domain, upload):
+    """Zoho's Upload File page and SDK: one host per data centre; any other API domain itself."""
+    assert upload_origin(api_domain) == upload
+    assert token_may_go_to(upload, api_domain=api_domain, allowed_hosts=["proxy.example.com"])
 
 
 @pytest.mark.parametrize(
@@ -183,21 +189,31 @@ def test_uploads_go_to_the_data_centre_s_content_host(api_domain, content):
             "https://www.zohoapis.com",
             True,
         ),
+        ("https://download.zoho.eu/v2/crm/1/2.zip", "https://www.zohoapis.eu", True),
+        ("https://download.zohocloud.ca/v2/crm/1/2.zip", "https://www.zohoapis.ca", True),
         ("https://www.zohoapis.eu/crm/x.zip", "https://www.zohoapis.eu", True),
+        ("https://files.zoho.sa/x.zip", "https://www.zohoapis.sa", True),
         ("http://127.0.0.1:9/crm/bulk/v8/write/2/result.zip", "http://127.0.0.1:9", True),
         ("http://127.0.0.1:9/x.zip", "https://www.zohoapis.com", False),
         ("https://evil.example.com/x.zip", "https://www.zohoapis.com", False),
+        ("https://download.zoho.com.evil.example/x.zip", "https://www.zohoapis.com", False),
         ("http://download-accl.zoho.com/x.zip", "https://www.zohoapis.com", False),
     ],
 )
 def test_a_result_link_gets_the_token_only_on_zoho_s_hosts(url, api_domain, allowed):
-    """Zoho's API and download hosts over https, or loopback for a loopback sandbox."""
-    if allowed:
-        origin, path = split_download_url(url, api_domain)
-        assert origin + path == url
-    else:
-        with pytest.raises(ZohoAPIError, match="not on a Zoho host"):
-            split_download_url(url, api_domain)
+    """Zoho's API, upload and download hosts over https, or loopback for a loopback sandbox."""
+    origin, path = split_link(url)
+    assert origin + path == url
+    assert token_may_go_to(origin, api_domain=api_domain) is allowed
+
+
+@pytest.mark.parametrize(
+    "url", ["https://user@download-accl.zoho.com/x.zip", "ftp://download.zoho.eu/x", 7, ""]
+)
+def test_a_result_link_that_is_not_a_plain_url_is_refused(url):
+    """A link another parser could read as another host is not read at all."""
+    with pytest.raises(ValueError, match="link"):
+        split_link(url)
 
 
 # Jobs against the sandbox -------------------------------------------------------

@@ -20,8 +20,9 @@ import pytest
 from zoho_sandbox.reads import SCOPE_MISMATCH
 from zoho_sandbox.routing import Answer
 
-from target_zoho_leads.zoho.client import _call_error, new_session
+from target_zoho_leads.zoho.client import new_session
 from target_zoho_leads.zoho.errors import ZohoScopeError, ZohoTransientError
+from target_zoho_leads.zoho.replies import call_error
 from target_zoho_leads.zoho.retrying import BACKOFF_BASE_ENV, base_wait_seconds, wait_times
 from tests.conftest import ROOT, target_command
 from tests.reliability_helpers import (
@@ -222,7 +223,9 @@ def test_a_short_token_throttle_is_waited_out_without_spending_retries(sandbox, 
     # One token per 1.5 s, each good for two calls: every third call meets the throttle.
     sandbox.configure(token_limit=1, token_window_seconds=1.5, token_expiry_calls=2)
     config.update(max_retries=1, batch_size_rows=100)  # no retry at all: only the wait
-    code, stdout, stderr, seconds = run(config, PEOPLE, env=REAL_BACKOFF, timeout=60)
+    # The wait asks again once a minute; the backoff base shortens that minute to 0.6 s.
+    quick_wait = {**REAL_BACKOFF, BACKOFF_BASE_ENV: "0.01"}
+    code, stdout, stderr, seconds = run(config, PEOPLE, env=quick_wait, timeout=60)
     stats = sandbox.stats()
     print(
         f"short throttle: exit {code} in {seconds:.1f} s, "
@@ -253,7 +256,7 @@ def test_a_long_token_throttle_fails_clearly_after_the_retry_budget_without_a_st
     assert "Zoho refused the token request at 127.0.0.1 (Access Denied)" in errors[0]
     assert "at most 10 access tokens per refresh token in 10 minutes" in errors[0]
     assert errors[0].endswith("(still refused after waiting token_wait_max)")
-    # The first token, then one thread asking with doubling pauses for a second.
+    # The first token, then one thread asking at 0 s and at token_wait_max (1 s).
     assert sandbox.stats()["token_requests"] <= 1 + 10
     assert states(stdout) == [{"done": 50}]
     assert len(sandbox.leads()) == 50
@@ -378,7 +381,7 @@ def test_the_backoff_base_variable_never_shortens_retry_after(monkeypatch):
 )
 def test_a_scope_mismatch_names_the_scope_of_the_call(call, scope):
     """Each call's OAUTH_SCOPE_MISMATCH names the one scope it lacks."""
-    error = _call_error(
+    error = call_error(
         call, 401, {"code": "OAUTH_SCOPE_MISMATCH", "message": "invalid oauth scope"}
     )
     assert isinstance(error, ZohoScopeError)

@@ -52,7 +52,7 @@ def test_a_block_past_token_wait_max_fails_with_one_clear_line(sandbox, config, 
     assert len(run.errors) == 1
     assert run.errors[0].endswith(f"{THROTTLE_LINE} (still refused after waiting token_wait_max)")
     assert "Traceback" not in run.stderr
-    # One waiting thread asks, with doubling pauses; the others fail with it.
+    # One waiting thread asks, at most once a (shortened) minute; the others fail with it.
     assert sandbox.stats()["token_requests"] <= 1 + 10
     assert run.states == [{"done": 50}]
     assert len(sandbox.leads()) == 50

@@ -17,7 +17,7 @@ from target_zoho_leads.zoho.hosts import (
     check_accounts_url,
     check_api_domain,
 )
-from target_zoho_leads.zoho.retrying import base_wait_seconds
+from target_zoho_leads.zoho.retrying import BASE_WAIT_SECONDS, base_wait_seconds
 from target_zoho_leads.zoho.transport import Transport
 
 if t.TYPE_CHECKING:
@@ -37,7 +37,11 @@ THROTTLED = "Access Denied"
 # refresh token all the time: its window is 10 minutes.
 DEFAULT_TOKEN_WAIT_MAX = 660.0
 WAIT_LOG_SECONDS = 30.0  # how often a wait for the mint block says how long it has been
-POLL_MAX_SECONDS = 30.0  # the longest pause between two token requests while blocked
+# While minting is blocked the token is asked again at most this often: each
+# refused ask is one more of the "too many requests" that Zoho's block is
+# about (SPEC §5), and the block lasts minutes, not seconds.
+MINT_POLL_SECONDS = 60.0
+HTTP_OK = 200
 HTTP_BAD_REQUEST = 400
 # OAuth's error codes (invalid_client, invalid_code, ...) are lower-case words
 # joined by underscores; the mint block is a phrase in the user's language.
@@ -127,6 +131,7 @@ class ZohoAuth:
         self._sleep = sleep or time.sleep
         self._wait_max = max(0.0, token_wait_max)
         self._blocked_since: float | None = None  # when Zoho began refusing mints
+        self._refused_at = 0.0  # when Zoho last refused a mint, while blocked
         self._blocked: ZohoAuthError | None = None  # a block outlasted token_wait_max
         self._lock = threading.Lock()
         self._token: str | None = None
@@ -141,6 +146,11 @@ class ZohoAuth:
         if self._token is None:
             self.token()
         return t.cast("str", self._api_domain)
+
+    @property
+    def allowed_hosts(self) -> tuple[str, ...]:
+        """Hosts besides Zoho's and loopback that may receive the credentials."""
+        return self._allowed_hosts
 
     def token(self) -> str:
         """Return a valid access token, minting a new one only when needed.
@@ -174,24 +184,39 @@ class ZohoAuth:
             raise ZohoAuthError(
                 str(self._blocked), code=self._blocked.code, status=self._blocked.status
             )
-        pause, next_log = base_wait_seconds(), 0.0
-        while (block := self._mint()) is not None:
+        next_log = 0.0
+        while True:
+            self._pause_before_asking()
+            block = self._mint()
+            if block is None:
+                break
             # A server error met during the wait goes to the caller's retries;
             # the wait then goes on from when the block began, not afresh.
+            self._refused_at = self._clock()
             if self._blocked_since is None:
-                self._blocked_since = self._clock()
-            waited = self._clock() - self._blocked_since
+                self._blocked_since = self._refused_at
+            waited = self._refused_at - self._blocked_since
             if waited >= self._wait_max:
                 self._blocked = self._past_wait_max(block)
                 raise self._blocked
             if waited >= next_log:
                 next_log = self._log_wait(block, waited)
-            self._sleep(min(pause, self._wait_max - waited))
-            pause = min(pause * 2, POLL_MAX_SECONDS)
         if self._blocked_since is not None:
             waited = self._clock() - self._blocked_since
             logger.info("Zoho's token-mint block passed after %.0f s", waited)
             self._blocked_since = None
+
+    def _pause_before_asking(self) -> None:
+        """While minting is blocked, wait until a minute after the last refusal (or wait_max)."""
+        if self._blocked_since is None:
+            return
+        # TARGET_ZOHO_LEADS_BACKOFF_BASE shortens this pause in proportion,
+        # so the tests that meet a block of seconds wait fractions of one.
+        poll = MINT_POLL_SECONDS * base_wait_seconds() / BASE_WAIT_SECONDS
+        now = self._clock()
+        until = min(self._refused_at + poll, self._blocked_since + self._wait_max)
+        if until > now:
+            self._sleep(until - now)
 
     def _log_wait(self, block: ZohoAuthError, waited: float) -> float:
         """Say that the run waits for the mint block, and for how long so far.
@@ -322,15 +347,17 @@ class ZohoAuth:
 def is_mint_block(status: int, answer: dict[str, t.Any]) -> bool:
     """Whether a token answer is Zoho's mint block, known by its shape, not its words.
 
-    The block is HTTP 400 with an ``error`` and no token; Zoho words the error
-    ("Access Denied") in the account's language. OAuth's own codes
-    (``invalid_client``, ``invalid_code``, ...) are refused credentials, which
-    waiting does not mend.
+    The block is an ``error`` and no token, on HTTP 400 or, as Kaizen #43
+    says, 200; Zoho words the error ("Access Denied") in the account's
+    language. OAuth's own codes (``invalid_client``, ``invalid_code``, ...),
+    also sent with 200, are refused credentials, which waiting does not mend.
     """
     error = answer.get("error")
     if "access_token" in answer or not isinstance(error, str) or not error:
         return False
-    return error == THROTTLED or (status == HTTP_BAD_REQUEST and not _OAUTH_CODE.fullmatch(error))
+    return error == THROTTLED or (
+        status in {HTTP_OK, HTTP_BAD_REQUEST} and not _OAUTH_CODE.fullmatch(error)
+    )
 
 
 def _json_object(body: bytes) -> dict[str, t.Any]:

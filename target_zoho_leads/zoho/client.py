@@ -1,9 +1,9 @@
-"""Zoho CRM calls: the auth header, calls in flight, retries, credits, answers and error codes."""
+"""Zoho CRM calls, every one of them: the token, its hosts, calls in flight, retries, credits."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
+import dataclasses
 import logging
 import typing as t
 from urllib.parse import urlencode
@@ -15,16 +15,26 @@ from target_zoho_leads.zoho.credits import api_call_credits, charged
 from target_zoho_leads.zoho.errors import (
     ZohoAPIError,
     ZohoRetriesExhaustedError,
-    ZohoScopeError,
     ZohoTransientError,
+    ZohoUntrustedHostError,
+)
+from target_zoho_leads.zoho.hosts import token_may_go_to, upload_origin
+from target_zoho_leads.zoho.replies import (
+    HTTP_TOO_MANY_REQUESTS,
+    HTTP_UNAUTHORIZED,
+    TOO_MANY_REQUESTS_HINT,
+    answer_code,
+    checked,
+    json_of,
+    token_refused,
 )
 from target_zoho_leads.zoho.retrying import with_retries
-from target_zoho_leads.zoho.scopes import SCOPES, scope_for
-from target_zoho_leads.zoho.transport import WRITE_METHODS, Answer, Transport, new_session
+from target_zoho_leads.zoho.scopes import scope_for
+from target_zoho_leads.zoho.transport import Answer, Transport, new_session
 from target_zoho_leads.zoho.write_items import WRITE_ANSWER, ItemDetails, ItemsAnswer, WriteItem
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     import requests
 
@@ -33,31 +43,36 @@ if t.TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder().decode
 
 MAX_RECORDS_PER_WRITE = 100  # Zoho's limit for one insert or update call
-TOKEN_REFUSED_CODES = frozenset({"INVALID_TOKEN", "AUTHENTICATION_FAILURE"})
-HTTP_NO_CONTENT = 204
-HTTP_REDIRECTS = range(300, 400)
-HTTP_UNAUTHORIZED = 401
-HTTP_TOO_MANY_REQUESTS = 429
-HTTP_SERVER_ERROR = 500
-TOO_MANY_REQUESTS_HINT = (
-    "Zoho refuses calls once the org's API credits of the last 24 hours are spent, "
-    "or while other programs hold its concurrency"
-)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Call:
+    """One request as every try of it is sent."""
+
+    method: str
+    origin: str | None  # None: the API domain, read at each try (a new token may move it)
+    target: str  # path and query
+    name: str  # METHOD path, for messages (no query: it may hold an email)
+    scope: str  # named if Zoho says the token lacks it
+    headers: Mapping[str, str]
+    body: bytes | None
+    credits: int  # what Zoho charges if it does the call
+    heavy: bool  # counts against Zoho's sub-concurrency
 
 
 class ZohoCRMClient:
-    """Makes Zoho CRM calls with one session, an adaptive in-flight limit and one retry policy.
+    """Makes every Zoho call with one session, an adaptive in-flight limit and one retry policy.
 
-    Every call goes through :meth:`request`: across all threads no more are
-    in flight than the limit, which starts at 5 (or ``max_concurrency`` if
-    lower), halves on a 429 and grows back towards ``max_concurrency``;
+    Every call, of the records API or of Bulk Write (uploads, jobs, result
+    downloads), goes through :meth:`request`: across all threads no more
+    are in flight than the limit, which starts at 5 (or ``max_concurrency``
+    if lower), halves on a 429 and grows back towards ``max_concurrency``;
     COQL and writes of more than 10 records never exceed Zoho's 10 at once.
-    Each call carries the current access token, a refused token is
-    refreshed once and the call repeated, and transient failures are
-    retried with backoff.
+    Each call carries the current access token, only to a host that may
+    have it; a refused token is refreshed once and the call repeated, and
+    transient failures are retried with backoff.
     """
 
     def __init__(  # noqa: PLR0913
@@ -101,23 +116,40 @@ class ZohoCRMClient:
         clone._on_call = on_call  # noqa: SLF001
         return clone
 
+    def upload_origin(self) -> str:
+        """Where Bulk Write uploads go for this account (see :func:`hosts.upload_origin`)."""
+        return upload_origin(self.auth.api_domain)
+
     def request(  # noqa: PLR0913 - each keyword is one caller's need
         self,
         method: str,
         path: str,
         *,
+        origin: str | None = None,
+        scope: str = "",
         json: t.Any = None,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
         params: dict[str, t.Any] | None = None,
         settle_ambiguous: bool = False,
         on_resend: Callable[[], None] | None = None,
         items: msgspec.json.Decoder[ItemsAnswer] | None = None,
+        raw: bool = False,
     ) -> t.Any:
         """Make one Zoho call and return its JSON answer (``None`` for 204).
 
         Args:
             method: HTTP method.
-            path: Path below ``/crm/{version}``, e.g. ``/Leads``.
-            json: Request body.
+            path: Below ``/crm/{version}`` (``/Leads``) on the API domain;
+                with ``origin``, the whole path on that origin.
+            origin: ``scheme://host[:port]`` of a call off the records API
+                (a Bulk Write job, an upload, a result link). The token goes
+                there only if :func:`hosts.token_may_go_to` allows it.
+            scope: The OAuth scope the call needs, named if Zoho says it is
+                missing (default: by the path, :func:`scopes.scope_for`).
+            json: Request body, as JSON.
+            body: Request body, as bytes (with its ``Content-Type`` in ``headers``).
+            headers: Sent besides the token.
             params: Query parameters.
             settle_ambiguous: When a write's answer is lost, raise the
                 ``ZohoTransientError`` (``ambiguous=True``) at once instead of
@@ -126,15 +158,27 @@ class ZohoCRMClient:
                 again (it may then be applied twice).
             items: Reads an answer of per-record items straight into their
                 typed form (see :class:`WriteItem`); other answers are JSON.
+            raw: Return the answer's bytes instead of its JSON (a result file).
 
         Raises:
+            ZohoUntrustedHostError: ``origin`` may not receive the token; nothing was sent.
             ZohoTransientError: A lost write answer, with ``settle_ambiguous``.
             ZohoRetriesExhaustedError: Transient failures outlasted the retries.
         """
-        name = f"{method} /crm/{self.api_version}{path}"
+        call = self._call(
+            method,
+            path,
+            origin=origin,
+            scope=scope,
+            json=json,
+            body=body,
+            headers=headers,
+            params=params,
+        )
 
         def attempt() -> t.Any:
-            return self._attempt(method, path, name, items, json=json, params=params)
+            answer = self._attempt(call)
+            return answer.body if raw else json_of(answer, call.name, items)
 
         def giveup(exc: Exception) -> bool:
             return settle_ambiguous and getattr(exc, "ambiguous", False)
@@ -150,110 +194,94 @@ class ZohoCRMClient:
         except ZohoTransientError as exc:
             if giveup(exc):
                 raise
-            msg = f"{name} still failing after {self.max_retries} tries: {exc}"
+            msg = f"{call.name} still failing after {self.max_retries} tries: {exc}"
             if exc.status == HTTP_TOO_MANY_REQUESTS:
                 msg += f" ({TOO_MANY_REQUESTS_HINT})"
             raise ZohoRetriesExhaustedError(msg, code=exc.code, status=exc.status) from None
 
-    def _attempt(
+    def _call(  # noqa: PLR0913 - the parts of one request
         self,
         method: str,
         path: str,
-        name: str,
-        items: msgspec.json.Decoder[ItemsAnswer] | None,
-        **kwargs: t.Any,
-    ) -> t.Any:
-        """One try, repeated once with a new token if Zoho refused the old one."""
-        for _ in range(2):
-            token = self.auth.token()
-            response = self._send(method, path, name, token, **kwargs)
-            if not _token_refused(response):
-                return self._read(response, name, items)
-            code = _answer_code(response)
-            logger.info("Access token refused (%s); refreshing it once", code)
-            self.auth.invalidate(token)
-        msg = f"{name}: Zoho refused a freshly minted access token ({code})"
-        raise ZohoAPIError(msg, code=code, status=HTTP_UNAUTHORIZED)
-
-    def _send(  # noqa: PLR0913 - the parts of one request
-        self,
-        method: str,
-        path: str,
-        name: str,
-        token: str,
         *,
-        json: t.Any = None,
-        params: dict[str, t.Any] | None = None,
-    ) -> Answer:
-        """Send the request within a place in flight; count it and its credits."""
-        target = f"/crm/{self.api_version}{path}"
-        if params:
-            target += "?" + urlencode(params)
-        headers = {"Authorization": f"Zoho-oauthtoken {token}"}
-        body = None
+        origin: str | None,
+        scope: str,
+        json: t.Any,
+        body: bytes | None,
+        headers: Mapping[str, str] | None,
+        params: dict[str, t.Any] | None,
+    ) -> _Call:
+        """Build the request once; refuse an origin the token may not go to."""
+        if origin is None:
+            path = f"/crm/{self.api_version}{path}"
+        else:
+            self._check_origin(origin, f"{method} {path}")
+        name = f"{method} {path.split('?', 1)[0]}"
+        extra = dict(headers or {})
         if json is not None:
             # msgspec encodes a 100-lead body several times faster than the
             # json module; every insert call pays that.
             body = _encode(json)
-            headers["Content-Type"] = "application/json"
-        origin = self.auth.api_domain
-        with self.in_flight.slot(heavy=is_heavy(method, path, json)) as ticket:
+            extra["Content-Type"] = "application/json"
+        return _Call(
+            method=method,
+            origin=origin,
+            target=path + ("?" + urlencode(params) if params else ""),
+            name=name,
+            scope=scope or scope_for(name),
+            headers=extra,
+            body=body,
+            credits=api_call_credits(method, path, json),
+            heavy=is_heavy(method, path, json),
+        )
+
+    def _check_origin(self, origin: str, name: str) -> None:
+        """Raise unless the access token may go to ``origin``."""
+        api_domain = self.auth.api_domain
+        if not token_may_go_to(
+            origin, api_domain=api_domain, allowed_hosts=self.auth.allowed_hosts
+        ):
+            msg = (
+                f"{name}: the host is not one of Zoho's (nor loopback for a local sandbox, "
+                "nor in allowed_hosts); the access token is not sent there"
+            )
+            raise ZohoUntrustedHostError(msg, code="UNTRUSTED_HOST")
+
+    def _attempt(self, call: _Call) -> Answer:
+        """One try, repeated once with a new token if Zoho refused the old one."""
+        code = ""
+        for _ in range(2):
+            token = self.auth.token()
+            answer = self._send(call, token)
+            if not token_refused(answer):
+                return checked(answer, call.name, call.scope)
+            code = answer_code(answer)
+            logger.info("Access token refused (%s); refreshing it once", code)
+            self.auth.invalidate(token)
+        msg = f"{call.name}: Zoho refused a freshly minted access token ({code})"
+        raise ZohoAPIError(msg, code=code, status=HTTP_UNAUTHORIZED)
+
+    def _send(self, call: _Call, token: str) -> Answer:
+        """Send the request within a place in flight; count it and its credits."""
+        headers = {"Authorization": f"Zoho-oauthtoken {token}", **call.headers}
+        origin = call.origin or self.auth.api_domain
+        with self.in_flight.slot(heavy=call.heavy) as ticket:
             cost = 0
             try:
                 answer = self.transport.send(
-                    method, origin, target, name=name, headers=headers, body=body
+                    call.method,
+                    origin,
+                    call.target,
+                    name=call.name,
+                    headers=headers,
+                    body=call.body,
                 )
                 ticket.answered(answer.status)
-                if charged(answer.status, token_refused=_token_refused(answer)):
-                    cost = api_call_credits(method, path, json)
+                if charged(answer.status, token_refused=token_refused(answer)):
+                    cost = call.credits
             finally:
                 self._on_call(cost, self.in_flight.settled())
         return answer
-
-    def _read(
-        self,
-        response: Answer,
-        name: str,
-        items: msgspec.json.Decoder[ItemsAnswer] | None = None,
-    ) -> t.Any:
-        """Return the answer's JSON, or raise the error it holds.
-
-        With ``items``, an answer holding per-record items is returned as
-        their typed list; any other answer is read as JSON, as without.
-        """
-        status = response.status
-        if status == HTTP_NO_CONTENT:
-            return None
-        if status in HTTP_REDIRECTS:
-            # Following it would send the token and the body to another host.
-            msg = f"{name}: Zoho answered HTTP {status}, a redirect; the target follows none"
-            raise ZohoAPIError(msg, code="REDIRECT", status=status)
-        if items is not None and status < HTTP_TOO_MANY_REQUESTS:
-            with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
-                typed = items.decode(response.body).data
-                if typed is not None:
-                    return typed
-        body = _json_or_none(response)
-        if status == HTTP_TOO_MANY_REQUESTS or status >= HTTP_SERVER_ERROR:
-            code = _code_of(body) or f"HTTP {status}"
-            msg = f"{name}: Zoho answered HTTP {status} {code}"
-            raise ZohoTransientError(
-                msg,
-                code=code,
-                status=status,
-                retry_after=_retry_after(response),
-                ambiguous=status >= HTTP_SERVER_ERROR and response.method in WRITE_METHODS,
-            )
-        # Insert and update answer 400 with per-record items when all failed:
-        # those are record outcomes, not a failed call.
-        if isinstance(body, dict) and isinstance(body.get("data"), list):
-            return body
-        if status >= 400:  # noqa: PLR2004
-            raise _call_error(name, status, body)
-        if body is None:
-            msg = f"{name}: Zoho answered HTTP {status} with a body that is not JSON"
-            raise ZohoAPIError(msg, status=status)
-        return body
 
     # Zoho calls -----------------------------------------------------------
 
@@ -324,51 +352,6 @@ class ZohoCRMClient:
 
 def _count_nothing(cost: int, concurrency: int | None) -> None:
     del cost, concurrency
-
-
-def _token_refused(response: Answer) -> bool:
-    """Whether Zoho refused the call's access token (not its scope, not the call)."""
-    return response.status == HTTP_UNAUTHORIZED and _answer_code(response) in TOKEN_REFUSED_CODES
-
-
-def _call_error(name: str, status: int, body: t.Any) -> ZohoAPIError:
-    """Turn a failed call's answer into the error to raise."""
-    code = _code_of(body) or f"HTTP {status}"
-    message = str(body.get("message") or "") if isinstance(body, dict) else ""
-    if code == "OAUTH_SCOPE_MISMATCH":
-        missing = scope_for(name)
-        msg = (
-            f"{name}: the refresh token lacks the OAuth scope {missing}, "
-            "which this call needs (OAUTH_SCOPE_MISMATCH); make a new one with "
-            f"the scopes {','.join(dict.fromkeys([*SCOPES, missing]))}"
-        )
-        return ZohoScopeError(msg, code=code, status=status)
-    msg = f"{name}: Zoho answered HTTP {status} {code}" + (f" ({message})" if message else "")
-    return ZohoAPIError(msg, code=code, status=status)
-
-
-def _json_or_none(response: Answer) -> t.Any:
-    try:
-        return _decode(response.body)
-    except (msgspec.DecodeError, ValueError):
-        return None
-
-
-def _code_of(body: t.Any) -> str:
-    return str(body.get("code") or "") if isinstance(body, dict) else ""
-
-
-def _answer_code(response: Answer) -> str:
-    return _code_of(_json_or_none(response))
-
-
-def _retry_after(response: Answer) -> float | None:
-    """Seconds from a numeric ``Retry-After`` header, if there is one."""
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 __all__ = [

@@ -175,10 +175,10 @@ def is_heavy(method: str, path: str, body: t.Any) -> bool:
 
     Args:
         method: HTTP method.
-        path: Path below ``/crm/{version}``.
+        path: Its path, whole or below ``/crm/{version}``.
         body: The JSON body sent, if any.
     """
-    if path == "/coql":
+    if path.endswith("/coql"):
         return True
     data = body.get("data") if isinstance(body, dict) else None
     records = len(data) if isinstance(data, list) else 0

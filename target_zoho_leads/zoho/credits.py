@@ -23,6 +23,7 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 HTTP_TOO_MANY_REQUESTS = 429
 HTTP_SERVER_ERROR = 500
 
+_BULK_JOBS = re.compile(r"/crm/bulk/[^/]+/write/?")
 _QUOTED = re.compile(r"'(?:[^']|'')*'")
 # ``limit N``, ``limit N offset M`` or ``limit M, N`` (offset first).
 _LIMIT = re.compile(r"\blimit\s+(\d+)(?:\s*,\s*(\d+))?", re.IGNORECASE)
@@ -46,26 +47,22 @@ def coql_credits(limit: int) -> int:
 
 
 def api_call_credits(method: str, path: str, body: t.Any) -> int:
-    """The credits of one call below ``/crm/{version}`` that Zoho handled.
+    """The credits of one call that Zoho handled, whatever host it went to.
 
     Args:
         method: HTTP method.
-        path: Path below ``/crm/{version}``, e.g. ``/Leads`` or ``/coql``.
+        path: Its path, whole (``/crm/v8/coql``) or below ``/crm/{version}``
+            (``/coql``).
         body: The JSON body sent, if any.
     """
-    if path == "/coql":
+    if path.endswith("/coql"):
         query = body.get("select_query") if isinstance(body, dict) else None
         return coql_credits(coql_limit(query if isinstance(query, str) else ""))
+    if method == "POST" and _BULK_JOBS.fullmatch(path):
+        return BULK_WRITE_JOB_CREDITS
     data = body.get("data") if isinstance(body, dict) else None
     if method in WRITE_METHODS and isinstance(data, list):
         return max(1, math.ceil(len(data) / RECORDS_PER_CREDIT))
-    return 1
-
-
-def bulk_call_credits(method: str, path: str) -> int:
-    """The credits of one Bulk Write call: 500 to create a job, 1 for any other."""
-    if method == "POST" and path.rstrip("/").endswith("/write"):
-        return BULK_WRITE_JOB_CREDITS
     return 1
 
 

@@ -34,6 +34,10 @@ class ZohoScopeError(ZohoAPIError):
     """The token lacks an OAuth scope the call needs (``OAUTH_SCOPE_MISMATCH``)."""
 
 
+class ZohoUntrustedHostError(ZohoAPIError):
+    """A call would have taken the access token to a host that may not have it; not sent."""
+
+
 class ZohoTransientError(ZohoAPIError):
     """A failure worth retrying: 429, 5xx, a timeout or a dropped connection.
 

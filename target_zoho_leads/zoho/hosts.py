@@ -29,6 +29,32 @@ DATA_CENTRES: dict[str, tuple[str, str]] = {
 }
 # www., sandbox. and developer. orgs, and the bare domain, in every data centre.
 ZOHO_API_HOST = re.compile(r"(?:[a-z0-9-]+\.)?zohoapis\.(?:com|eu|in|com\.au|jp|sa|com\.cn|ca|uk)")
+# Bulk Write's upload host by the API domain's data centre (zohoapis.<dc>).
+# Zoho's v8 Upload File page
+# (https://www.zoho.com/crm/developer/docs/api/v8/bulk-write/upload-file.html)
+# names https://upload.zoho.com/crm/v8/upload "the common upload endpoint for
+# all data centers" and the faster upload-accl.zoho.com, .eu and .in for the
+# US, EU and India; Zoho's Python SDK (zoho/zohocrm-python-sdk-8.0,
+# zohocrmsdk/src/com/zoho/crm/api/dc/ca_data_center.py and sa_data_center.py)
+# uploads to upload.zohocloud.ca for Canada and files.zoho.sa for Saudi Arabia.
+UPLOAD_HOSTS: dict[str, str] = {
+    "com": "upload-accl.zoho.com",
+    "eu": "upload-accl.zoho.eu",
+    "in": "upload-accl.zoho.in",
+    "ca": "upload.zohocloud.ca",
+    "sa": "files.zoho.sa",
+}
+COMMON_UPLOAD_HOST = "upload.zoho.com"
+# Zoho's file hosts that may receive the token besides its API hosts: the
+# upload hosts above, and the download hosts of Bulk Write result links
+# (download-accl.zoho.com on the v8 Download Result page and in the SDK's
+# samples/bulk_write/download_bulk_write_result.py; download.zoho.<dc>).
+ZOHO_FILE_HOST = re.compile(
+    r"(?:upload|upload-accl|download|download-accl)\."
+    r"(?:zoho\.(?:com|eu|in|com\.au|jp|sa|com\.cn|uk)|zohocloud\.ca)"
+    r"|files\.zoho\.sa"
+)
+_DATA_CENTRE_OF_API_HOST = re.compile(r"(?:[a-z0-9-]+\.)?zohoapis\.([a-z.]+)")
 ACCOUNTS_SERVERS = (
     "https://accounts.zoho.com, .eu, .in, .com.au, .jp, .sa, .com.cn, "
     "https://accounts.zohocloud.ca or https://accounts.zoho.uk"
@@ -113,6 +139,60 @@ def admitted_only_by(allowed_hosts: Sequence[str], url: str) -> bool:
     if is_loopback_host(host) or host in DATA_CENTRES or ZOHO_API_HOST.fullmatch(host):
         return False
     return host in _hosts(allowed_hosts)
+
+
+def upload_origin(api_domain: str) -> str:
+    """Where Bulk Write uploads go for an account whose API domain is ``api_domain``.
+
+    A Zoho API domain gives its data centre's upload host (see
+    :data:`UPLOAD_HOSTS`); any other (a loopback sandbox, a gateway of
+    ``allowed_hosts``) takes uploads itself.
+    """
+    host = host_of(api_domain)
+    found = _DATA_CENTRE_OF_API_HOST.fullmatch(host)
+    if not api_domain.startswith("https://") or not found or not ZOHO_API_HOST.fullmatch(host):
+        return api_domain
+    return "https://" + UPLOAD_HOSTS.get(found.group(1), COMMON_UPLOAD_HOST)
+
+
+def token_may_go_to(origin: str, *, api_domain: str, allowed_hosts: Sequence[str] = ()) -> bool:
+    """Whether a call to ``origin`` may carry the access token.
+
+    Allowed: the API domain (checked when the token came; a local sandbox
+    serves uploads and results on it too), and https on Zoho's API, upload
+    and download hosts or on a host of ``allowed_hosts``. Any other loopback
+    origin is another program on this machine, not the sandbox.
+    """
+    if origin == api_domain:
+        return True
+    host = host_of(origin)
+    if is_loopback_host(host) or not origin.startswith("https://"):
+        return False
+    return bool(ZOHO_API_HOST.fullmatch(host) or ZOHO_FILE_HOST.fullmatch(host)) or host in _hosts(
+        allowed_hosts
+    )
+
+
+def split_link(url: t.Any) -> tuple[str, str]:
+    """A link from a Zoho answer as its origin and its path with query, read once by urllib3.
+
+    Raises:
+        ValueError: The link is not a plain http(s) URL.
+    """
+    if not isinstance(url, str) or not url.isascii() or _AMBIGUOUS.search(url):
+        msg = "the link is not a plain URL"
+        raise ValueError(msg)
+    try:
+        parts = parse_url(url)
+    except LocationParseError:
+        msg = "the link is not a URL that can be read"
+        raise ValueError(msg) from None
+    host = (parts.host or "").lower()
+    if parts.scheme not in {"http", "https"} or not _HOST.fullmatch(host):
+        msg = "the link is not an http(s) URL"
+        raise ValueError(msg)
+    origin = f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+    return origin, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def _origin(url: t.Any, what: str) -> tuple[str, str, str]:

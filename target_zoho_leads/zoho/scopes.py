@@ -9,6 +9,11 @@ SCOPES = (
 )
 # What match_contacts needs besides: reading the Contacts module.
 CONTACTS_SCOPE = "ZohoCRM.modules.contacts.READ"
+# What Bulk Write needs besides; without them write_method records still works.
+BULK_SCOPE = "ZohoCRM.bulk.ALL"
+FILES_SCOPE = "ZohoFiles.files.ALL"
+ORG_SCOPE = "ZohoCRM.org.READ"
+BULK_SCOPES = (BULK_SCOPE, FILES_SCOPE, ORG_SCOPE)
 # Which scope a call needs, by a part of its path; Leads writes need the first.
 SCOPE_OF_PATH = (
     ("/coql", "ZohoCRM.coql.READ"),

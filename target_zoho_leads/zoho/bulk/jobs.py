@@ -1,14 +1,14 @@
 """Writing leads by Zoho's Bulk Write: up to 25,000 a job, 500 credits a job.
 
-A job is: upload a zipped CSV to the content host, create the job, poll it
-until COMPLETED or FAILED, download its result and read one outcome per
-record. Jobs run one after another, so when one fails every earlier job's
-records are known (:attr:`BulkWriteError.settled`) and no later one was sent.
+A job is: upload a zipped CSV to the data centre's upload host, create the
+job, poll it until COMPLETED or FAILED, download its result and read one
+outcome per record. Every call goes through the client's one request path.
+Jobs run one after another, so when one fails every earlier job's records
+are known (:attr:`BulkWriteError.settled`) and no later one was sent.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -26,9 +26,11 @@ from target_zoho_leads.zoho.bulk.csv_file import (
     field_mappings,
 )
 from target_zoho_leads.zoho.bulk.errors import BulkJobFailedError, BulkWriteError
-from target_zoho_leads.zoho.bulk.http import BulkCalls, content_origin, split_download_url
 from target_zoho_leads.zoho.bulk.result import outcomes_of, result_table
-from target_zoho_leads.zoho.errors import ZohoAPIError, ZohoTransientError
+from target_zoho_leads.zoho.bulk.unavailable import BulkResultUnavailableError
+from target_zoho_leads.zoho.errors import ZohoAPIError, ZohoTransientError, ZohoUntrustedHostError
+from target_zoho_leads.zoho.hosts import split_link
+from target_zoho_leads.zoho.scopes import BULK_SCOPE, BULK_SCOPES, FILES_SCOPE, ORG_SCOPE
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -38,10 +40,7 @@ if t.TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-BULK_SCOPE = "ZohoCRM.bulk.ALL"
-FILES_SCOPE = "ZohoFiles.files.ALL"
-ORG_SCOPE = "ZohoCRM.org.READ"
-SCOPES = (BULK_SCOPE, FILES_SCOPE, ORG_SCOPE)
+SCOPES = BULK_SCOPES
 RUNNING = frozenset({"ADDED", "IN PROGRESS"})
 PROGRESS_SECONDS = 30.0  # a log line this often while a job runs
 POLL_FIRST_SECONDS = 2.0
@@ -81,7 +80,7 @@ class BulkWriter:
         """Write through ``client``.
 
         Args:
-            client: The Zoho client whose token, transport and retries are used.
+            client: The Zoho client every call goes through.
             max_rows: Records per job (Zoho: at most 25,000).
             max_bytes: Bytes per CSV (Zoho: at most 25 MB).
             poll_first: Seconds before a job's first status check (None:
@@ -89,8 +88,9 @@ class BulkWriter:
                 ``poll_max``.
             poll_max: Longest wait between two status checks.
             job_timeout: Seconds a job may stay ADDED or IN PROGRESS.
-            on_call: Told of each HTTP attempt, for call counting.
-            on_credits: Told of the API credits each call cost.
+            on_call: Told of each HTTP attempt, for call counting (given
+                with ``on_credits``, they replace ``client``'s own counting).
+            on_credits: Told of the API credits each attempt cost.
             on_resend: Told how many records a job carried when its creation
                 was sent again after a lost answer (Zoho may run both jobs).
             settle_ambiguous: Instead of sending such a job again, raise
@@ -99,8 +99,9 @@ class BulkWriter:
             sleep: Waits between status checks.
             clock: Measures a job's time.
         """
+        if on_call is not None or on_credits is not None:
+            client = client.counting_calls_with(_counter(on_call, on_credits))
         self.client = client
-        self.calls = BulkCalls(client, on_call, on_credits)
         self.max_rows = max(1, min(max_rows, MAX_ROWS))
         self.max_bytes = max(1, min(max_bytes, MAX_BYTES))
         self.poll_first = first_poll_seconds() if poll_first is None else poll_first
@@ -155,8 +156,9 @@ class BulkWriter:
     ) -> None:
         """Make a call that creates nothing, only to hear whether ``scope`` is missing."""
         try:
-            name = f"{method} {url[1]} (scope check)"
-            self.calls.send(method, url, name=name, scope=scope, headers=headers, body=body)
+            self.client.request(
+                method, url[1], origin=url[0], scope=scope, headers=headers, body=body, raw=True
+            )
         except ZohoAPIError as exc:
             # Any other refusal of the request came after its scope was accepted.
             refused = exc.status is not None and HTTP_BAD_REQUEST <= exc.status < HTTP_SERVER_ERROR
@@ -167,8 +169,7 @@ class BulkWriter:
         """The org's id for X-CRM-ORG (its ``zgid``), asked once per writer."""
         with self._org_lock:
             if self._org_id is None:
-                url = (self.client.auth.api_domain, f"/crm/{self.client.api_version}/org")
-                answer = self.calls.json("GET", url, name="GET /org", scope=ORG_SCOPE)
+                answer = _object(self.client.request("GET", "/org", scope=ORG_SCOPE), "GET /org")
                 orgs = answer.get("org")
                 org = orgs[0] if isinstance(orgs, list) and orgs else {}
                 found = org.get("zgid") or org.get("id") if isinstance(org, dict) else None
@@ -207,13 +208,17 @@ class BulkWriter:
     def _start(self, operation: str, file: BulkFile, mappings: list[dict[str, t.Any]]) -> str:
         """Upload ``file`` and create its job; return the job's id."""
         data, kind = _multipart(file.data)
-        upload = self.calls.json(
-            "POST",
-            self._upload_url(),
-            name="POST /upload",
-            scope=FILES_SCOPE,
-            headers=self._upload_headers(kind),
-            body=data,
+        origin, path = self._upload_url()
+        upload = _object(
+            self.client.request(
+                "POST",
+                path,
+                origin=origin,
+                scope=FILES_SCOPE,
+                headers=self._upload_headers(kind),
+                body=data,
+            ),
+            "POST /upload",
         )
         file_id = (upload.get("details") or {}).get("file_id")
         if upload.get("status") != "success" or not file_id:
@@ -249,20 +254,20 @@ class BulkWriter:
                 self.on_resend(count)
 
         try:
-            answer = self.calls.json(
+            origin, path = self._jobs_url("")
+            answer = self.client.request(
                 "POST",
-                self._jobs_url(""),
-                name=f"POST /crm/bulk/{self.client.api_version}/write",
+                path,
+                origin=origin,
                 scope=BULK_SCOPE,
-                headers={"Content-Type": "application/json"},
-                body=_encode(body),
+                json=body,
                 settle_ambiguous=self.settle_ambiguous,
                 on_resend=resent,
             )
         except ZohoTransientError as exc:
             msg = f"a bulk job of {count} records was sent but no answer came back: {exc}"
             raise BulkWriteError(msg, code=exc.code, ambiguous=True) from exc
-        job_id = (answer.get("details") or {}).get("id")
+        job_id = (answer.get("details") or {}).get("id") if isinstance(answer, dict) else None
         if not job_id:
             msg = "POST /crm/bulk/write: Zoho's answer names no job id"
             raise BulkWriteError(msg, code="UNEXPECTED_ANSWER", ambiguous=True)
@@ -275,10 +280,19 @@ class BulkWriter:
         if not isinstance(link, str) or not link:
             msg = f"bulk job {job_id} COMPLETED without a result link"
             raise BulkWriteError(msg, code="UNEXPECTED_ANSWER")
-        url = split_download_url(link, self.client.auth.api_domain)
-        return self.calls.send(
-            "GET", url, name=f"GET bulk job {job_id} result", scope=BULK_SCOPE
-        ).body
+        try:
+            origin, path = split_link(link)
+            result: bytes = self.client.request(
+                "GET", path, origin=origin, scope=BULK_SCOPE, raw=True
+            )
+        except (ValueError, ZohoUntrustedHostError):
+            msg = (
+                f"bulk job {job_id} of {count} records COMPLETED, but its result link is not "
+                "on a Zoho host (nor loopback for a local sandbox); the access token is not "
+                "sent there, so its records' outcomes are unknown"
+            )
+            raise BulkResultUnavailableError(msg) from None
+        return result
 
     def _wait(self, job_id: str, count: int) -> dict[str, t.Any]:
         """Poll the job with backoff until COMPLETED; FAILED or too long is an error."""
@@ -287,7 +301,9 @@ class BulkWriter:
         url = self._jobs_url(f"/{job_id}")
         while True:
             self.sleep(wait)
-            job = self.calls.json("GET", url, name="GET bulk job", scope=BULK_SCOPE)
+            job = _object(
+                self.client.request("GET", url[1], origin=url[0], scope=BULK_SCOPE), "GET bulk job"
+            )
             status = str(job.get("status") or "")
             if status == "COMPLETED":
                 return job
@@ -319,7 +335,7 @@ class BulkWriter:
         return self.client.auth.api_domain, f"/crm/bulk/{self.client.api_version}/write{rest}"
 
     def _upload_url(self) -> tuple[str, str]:
-        return content_origin(self.client.auth.api_domain), f"/crm/{self.client.api_version}/upload"
+        return self.client.upload_origin(), f"/crm/{self.client.api_version}/upload"
 
     def _upload_headers(self, content_type: str) -> dict[str, str]:
         return {"feature": "bulk-write", "X-CRM-ORG": self.org_id(), "Content-Type": content_type}
@@ -339,8 +355,27 @@ def _multipart(data: bytes) -> tuple[bytes, str]:
     return urllib3.encode_multipart_formdata({"file": ("leads.zip", data, "application/zip")})
 
 
-def _encode(body: dict[str, t.Any]) -> bytes:
-    return json.dumps(body).encode()
+def _object(answer: t.Any, name: str) -> dict[str, t.Any]:
+    """``answer`` if it is a JSON object, as every Bulk Write answer is."""
+    if not isinstance(answer, dict):
+        msg = f"{name}: Zoho answered without a JSON object"
+        raise ZohoAPIError(msg, code="UNEXPECTED_ANSWER")
+    return answer
+
+
+def _counter(
+    on_call: Callable[[], None] | None, on_credits: Callable[[int], None] | None
+) -> Callable[[int, int | None], None]:
+    """The client's counting hook, told of each attempt, as the two hooks of a writer."""
+
+    def count(cost: int, concurrency: int | None) -> None:
+        del concurrency
+        if on_call is not None:
+            on_call()
+        if on_credits is not None:
+            on_credits(cost)
+
+    return count
 
 
 def _stopped(exc: ZohoAPIError, settled: list[Outcome]) -> BulkWriteError:
