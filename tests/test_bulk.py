@@ -171,6 +171,7 @@ def test_a_result_that_is_not_a_zipped_csv_is_an_error():
         ("https://www.zohoapis.com.au", "https://upload.zoho.com"),
         ("https://www.zohoapis.jp", "https://upload.zoho.com"),
         ("https://zohoapis.uk", "https://upload.zoho.com"),
+        ("https://www.zohoapis.com.cn", "https://content.zohoapis.com.cn"),
         ("http://127.0.0.1:8123", "http://127.0.0.1:8123"),
         ("https://proxy.example.com", "https://proxy.example.com"),
     ],

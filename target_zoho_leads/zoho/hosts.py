@@ -37,12 +37,16 @@ ZOHO_API_HOST = re.compile(r"(?:[a-z0-9-]+\.)?zohoapis\.(?:com|eu|in|com\.au|jp|
 # US, EU and India; Zoho's Python SDK (zoho/zohocrm-python-sdk-8.0,
 # zohocrmsdk/src/com/zoho/crm/api/dc/ca_data_center.py and sa_data_center.py)
 # uploads to upload.zohocloud.ca for Canada and files.zoho.sa for Saudi Arabia.
+# China's Zoho is run apart from the others (its own domain, zoho.com.cn), so
+# the page's common endpoint on zoho.com is not taken to reach it: the SDK's
+# cn_data_center.py names content.zohoapis.com.cn, an API host of its own.
 UPLOAD_HOSTS: dict[str, str] = {
     "com": "upload-accl.zoho.com",
     "eu": "upload-accl.zoho.eu",
     "in": "upload-accl.zoho.in",
     "ca": "upload.zohocloud.ca",
     "sa": "files.zoho.sa",
+    "com.cn": "content.zohoapis.com.cn",
 }
 COMMON_UPLOAD_HOST = "upload.zoho.com"
 # Zoho's file hosts that may receive the token besides its API hosts: the
