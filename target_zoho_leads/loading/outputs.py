@@ -195,13 +195,21 @@ def _enter(setting: str, folder: int, part: str) -> int:
     try:
         return os.open(part, _FOLDER_FLAGS, dir_fd=folder)
     except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.EMLINK):
+        # Linux answers ENOTDIR for a link with O_DIRECTORY|O_NOFOLLOW, others ELOOP.
+        if exc.errno in (errno.ELOOP, errno.EMLINK) or _is_link(folder, part):
             problem = "has a symbolic link among its folders: give a path of real folders"
         elif exc.errno == errno.ENOTDIR:
             problem = "cannot be written: part of its folder is a file"
         else:
             problem = f"cannot be written: its folder cannot be opened ({exc.strerror})"
         raise OutputFileError(setting, problem) from None
+
+
+def _is_link(folder: int, part: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(part, dir_fd=folder, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _check_opened(setting: str, fd: int, before: os.stat_result | None) -> None:
