@@ -178,12 +178,18 @@ def to_decimal(value: t.Any, digits: int | None = None) -> int | float:
     return int(number) if number.is_integer() and abs(number) < _EXACT_INT else number
 
 
+_MOST_DIGITS = 310  # a float's whole part has at most 309 digits
+
+
 def _within_digits(number: _N, digits: int | None, what: str) -> _N:
     """Refuse a number whose whole part has more digits than its field allows.
 
-    Zoho refuses it too; sending it would spend a call to learn so.
+    Zoho refuses it too; sending it would spend a call to learn so. A
+    field's digits are clamped where its metadata is read; past
+    :data:`_MOST_DIGITS` (more than any float has) no bound applies, and
+    ``10**digits`` is never built.
     """
-    if digits is not None and abs(number) >= 10**digits:
+    if digits is not None and digits < _MOST_DIGITS and abs(number) >= 10**digits:
         msg = f"more than the field's {digits} {what}"
         raise InvalidValue(msg)
     return number

@@ -25,6 +25,25 @@ _DEFAULT_LENGTHS = {
     "currency": 16,
 }
 NUMBER_TYPES = frozenset({"integer", "bigint", "double", "currency", "percent"})
+# The most a field's `length` can honestly be, from Zoho's field docs
+# (www.zoho.com/developer/help/build-vertical-crm/customization/custom-fields.html:
+# text 255 characters, text area 32,000, integer 9 digits, decimal and
+# currency 16 including decimal places, long integer 18); fields.json in
+# the v8 OAS types `length` only as an int32. A larger `length` is clamped
+# before any arithmetic: 10**length for a number of ten million digits cost
+# six seconds a value.
+_MAX_LENGTHS = {
+    "text": 255,
+    "textarea": 32000,
+    "integer": 9,
+    "bigint": 18,
+    "double": 16,
+    "currency": 16,
+}
+# Types the docs give no size for: the largest any Zoho text field takes,
+# and the digits of Zoho's widest number (long integer).
+_MAX_TEXT_LENGTH = 32000
+_MAX_DIGITS = 18
 # The identities Unique Lead looks leads up by (SPEC §4).
 IDENTITY_FIELDS = ("Email", "Phone")
 _TEXT_TYPES = frozenset({"text", "textarea", "picklist", "multiselectpicklist"})
@@ -84,7 +103,8 @@ class LeadField:
             label=str(field.get("field_label") or field.get("display_label") or ""),
             data_type=data_type,
             kind=_kind(data_type, field.get("json_type")),
-            length=_positive(field.get("length")) or _DEFAULT_LENGTHS.get(data_type),
+            length=_clamped(data_type, _positive(field.get("length")))
+            or _DEFAULT_LENGTHS.get(data_type),
             decimals=_decimals(field),
             choices=_choices(field.get("pick_list_values")),
             read_only=bool(field.get("read_only") or field.get("field_read_only")),
@@ -141,6 +161,14 @@ def _positive(value: object) -> int | None:
     return value if value > 0 else None
 
 
+def _clamped(data_type: str, length: int | None) -> int | None:
+    """``length`` at most what Zoho documents for ``data_type`` (see :data:`_MAX_LENGTHS`)."""
+    if length is None:
+        return None
+    default = _MAX_DIGITS if data_type in NUMBER_TYPES else _MAX_TEXT_LENGTH
+    return min(length, _MAX_LENGTHS.get(data_type, default))
+
+
 def _decimals(field: Mapping[str, t.Any]) -> int | None:
     """A number field's decimal places: ``decimal_place``, or a currency's precision."""
     places = field.get("decimal_place")
@@ -149,7 +177,7 @@ def _decimals(field: Mapping[str, t.Any]) -> int | None:
         places = currency.get("precision")
     if isinstance(places, bool) or not isinstance(places, int):
         return None
-    return places if places >= 0 else None
+    return min(places, _MAX_DIGITS) if places >= 0 else None  # no more places than digits
 
 
 def _encrypted(crypt: object) -> bool:

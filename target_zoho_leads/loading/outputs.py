@@ -2,8 +2,8 @@
 
 Both files hold people's data, and their paths come from settings that a
 scheduler or a shared folder may have set up: each is opened once, at
-start-up, without following a symbolic link, and refused unless it is a
-plain file of the user running the target.
+start-up, without following a symbolic link in any part of its path, and
+refused unless it is a plain file of the user running the target.
 """
 
 from __future__ import annotations
@@ -109,15 +109,17 @@ class OutputFile:
 def open_checked(setting: str, path: str) -> int:
     """Open ``path`` for appending, creating it owner-only; refuse anything but our plain file.
 
-    The checks are made on the open descriptor, so a link planted after a
-    look at the path changes nothing: ``O_NOFOLLOW`` refuses a final
-    symbolic link, and ``fstat`` judges the file actually opened. A path
-    is looked at first only so that a pipe or a device is never opened
+    Every folder on the way is opened in turn, each within the one before
+    and without following a symbolic link (``O_NOFOLLOW``), so a link
+    anywhere in the path, even one planted while it is being opened, is
+    refused rather than followed. The checks are made on the open
+    descriptor: ``fstat`` judges the file actually opened. The file is
+    looked at first only so that a pipe or a device is never opened
     (opening some devices does something).
 
     Args:
         setting: The setting's name, for the error.
-        path: The file; its folder is created if missing.
+        path: The file; missing folders are created, owner-only.
 
     Returns:
         The open descriptor (write-only, appending).
@@ -125,16 +127,24 @@ def open_checked(setting: str, path: str) -> int:
     Raises:
         OutputFileError: The file cannot be used; nothing in it was changed.
     """
-    _make_folder(setting, path)
+    folder, name = _open_folder(setting, path)
     try:
-        before: os.stat_result | None = os.lstat(path)
+        return _open_in(setting, folder, name)
+    finally:
+        os.close(folder)
+
+
+def _open_in(setting: str, folder: int, name: str) -> int:
+    """Open ``name`` within the open ``folder``, as :func:`open_checked` says."""
+    try:
+        before: os.stat_result | None = os.stat(name, dir_fd=folder, follow_symlinks=False)
     except FileNotFoundError:
         before = None
     if before is not None:
         _refuse_unless_plain(setting, before)
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
     try:
-        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+        fd = os.open(name, flags | _CLOEXEC, 0o600, dir_fd=folder)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.EMLINK):  # O_NOFOLLOW's answer, by OS
             raise OutputFileError(setting, _problem("a symbolic link")) from None
@@ -147,18 +157,59 @@ def open_checked(setting: str, path: str) -> int:
     return fd
 
 
-def _make_folder(setting: str, path: str) -> None:
-    folder = os.path.dirname(path)  # noqa: PTH120 - a str path, as the setting gives it
-    if not folder:
-        return
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
+
+
+def _open_folder(setting: str, path: str) -> tuple[int, str]:
+    """The folder of ``path``, opened part by part without following links; and the file's name.
+
+    Raises:
+        OutputFileError: A part is a symbolic link or a file, or cannot be
+            created or opened.
+    """
+    head, name = os.path.split(path)
+    if name in ("", ".", ".."):
+        raise OutputFileError(setting, _problem("a folder"))
+    folder = os.open("/" if path.startswith("/") else ".", _FOLDER_FLAGS)
+    for part in head.split("/"):
+        if part in ("", "."):  # a leading, doubled or trailing slash
+            continue
+        try:
+            inner = _enter(setting, folder, part)
+        finally:
+            os.close(folder)
+        folder = inner
+    return folder, name
+
+
+def _enter(setting: str, folder: int, part: str) -> int:
+    """Open the folder ``part`` within ``folder``, creating it owner-only if missing."""
     try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)  # noqa: PTH103
-    except FileExistsError:  # a file where the folder should be
-        problem = "cannot be written: part of its folder is a file"
-        raise OutputFileError(setting, problem) from None
+        os.mkdir(part, 0o700, dir_fd=folder)
+    except FileExistsError:
+        pass
     except OSError as exc:
         problem = f"cannot be written: its folder cannot be created ({exc.strerror})"
         raise OutputFileError(setting, problem) from None
+    try:
+        return os.open(part, _FOLDER_FLAGS, dir_fd=folder)
+    except OSError as exc:
+        # Linux answers ENOTDIR for a link with O_DIRECTORY|O_NOFOLLOW, others ELOOP.
+        if exc.errno in (errno.ELOOP, errno.EMLINK) or _is_link(folder, part):
+            problem = "has a symbolic link among its folders: give a path of real folders"
+        elif exc.errno == errno.ENOTDIR:
+            problem = "cannot be written: part of its folder is a file"
+        else:
+            problem = f"cannot be written: its folder cannot be opened ({exc.strerror})"
+        raise OutputFileError(setting, problem) from None
+
+
+def _is_link(folder: int, part: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(part, dir_fd=folder, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _check_opened(setting: str, fd: int, before: os.stat_result | None) -> None:

@@ -93,6 +93,7 @@ class Settings:
         if problems:  # wrong types would only add confusing follow-on problems
             raise ConfigValidationError(problems[0], errors=problems)
         given = {k: v for k, v in config.items() if v is not None}
+        warn_unmatchable_hosts(given.get("allowed_hosts", ()))
         try:
             unique_lead = parse_flag(given.get("unique_lead", False))
         except ValueError as exc:
@@ -225,6 +226,38 @@ def warn_unknown(config: Mapping[str, t.Any], schema: Mapping[str, t.Any]) -> No
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
         logger.warning("Unknown setting %s is ignored%s", name, hint)
+
+
+def warn_unmatchable_hosts(allowed_hosts: t.Iterable[t.Any]) -> None:
+    """Warn about each ``allowed_hosts`` entry that can never match a URL's host.
+
+    A URL's host is compared whole, lower-cased (zoho/hosts.py): a wildcard,
+    a scheme, a path, a port or brackets never equal one, and the user who
+    wrote ``*.example.com`` would otherwise learn so only from a refused
+    URL. The entry is named by position: one written as a URL may hold a
+    password.
+    """
+    for position, entry in enumerate(allowed_hosts, start=1):
+        why = unmatchable_because(str(entry).strip())
+        if why:
+            logger.warning(
+                "allowed_hosts entry %d can never match a host (%s): list bare host names",
+                position,
+                why,
+            )
+
+
+def unmatchable_because(host: str) -> str | None:
+    """Why a bare-host comparison can never take ``host``; None if it can."""
+    reasons = (
+        (not host, "it is empty"),
+        ("*" in host or "?" in host, "wildcards are not read"),
+        ("://" in host, "it has a scheme"),
+        ("/" in host or "@" in host or " " in host, "it is not a host name"),
+        ("[" in host or "]" in host, "IPv6 addresses go without brackets"),
+        (host.count(":") == 1, "it has a port"),
+    )
+    return next((reason for bad, reason in reasons if bad), None)
 
 
 def parse_flag(value: t.Any) -> bool:

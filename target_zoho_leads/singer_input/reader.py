@@ -15,6 +15,7 @@ from target_zoho_leads.singer_input.bounds import (
     brackets,
     nesting,
 )
+from target_zoho_leads.singer_input.schema_budget import SchemaTooLargeError, check_size
 
 # Floats stay floats: a lead's numbers go to Zoho as JSON numbers anyway, and
 # the SDK's Decimal parsing costs time on every record.
@@ -198,6 +199,11 @@ def _check_schema(message: dict[str, t.Any], stream: str) -> None:
         msg = "the key_properties of a SCHEMA message must be a list of field names"
         raise InvalidInputLine(msg)
     schema = message.get("schema", {})
+    try:
+        check_size(schema)  # before the SDK copies and walks it
+    except SchemaTooLargeError as exc:
+        msg = f"the SCHEMA of stream {stream!r} cannot be checked safely: {exc}"
+        raise InvalidInputLine(msg) from None
     properties = schema.get("properties", {})
     if not isinstance(properties, dict):  # the SDK edits it in place as an object
         msg = (

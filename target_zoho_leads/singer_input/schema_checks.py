@@ -2,7 +2,9 @@
 
 A SCHEMA comes from the tap, so compiling it must end, and so must checking
 a record with it: ``$ref`` loops and odd ``$id`` values are refused when it
-is compiled (schema_refs), patterns run with a time limit (schema_patterns),
+is compiled (schema_refs), so is a SCHEMA too large to compile in bounded
+memory, and each record's check has one time budget (schema_budget), its
+patterns included (schema_patterns);
 and what a failed check says names fields by the SCHEMA's own property
 names or positions, never by a record's keys, which can be emails.
 """
@@ -17,8 +19,15 @@ import msgspec
 import regex
 from singer_sdk.exceptions import InvalidJSONSchema
 
+from target_zoho_leads.singer_input.schema_budget import (
+    RECORD_CHECK_SECONDS,
+    CheckTimeout,
+    RecordBudget,
+    SchemaTooLargeError,
+    check_code_size,
+    check_size,
+)
 from target_zoho_leads.singer_input.schema_patterns import (
-    PATTERN_TIMEOUT_SECONDS,
     PatternTimeout,
     Place,
     bound_patterns,
@@ -93,7 +102,8 @@ class RecordCheck:
         Raises:
             InvalidJSONSchema: The SCHEMA is not one the compiler can use.
         """
-        self._exact = compile_exact_check(stream, schema)
+        self._budget = RecordBudget()
+        self._exact = compile_exact_check(stream, schema, self._budget)
         self._quick = quick_type(schema)
         self._names = _property_names(schema)
         self._patterns = pattern_places(schema)
@@ -112,11 +122,14 @@ class RecordCheck:
             else:
                 return
         try:
-            self._exact(record)
+            self._budget.run(self._exact, record)
         except fastjsonschema.JsonSchemaValueException as exc:
             raise self._mismatch(exc) from None
         except PatternTimeout as exc:
             raise self._timeout(exc.pattern) from None
+        except CheckTimeout:
+            msg = f"data could not be checked against the SCHEMA within {RECORD_CHECK_SECONDS:g} s"
+            raise SchemaMismatch(msg, "data", None, SCHEMA_CHECK_TIMEOUT) from None
         except RecursionError:  # a recursive SCHEMA on data nested near the limit
             msg = "data is nested too deeply to check against the SCHEMA"
             raise SchemaMismatch(msg, "data", None, SCHEMA_MISMATCH) from None
@@ -140,7 +153,7 @@ class RecordCheck:
         )
         message = (
             f"{where} could not be checked against the SCHEMA's pattern "
-            f"{pattern[:60]!r} within {PATTERN_TIMEOUT_SECONDS:g} s"
+            f"{pattern[:60]!r} within {RECORD_CHECK_SECONDS:g} s"
         )
         return SchemaMismatch(message, places[0].place, "pattern", SCHEMA_CHECK_TIMEOUT)
 
@@ -287,14 +300,17 @@ _NO_REMOTE_REFS = dict.fromkeys(("http", "https", "file", "ftp", "data", ""), _r
 
 
 def compile_exact_check(
-    stream: str, schema: dict[str, t.Any]
+    stream: str, schema: dict[str, t.Any], budget: RecordBudget | None = None
 ) -> t.Callable[[dict[str, t.Any]], t.Any]:
     """Compile a stream's SCHEMA into Python: the exact check, with clear messages.
 
     Formats are not enforced, as in the SDK's default: a tap's loose
     date-time string is for Zoho's coercion to judge, not the schema. The
     root's ``$id`` is left out (every ``$ref`` is read within the SCHEMA);
-    patterns are swapped for time-limited ones.
+    patterns are swapped for ones within ``budget``. The code is generated
+    once to be measured and again to be compiled (fastjsonschema's public
+    calls): generating costs a tenth of compiling, and a SCHEMA past
+    :data:`MAX_CHECK_CODE_BYTES` is never compiled.
 
     Raises:
         InvalidJSONSchema: The SCHEMA is not one the compiler can use, or
@@ -302,12 +318,13 @@ def compile_exact_check(
             stream and the kind of problem only.
     """
     try:
+        check_size(schema)
         check_references(schema)
-        validate = fastjsonschema.compile(
-            without_root_id(schema), use_formats=False, handlers=_NO_REMOTE_REFS
-        )
-        bound_patterns(validate)
-    except SchemaReferenceError as exc:
+        options: dict[str, t.Any] = {"use_formats": False, "handlers": _NO_REMOTE_REFS}
+        check_code_size(fastjsonschema.compile_to_code(without_root_id(schema), **options))
+        validate = fastjsonschema.compile(without_root_id(schema), **options)
+        bound_patterns(validate, budget or RecordBudget())
+    except (SchemaReferenceError, SchemaTooLargeError) as exc:
         msg = f"the SCHEMA of stream '{stream[:100]}' cannot be checked safely: {exc}"
         raise InvalidJSONSchema(msg) from None
     except fastjsonschema.JsonSchemaDefinitionException as exc:

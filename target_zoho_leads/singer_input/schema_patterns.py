@@ -1,9 +1,11 @@
-"""A SCHEMA's ``pattern`` and ``patternProperties`` run with a time limit per value.
+"""A SCHEMA's ``pattern`` and ``patternProperties`` run within their record's time budget.
 
 Python's ``re`` backtracks: ``^(a|aa)+$`` against sixty a's and a ``!``
 takes longer than a run has. The ``regex`` package reads the same
-patterns the same way and stops a match after a time limit; the value it
-could not judge makes its record a rejected one, and the run goes on.
+patterns the same way and stops a match after a time limit: each match
+gets what is left of its record's budget (fifty values of a record share
+one second, not a second each); the value it could not judge makes its
+record a rejected one, and the run goes on.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ import typing as t
 
 import regex
 
-# Long enough for any honest pattern on any value Zoho takes (microseconds),
-# short enough that a hostile one costs a second a record, not hours.
-PATTERN_TIMEOUT_SECONDS = 1.0
+if t.TYPE_CHECKING:
+    from target_zoho_leads.singer_input.schema_budget import RecordBudget
 
 
 class PatternTimeout(Exception):  # noqa: N818 - it is what happened, not an error of ours
@@ -29,7 +30,7 @@ class PatternTimeout(Exception):  # noqa: N818 - it is what happened, not an err
 class BoundedPattern:
     """Stands in for a compiled ``re`` pattern in fastjsonschema's code: ``search`` only."""
 
-    def __init__(self, key: str, compiled: t.Any, timeout: float) -> None:
+    def __init__(self, key: str, compiled: t.Any, budget: RecordBudget) -> None:
         """Compile the same pattern, with the same flags, in the ``regex`` package.
 
         Raises:
@@ -37,20 +38,18 @@ class BoundedPattern:
         """
         self._key = key
         self._regex = regex.compile(compiled.pattern, compiled.flags)
-        self._timeout = timeout
+        self._budget = budget
 
     def search(self, text: str) -> t.Any:
-        """Search ``text``; raise :class:`PatternTimeout` past the time limit."""
+        """Search ``text``; raise :class:`PatternTimeout` past the record's time budget."""
         try:
-            return self._regex.search(text, timeout=self._timeout)
+            return self._regex.search(text, timeout=self._budget.remaining())
         except TimeoutError:
             raise PatternTimeout(self._key) from None
 
 
-def bound_patterns(
-    validate: t.Callable[..., t.Any], timeout: float = PATTERN_TIMEOUT_SECONDS
-) -> None:
-    """Swap the ``re`` patterns of a fastjsonschema check for time-limited ones.
+def bound_patterns(validate: t.Callable[..., t.Any], budget: RecordBudget) -> None:
+    """Swap the ``re`` patterns of a fastjsonschema check for ones within ``budget``.
 
     fastjsonschema compiles a SCHEMA's patterns into ``REGEX_PATTERNS`` in
     the globals of the code it generates, and only ever calls ``search`` on
@@ -65,7 +64,7 @@ def bound_patterns(
         msg = "fastjsonschema keeps its patterns elsewhere: pattern checks cannot be bounded"
         raise TypeError(msg)  # a failed test, never a user's problem
     for key, compiled in list(patterns.items()):
-        patterns[key] = BoundedPattern(key, compiled, timeout)
+        patterns[key] = BoundedPattern(key, compiled, budget)
 
 
 class Place(t.NamedTuple):
