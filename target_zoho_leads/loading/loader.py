@@ -202,7 +202,7 @@ class LeadLoader:
         """Count what each record became and report the rejected and skipped ones."""
         settled = result.settled()
         stats = self.stats_for(stream)
-        stats.count_outcomes(outcome for _, outcome in settled)
+        stats.count_outcomes([outcome for _, outcome in settled])
         stats.count_ambiguous(result.ambiguous)
         for index, outcome in settled:
             if outcome.kind in _KEPT:

@@ -69,7 +69,8 @@ class StreamStats:
     def count_outcomes(self, outcomes: Iterable[Outcome]) -> None:
         """Count each record's outcome."""
         with self._lock:
-            self.kinds.update(outcome.kind for outcome in outcomes)
+            for outcome in outcomes:
+                self.kinds[outcome.kind] += 1
 
     def count_dry_run(self, count: int) -> None:
         """Count leads written to the dry-run file."""
