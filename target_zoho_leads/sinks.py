@@ -18,20 +18,22 @@ else:
 if t.TYPE_CHECKING:
     from singer_sdk.target_base import Target
 
+    from target_zoho_leads.loading.confirmations import Confirmations
     from target_zoho_leads.loading.loader import LeadLoader
 
 
 class LoadingTarget(t.Protocol):
-    """What a sink needs of its target: the run's loader, and a word when records are done."""
+    """What a sink needs of its target: the run's loader and its record confirmations."""
 
     loader: LeadLoader
+    confirmations: Confirmations
 
     def release_confirmed_state(self) -> None:
-        """Pass on the STATE messages whose records are all confirmed."""
+        """Pass on the STATE that :attr:`confirmations` now says is safe, if any."""
 
 
 class ZohoLeadsSink(BatchSink):
-    """Collects a stream's records into batches for the loader, counting them for STATE."""
+    """Collects a stream's records into batches for the loader, confirming them for STATE."""
 
     def __init__(
         self,
@@ -43,15 +45,14 @@ class ZohoLeadsSink(BatchSink):
         """Take the run's loader from the target: it maps, writes and counts."""
         host = t.cast("LoadingTarget", target)
         self.loader = host.loader
+        self.confirmations = host.confirmations
         self._release_state = host.release_confirmed_state
         super().__init__(target, stream_name, schema, key_properties)
 
     @override
     def setup(self) -> None:
-        """Attach the stream's compiled SCHEMA check; start the STATE counts."""
+        """Attach the stream's compiled SCHEMA check."""
         self.loader.stats_for(self.stream_name)  # a stream with no records still has its line
-        self.records_received = 0
-        self.records_confirmed = 0
         self._check = (
             self.loader.schema_check(self.stream_name, self.schema)
             if self.validate_schema
@@ -83,7 +84,6 @@ class ZohoLeadsSink(BatchSink):
     @override
     def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
         """Keep the record for the batch, or reject it if it breaks its SCHEMA."""
-        self.records_received += 1
         if self._check is not None:
             try:
                 self._check(record)
@@ -91,18 +91,17 @@ class ZohoLeadsSink(BatchSink):
                 # The check names the SCHEMA's own place and rule, never the value.
                 field = (exc.name or "").removeprefix("data").lstrip(".") or None
                 outcome = Outcome(REJECTED, code=exc.code, message=exc.message, field=field)
-                self.loader.reject(self.stream_name, record, outcome)
-                self.records_confirmed += 1
+                self.loader.reject(self.stream_name, record, outcome)  # confirmed as it is
                 return
         context["records"].append(record)
-        context["seqs"].append(self.loader.next_seq())
+        context["seqs"].append(self.confirmations.read())
 
     @override
     def process_batch(self, context: dict[str, t.Any]) -> None:
         """Hand the batch to the loader; its records are then confirmed for STATE."""
-        records: list[dict[str, t.Any]] = context.get("records", [])
-        self.loader.write_batch(self.stream_name, records, context.get("seqs", []))
-        self.records_confirmed += len(records)
+        seqs: list[int] = context.get("seqs", [])
+        self.loader.write_batch(self.stream_name, context.get("records", []), seqs)
+        self.confirmations.confirm(seqs)  # not reached when the write failed
         self._release_state()
 
     @override

@@ -20,6 +20,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.target_base import Target
 
+from target_zoho_leads.loading.confirmations import Confirmations
 from target_zoho_leads.loading.loader import LeadLoader
 from target_zoho_leads.loading.progress import ProgressReporter
 from target_zoho_leads.settings.model import Settings
@@ -98,9 +99,9 @@ class TargetZohoLeads(Target):
         self.loader = LeadLoader(self.settings)
         if isinstance(self.message_reader, LeadMessageReader):
             self.message_reader.max_line_bytes = self.settings.max_line_bytes
-        self._state_lock = threading.Lock()
-        self._pending_states: list[tuple[dict[str, t.Any], list[tuple[ZohoLeadsSink, int]]]] = []
-        self._last_emitted_state: dict[str, t.Any] | None = None
+        # Which records are confirmed, and so which STATE may pass on.
+        self.confirmations = Confirmations()
+        self._emit_lock = threading.Lock()  # sinks drained in parallel: STATEs stay in order
         # Stream -> its sink, for streams whose records need none of the SDK's
         # per-record steps (see `_process_record_message`); None: they do.
         self._plain_sinks: dict[str, ZohoLeadsSink | None] = {}
@@ -191,34 +192,15 @@ class TargetZohoLeads(Target):
     def _process_state_message(self, message_dict: dict[str, t.Any]) -> None:
         """Hold the STATE until the records received before it are confirmed."""
         self._assert_line_requires(message_dict, requires={"value"})
-        state = message_dict["value"]
-        with self._state_lock:
-            latest = (
-                self._pending_states[-1][0] if self._pending_states else self._last_emitted_state
-            )
-            if state == latest:
-                return
-            sinks = [*self._sinks_to_clear, *self._sinks_active.values()]
-            waits = [
-                (sink, sink.records_received)
-                for sink in sinks
-                if isinstance(sink, ZohoLeadsSink)
-                and sink.records_received > sink.records_confirmed
-            ]
-            self._pending_states.append((copy.deepcopy(state), waits))
+        self.confirmations.hold(message_dict["value"])
         self.release_confirmed_state()
 
     def release_confirmed_state(self) -> None:
         """Emit the newest held STATE whose records are all confirmed, if any."""
-        with self._state_lock:
-            ready = None
-            while self._pending_states and all(
-                sink.records_confirmed >= count for sink, count in self._pending_states[0][1]
-            ):
-                ready = self._pending_states.pop(0)[0]
-            if ready is not None and ready != self._last_emitted_state:
-                self._last_emitted_state = ready
-                self._write_state_message(copy.deepcopy(ready))
+        with self._emit_lock:
+            state = self.confirmations.safe_state()
+            if state is not None:
+                self._write_state_message(state)
 
     # End of the run.
 
@@ -289,7 +271,8 @@ class TargetZohoLeads(Target):
             cls.logger.error("%s", settings_failure(exc))
             sys.exit(1)
         loader = target.loader
-        progress = ProgressReporter(lambda: loader.records_seen, loader.all_stats)
+        confirmations = target.confirmations
+        progress = ProgressReporter(lambda: confirmations.records_read, loader.all_stats)
         tune_garbage_collector()
         try:
             if loader.dry_run is None:

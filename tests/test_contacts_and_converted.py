@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from target_zoho_leads.loading.stats import StreamStats
-from target_zoho_leads.loading.writes import UniqueLeadWriter
+from target_zoho_leads.loading.results import Route
+from target_zoho_leads.loading.unique_writes import UniqueLeadWriter
 from target_zoho_leads.zoho.client import ItemDetails, WriteItem
 from target_zoho_leads.zoho.outcomes import (
     CREATED,
@@ -203,15 +203,16 @@ class FakeClient:
 
 def write_batches(client: FakeClient, *batches: list[dict], **settings: t.Any) -> list[list]:
     """Write batches through a UniqueLeadWriter on ``client``; each batch's outcomes."""
-    stats = StreamStats("cdp")
     seq = 0
     outcomes = []
     with ThreadPoolExecutor(1) as executor:
-        writer = UniqueLeadWriter(client, executor, None, "CDP_ID", **settings)
+        writer = UniqueLeadWriter(executor, None, "CDP_ID", **settings)
         for batch in batches:
             seqs = list(range(seq, seq + len(batch)))
             seq += len(batch)
-            outcomes.append(writer.write(batch, stats, seqs))
+            result = writer.write(batch, seqs, Route(t.cast("t.Any", client)))
+            assert result.failure() is None
+            outcomes.append(result.outcomes)
     return outcomes
 
 

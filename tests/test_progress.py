@@ -7,12 +7,16 @@ import time
 
 from target_zoho_leads.loading.progress import ProgressReporter
 from target_zoho_leads.loading.stats import StreamStats
+from target_zoho_leads.zoho.outcomes import CREATED, REJECTED, UNCHANGED, UPDATED, Outcome
 
 
 def test_progress_is_logged_at_a_steady_rhythm_with_the_running_counts(caplog):
     """Records read, leads written, rejected, rate and API calls, every interval."""
     web = StreamStats("web")
-    web.add(created=40, updated=5, unchanged=3, rejected=2, api_calls=7)
+    kinds = [CREATED] * 40 + [UPDATED] * 5 + [UNCHANGED] * 3 + [REJECTED] * 2
+    web.count_outcomes(Outcome(kind) for kind in kinds)
+    for _ in range(7):
+        web.count_call()
     reporter = ProgressReporter(lambda: 120, lambda: [web], every=0.05)
     with caplog.at_level(logging.INFO, logger="target-zoho-leads.progress"):
         reporter.start()

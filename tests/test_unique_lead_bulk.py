@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from target_zoho_leads.loading.stats import StreamStats
-from target_zoho_leads.loading.writes import UniqueLeadWriter
+from target_zoho_leads.loading.results import Route, WriteResult
+from target_zoho_leads.loading.unique_writes import UniqueLeadWriter
 from target_zoho_leads.zoho.bulk.errors import BulkJobFailedError
 from target_zoho_leads.zoho.bulk.jobs import POLL_FIRST_ENV
 from target_zoho_leads.zoho.outcomes import (
@@ -218,17 +218,16 @@ class FakeRoute:
         return self._job("update", rows)
 
 
-def write_by_bulk(client: FakeClient, route: FakeRoute, *batches: list[dict]) -> list[list]:
+def write_by_bulk(client: FakeClient, route: FakeRoute, *batches: list[dict]) -> list[WriteResult]:
     """Write batches through a UniqueLeadWriter whose every write goes by ``route``."""
-    stats = StreamStats("cdp")
-    outcomes, seq = [], 0
+    results, seq = [], 0
     with ThreadPoolExecutor(1) as executor:
-        writer = UniqueLeadWriter(client, executor, None, "CDP_ID")
+        writer = UniqueLeadWriter(executor, None, "CDP_ID")
         for batch in batches:
             seqs = list(range(seq, seq + len(batch)))
             seq += len(batch)
-            outcomes.append(writer.write(batch, stats, seqs, bulk=lambda _count: route))
-    return outcomes
+            results.append(writer.write(batch, seqs, Route(t.cast("t.Any", client), route)))
+    return results
 
 
 def test_a_job_row_refused_as_duplicate_joins_the_lead_a_fresh_lookup_finds():
@@ -237,7 +236,8 @@ def test_a_job_row_refused_as_duplicate_joins_the_lead_a_fresh_lookup_finds():
     duplicate = Outcome(REJECTED, code="DUPLICATE_DATA", message="duplicate data", field="Email")
     route = FakeRoute(client, insert=duplicate, update=Outcome(UPDATED, "L9"))
     route.then_rows = [{"id": "L9", "Email": "d@x.cn", "CDP_ID": "old"}]
-    (outcomes,) = write_by_bulk(client, route, [{"Email": "D@x.cn", "CDP_ID": "t1"}])
+    (result,) = write_by_bulk(client, route, [{"Email": "D@x.cn", "CDP_ID": "t1"}])
+    outcomes = t.cast("list[Outcome]", result.outcomes)
     assert [(o.kind, o.lead_id) for o in outcomes] == [(UPDATED, "L9")]
     assert route.jobs == ["insert", "update"]
     assert client.writes == []
@@ -248,15 +248,18 @@ def test_an_update_row_refused_as_converted_record_skips_the_person_from_then_on
     client = FakeClient([{"id": "L1", "Email": "a@x.cn", "CDP_ID": "old"}], put=None, post=None)
     converted = Outcome(REJECTED, code="CONVERTED_RECORD", message="converted")
     route = FakeRoute(client, insert=None, update=converted)
-    first, later = write_by_bulk(
-        client,
-        route,
-        [
-            {"Email": "A@x.cn", "CDP_ID": "t1"},
-            {"Email": "a@x.cn", "CDP_ID": "t2"},
-            {"Email": "b@x.cn", "CDP_ID": "t3"},
-        ],
-        [{"Email": "a@x.cn", "CDP_ID": "t4"}],
+    first, later = (
+        result.outcomes
+        for result in write_by_bulk(
+            client,
+            route,
+            [
+                {"Email": "A@x.cn", "CDP_ID": "t1"},
+                {"Email": "a@x.cn", "CDP_ID": "t2"},
+                {"Email": "b@x.cn", "CDP_ID": "t3"},
+            ],
+            [{"Email": "a@x.cn", "CDP_ID": "t4"}],
+        )
     )
     assert [(o.kind, o.code, o.lead_id) for o in first] == [
         (SKIPPED, EXISTS_AS_CONVERTED_LEAD, "L1"),
@@ -267,15 +270,16 @@ def test_an_update_row_refused_as_converted_record_skips_the_person_from_then_on
     assert route.jobs == ["insert", "update"]
 
 
-def test_a_failed_job_gives_the_loader_only_the_outcomes_known_from_the_first_record():
-    """The job failed: the unchanged record before it is settled, nothing from the job on."""
+def test_a_failed_job_gives_the_loader_only_the_outcomes_known_and_the_failure():
+    """The job failed: the unchanged record is settled, the job's record has no outcome."""
     client = FakeClient([{"id": "L1", "Email": "a@x.cn", "CDP_ID": "t1"}], put=None, post=None)
     failed = BulkJobFailedError("bulk job 1 of 1 records ended FAILED", code="FAILED")
     route = FakeRoute(client, insert=failed, update=None)
-    with pytest.raises(BulkJobFailedError) as raised:
-        write_by_bulk(
-            client,
-            route,
-            [{"Email": "a@x.cn", "CDP_ID": "t1"}, {"Email": "n@x.cn", "CDP_ID": "t2"}],
-        )
-    assert raised.value.settled == [Outcome(UNCHANGED, "L1")]
+    (result,) = write_by_bulk(
+        client,
+        route,
+        [{"Email": "a@x.cn", "CDP_ID": "t1"}, {"Email": "n@x.cn", "CDP_ID": "t2"}],
+    )
+    assert result.outcomes == [Outcome(UNCHANGED, "L1"), None]
+    assert result.error is failed
+    assert result.failure() is failed

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import threading
+import typing as t
+
+from target_zoho_leads.zoho.outcomes import OutcomeKind
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from target_zoho_leads.zoho.outcomes import Outcome
 
 
 @dataclasses.dataclass
@@ -12,11 +21,7 @@ class StreamStats:
 
     stream: str
     records_read: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    skipped: int = 0  # Contacts and converted leads (Unique Lead): not written
+    kinds: collections.Counter[OutcomeKind] = dataclasses.field(default_factory=collections.Counter)
     dry_run_written: int = 0
     api_calls: int = 0
     credits: int = 0
@@ -26,11 +31,56 @@ class StreamStats:
         default_factory=threading.Lock, repr=False, compare=False
     )
 
-    def add(self, **counts: int) -> None:
-        """Add to the named counters, e.g. ``add(created=3, rejected=1)``."""
+    @property
+    def created(self) -> int:
+        """Leads created."""
+        return self.kinds[OutcomeKind.CREATED]
+
+    @property
+    def updated(self) -> int:
+        """Leads whose tracking id was written (Unique Lead)."""
+        return self.kinds[OutcomeKind.UPDATED]
+
+    @property
+    def unchanged(self) -> int:
+        """Records of a person whose lead needed no write."""
+        return self.kinds[OutcomeKind.UNCHANGED]
+
+    @property
+    def rejected(self) -> int:
+        """Records refused, by the field checks or by Zoho."""
+        return self.kinds[OutcomeKind.REJECTED]
+
+    @property
+    def skipped(self) -> int:
+        """Contacts' and converted leads' records (Unique Lead): not written."""
+        return self.kinds[OutcomeKind.SKIPPED]
+
+    def count_read(self, count: int) -> None:
+        """Count records read from the input."""
         with self._lock:
-            for name, count in counts.items():
-                setattr(self, name, getattr(self, name) + count)
+            self.records_read += count
+
+    def count_outcome(self, kind: OutcomeKind) -> None:
+        """Count one record's outcome."""
+        with self._lock:
+            self.kinds[kind] += 1
+
+    def count_outcomes(self, outcomes: Iterable[Outcome]) -> None:
+        """Count each record's outcome."""
+        with self._lock:
+            for outcome in outcomes:
+                self.kinds[outcome.kind] += 1
+
+    def count_dry_run(self, count: int) -> None:
+        """Count leads written to the dry-run file."""
+        with self._lock:
+            self.dry_run_written += count
+
+    def count_ambiguous(self, count: int) -> None:
+        """Count leads sent whose answer was lost (sent again, or looked up)."""
+        with self._lock:
+            self.ambiguous_writes += count
 
     def count_call(self, cost: int = 0, concurrency: int | None = None) -> None:
         """Count one HTTP attempt to Zoho's API and the API credits it cost.
@@ -46,9 +96,10 @@ class StreamStats:
             if concurrency is not None:
                 self.concurrency = concurrency
 
-    def add_credits(self, cost: int) -> None:
+    def count_credits(self, cost: int) -> None:
         """Count API credits spent by a call counted elsewhere (Bulk Write's)."""
-        self.add(credits=cost)
+        with self._lock:
+            self.credits += cost
 
     def summary(self) -> str:
         """One line for the log: every record accounted for."""

@@ -10,12 +10,13 @@ from target_zoho_leads.zoho.write_items import ItemDetails
 
 if t.TYPE_CHECKING:
     from target_zoho_leads.unique.dedupe import Blocked
+    from target_zoho_leads.zoho.outcomes import OutcomeKind
     from target_zoho_leads.zoho.write_items import WriteItem
 
 _NO_DETAILS = ItemDetails()
 
 
-def outcome_of(item: WriteItem, success: str) -> Outcome:
+def outcome_of(item: WriteItem, success: OutcomeKind) -> Outcome:
     """Read one item of an insert or update answer.
 
     Args:

@@ -1,6 +1,6 @@
 """What Zoho's answers make of a Unique Lead batch: each record's outcome, and the run's memory.
 
-No I/O: the writer (:mod:`target_zoho_leads.loading.writes`) sends creates and
+No I/O: the writer (:mod:`target_zoho_leads.loading.unique_writes`) sends creates and
 updates by the records API or Bulk Write; whatever way an answer came, it is
 read here the same way, so both ways keep SPEC §4's guarantees alike.
 """
@@ -29,6 +29,7 @@ if t.TYPE_CHECKING:
     from target_zoho_leads.unique.dedupe import BatchPlan, NewLead
     from target_zoho_leads.unique.identities import Key
     from target_zoho_leads.unique.known import KnownLeads
+    from target_zoho_leads.zoho.outcomes import OutcomeKind
 
 CONVERTED_RECORD = "CONVERTED_RECORD"  # Zoho's refusal to update a converted lead
 DUPLICATE_DATA = "DUPLICATE_DATA"  # Zoho's refusal to create a record another one clashes with
@@ -39,6 +40,9 @@ class BatchLedger:
 
     def __init__(self, known: KnownLeads, tracking_field: str, plan: BatchPlan, size: int) -> None:
         """Start from the plan: the records that change nothing or are skipped are settled.
+
+        ``outcomes`` holds one entry per record, None until its write is
+        answered; ``creates`` and ``updates`` are the writes still due.
 
         Args:
             known: The run's memory of the CRM, taught by every answer.
@@ -54,20 +58,8 @@ class BatchLedger:
             self.outcomes[index] = Outcome(UNCHANGED, lead_id)
         for index, blocked in plan.blocked.items():
             self.outcomes[index] = skipped(blocked)
+        self.creates = plan.creates
         self.updates = {update.lead_id: update for update in plan.updates}
-
-    def result(self) -> list[Outcome]:
-        """Every record's outcome, in order (once every create and update was answered)."""
-        return t.cast("list[Outcome]", self.outcomes)
-
-    def settled(self) -> list[Outcome]:
-        """The outcomes known so far from the batch's first record up to the first unknown one."""
-        known = []
-        for outcome in self.outcomes:
-            if outcome is None:
-                break
-            known.append(outcome)
-        return known
 
     def created(self, new: NewLead, outcome: Outcome) -> None:
         """A create's answer: the person's lead, or why it was not made."""
@@ -100,7 +92,7 @@ class BatchLedger:
         for index in new.records:
             self.outcomes[index] = skipped(blocked)
 
-    def settle(self, sent: Iterable[NewLead], kind: str | None) -> list[NewLead]:
+    def settle(self, sent: Iterable[NewLead], kind: OutcomeKind | None) -> list[NewLead]:
         """Join each person a lookup since found a lead for to it; return the others.
 
         Args:
@@ -121,7 +113,9 @@ class BatchLedger:
                 self.joined(new, lead_id, kind, new.keys if kind == CREATED else ())
         return others
 
-    def joined(self, new: NewLead, lead_id: str, kind: str | None, keys: Sequence[Key]) -> None:
+    def joined(
+        self, new: NewLead, lead_id: str, kind: OutcomeKind | None, keys: Sequence[Key]
+    ) -> None:
         """A person planned as new has lead ``lead_id``: only its tracking id may move."""
         self.known.hold(keys, lead_id)
         for index in new.records:

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import enum
 import typing as t
 
-CREATED = "created"
-UPDATED = "updated"
-UNCHANGED = "unchanged"
-REJECTED = "rejected"
-# Not written, for a reason that is no error: counted apart from rejections,
-# and kept in the rejected-records file with its code.
-SKIPPED = "skipped"
+
+class OutcomeKind(str, enum.Enum):
+    """What a record became; its value is the word the summary and files use."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    REJECTED = "rejected"
+    # Not written, for a reason that is no error: counted apart from rejections,
+    # and kept in the rejected-records file with its code.
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:
+        """The word itself (``created``), not the member's name."""
+        return self.value
+
+
+# The kinds by their old names, for the modules that import them so.
+CREATED = OutcomeKind.CREATED
+UPDATED = OutcomeKind.UPDATED
+UNCHANGED = OutcomeKind.UNCHANGED
+REJECTED = OutcomeKind.REJECTED
+SKIPPED = OutcomeKind.SKIPPED
 
 # Unique Lead's reasons to skip: the person is a Contact, or their lead was converted.
 EXISTS_AS_CONTACT = "EXISTS_AS_CONTACT"
@@ -20,7 +37,7 @@ EXISTS_AS_CONVERTED_LEAD = "EXISTS_AS_CONVERTED_LEAD"
 class Outcome(t.NamedTuple):
     """What became of one record (a tuple: one is made per record written)."""
 
-    kind: str
+    kind: OutcomeKind
     lead_id: str | None = None
     code: str = ""
     message: str = ""

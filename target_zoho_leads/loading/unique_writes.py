@@ -1,0 +1,291 @@
+"""Unique Lead's writes: look people up, create the new ones, move the others' tracking ids."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import typing as t
+
+from target_zoho_leads.loading.results import WriteResult
+from target_zoho_leads.loading.writes import chunks, run_all
+from target_zoho_leads.unique.answers import duplicate_of, outcome_of
+from target_zoho_leads.unique.dedupe import plan_batch
+from target_zoho_leads.unique.identities import FIELD_OF, Identities
+from target_zoho_leads.unique.known import KnownLeads
+from target_zoho_leads.unique.ledger import DUPLICATE_DATA, BatchLedger
+from target_zoho_leads.unique.lookup import LeadLookup
+from target_zoho_leads.zoho.errors import (
+    ZohoAPIError,
+    ZohoRetriesExhaustedError,
+    ZohoTransientError,
+)
+from target_zoho_leads.zoho.outcomes import CREATED, REJECTED, UPDATED
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from concurrent.futures import Executor
+
+    from target_zoho_leads.loading.results import Jobs, Route
+    from target_zoho_leads.unique.dedupe import NewLead, TrackingUpdate
+    from target_zoho_leads.unique.identities import Key
+    from target_zoho_leads.zoho.client import WriteItem
+    from target_zoho_leads.zoho.outcomes import Outcome
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class _Batch:
+    """One batch on its way: where its calls go, and what its records became so far."""
+
+    route: Route
+    ledger: BatchLedger
+    ambiguous: int = 0  # creates sent whose answer was lost
+
+    @property
+    def tries(self) -> int:
+        """How many times a write whose answer is lost is settled and sent again."""
+        return max(1, self.route.client.max_retries)
+
+
+class UniqueLeadWriter:
+    """Unique Lead mode: one lead per person, existing leads get only a tracking id.
+
+    Batches are planned and written one at a time (under a lock), so two
+    streams drained in parallel cannot both create the same person; within a
+    batch the calls still go out concurrently. A batch's creates, and its
+    tracking-id updates, go in calls of 100 or, where its route allows a job
+    of that size, as one Bulk Write job each; the lookups stay batched COQL.
+    """
+
+    def __init__(  # noqa: PLR0913 - one keyword per setting
+        self,
+        executor: Executor,
+        trigger: Sequence[str] | None,
+        tracking_field: str,
+        *,
+        default_phone_region: str | None = None,
+        normalize_identities: bool = True,
+        match_contacts: bool = False,
+    ) -> None:
+        """Start the run knowing no lead; lookups fill that in as batches come.
+
+        Args:
+            executor: Sends a batch's calls concurrently.
+            trigger: Zoho's ``trigger`` list for writes, or None.
+            tracking_field: The Leads field holding the CDP tracking id.
+            default_phone_region: ISO 3166 code (``CN``) for phones written
+                without a country code, or None.
+            normalize_identities: Write a new lead's Email lower-cased and its
+                Phone in E.164, so any later spelling finds it.
+            match_contacts: Also look people up in Contacts; one found there
+                gets no lead.
+        """
+        self.executor = executor
+        self.trigger = trigger
+        self.tracking_field = tracking_field
+        self.identities = Identities(default_phone_region)
+        self.normalize = normalize_identities
+        self.lookup = LeadLookup(
+            tracking_field,
+            default_phone_region=default_phone_region,
+            match_contacts=match_contacts,
+        )
+        self.known = KnownLeads()
+        self._lock = threading.Lock()
+
+    def write(
+        self, leads: Sequence[dict[str, t.Any]], seqs: Sequence[int], route: Route
+    ) -> WriteResult:
+        """Write a batch by the ways ``route`` gives; what became of each lead.
+
+        Args:
+            leads: The mapped leads.
+            seqs: Each record's position in the whole input.
+            route: The records API's client, and Bulk Write where allowed.
+
+        Returns:
+            One outcome per lead, in order; where a failure stopped the
+            write, the leads not known to be written have none, and the
+            result carries the failure.
+        """
+        keys = [self.identities.keys(lead) for lead in leads]
+        batch: _Batch | None = None
+        with self._lock:
+            try:
+                batch = _Batch(route, self._plan(route, leads, keys, seqs))
+                error = self._create(batch, batch.ledger.creates) or self._update(
+                    batch, list(batch.ledger.updates.values())
+                )
+            except ZohoAPIError as exc:  # a call that failed for good: the batch stops here
+                error = exc
+        if batch is None:  # the lookups failed: nothing was written
+            return WriteResult([None] * len(leads), error)
+        return WriteResult(list(batch.ledger.outcomes), error, batch.ambiguous)
+
+    def _plan(
+        self,
+        route: Route,
+        leads: Sequence[dict[str, t.Any]],
+        keys: Sequence[Sequence[Key]],
+        seqs: Sequence[int],
+    ) -> BatchLedger:
+        """Look the batch's people up and plan it: the records settled so far, the writes due."""
+        self._find_existing(route, zip(leads, keys, strict=True))
+        plan = plan_batch(leads, keys, seqs, self.tracking_field, self.known)
+        if self.normalize:
+            for new in plan.creates:
+                new.fields = self.identities.canonical_fields(new.fields)
+        return BatchLedger(self.known, self.tracking_field, plan, len(leads))
+
+    def _find_existing(
+        self,
+        route: Route,
+        leads: Iterable[tuple[Mapping[str, t.Any], Sequence[Key]]],
+        *,
+        again: bool = False,
+    ) -> None:
+        """Look up every identity of ``leads`` not yet known, in as few calls as fit."""
+        wanted: dict[Key, set[t.Any]] = {}
+        for lead, keys in leads:
+            for key in keys:
+                if again or self.known.unknown(key):
+                    wanted.setdefault(key, set()).add(str(lead[FIELD_OF[key[0]]]))
+        if wanted:
+            self.known.learn(self.lookup.find(route.client, wanted), wanted)
+
+    def _create(self, batch: _Batch, creates: list[NewLead]) -> ZohoAPIError | None:
+        """Create the new people; a write whose answer is lost is settled by lookup first."""
+        pending = creates
+        for _ in range(batch.tries):
+            if not pending:
+                return None
+            jobs = batch.route.jobs_for(len(pending))
+            if jobs is None:
+                lost = self._send_creates(batch, pending)
+            else:
+                lost, error = self._bulk_creates(batch, jobs, pending)
+                if error is not None:
+                    return error
+            if lost:
+                batch.ambiguous += len(lost)
+                logger.warning(
+                    "%d new leads were sent but no answer came back; looking them "
+                    "up before sending again so none is created twice",
+                    len(lost),
+                )
+                self._find_existing(batch.route, [(n.fields, n.keys) for n in lost], again=True)
+            pending = batch.ledger.settle(lost, CREATED)
+            blind = sum(1 for new in pending if not new.keys)
+            if blind:
+                logger.warning(
+                    "%d of them have no email or phone to look up by; sending them "
+                    "again, so Zoho may hold them twice",
+                    blind,
+                )
+        if pending:
+            msg = f"{len(pending)} leads could not be created: Zoho kept dropping the answer"
+            return ZohoRetriesExhaustedError(msg, code="NETWORK")
+        return None
+
+    def _send_creates(self, batch: _Batch, creates: list[NewLead]) -> list[NewLead]:
+        """Insert ``creates`` in calls of 100; return those whose call got no answer."""
+
+        def send(part: Sequence[NewLead]) -> tuple[Sequence[NewLead], list[WriteItem] | None]:
+            fields = [new.fields for new in part]
+            try:
+                items = batch.route.client.write_leads(
+                    "POST", fields, self.trigger, settle_ambiguous=True
+                )
+            except ZohoTransientError as exc:
+                if exc.ambiguous:
+                    return part, None
+                raise
+            return part, items
+
+        lost: list[NewLead] = []
+        jobs = [lambda part=part: send(part) for part in chunks(creates)]
+        for part, items in run_all(self.executor, jobs):
+            if items is None:
+                lost.extend(part)
+                continue
+            for new, item in zip(part, items, strict=True):
+                duplicate = duplicate_of(item)
+                if duplicate is None:
+                    batch.ledger.created(new, outcome_of(item, CREATED))
+                else:
+                    field = item.details.api_name if item.details else None
+                    batch.ledger.duplicate(new, *duplicate, field)
+        return lost
+
+    def _bulk_creates(
+        self, batch: _Batch, jobs: Jobs, creates: list[NewLead]
+    ) -> tuple[list[NewLead], ZohoAPIError | None]:
+        """Insert ``creates`` by Bulk Write: those whose job's answer was lost, and a failure.
+
+        A row Zoho skipped as DUPLICATE_DATA names no record (an answer of
+        the records API does): those people are looked up again, and the
+        ones still without a lead are sent by the records API, whose answer
+        names the Contact, converted lead or lead holding them.
+        """
+        answer = jobs.insert([new.fields for new in creates])
+        doubtful = self._read_creates(batch, creates, answer.outcomes)
+        if answer.error is not None and not answer.ambiguous:
+            return [], answer.error
+        lost = creates[len(answer.outcomes) :]  # none unless a job's answer was lost
+        if doubtful:
+            self._find_existing(batch.route, [(n.fields, n.keys) for n in doubtful], again=True)
+            lost += self._send_creates(batch, batch.ledger.settle(doubtful, None))
+        return lost, None
+
+    @staticmethod
+    def _read_creates(
+        batch: _Batch, creates: Sequence[NewLead], results: Sequence[Outcome]
+    ) -> list[NewLead]:
+        """Take in a job's outcomes, from the first create on; return the DUPLICATE_DATA ones."""
+        doubtful = []
+        for new, outcome in zip(creates[: len(results)], results, strict=True):
+            if outcome.kind == REJECTED and outcome.code == DUPLICATE_DATA:
+                doubtful.append(new)
+            else:
+                batch.ledger.created(new, outcome)
+        return doubtful
+
+    def _update(self, batch: _Batch, updates: list[TrackingUpdate]) -> ZohoAPIError | None:
+        """Write the tracking ids; re-sending an update is harmless, so it is retried."""
+        jobs = batch.route.jobs_for(len(updates))
+        if jobs is not None:
+            return self._bulk_updates(batch, jobs, updates)
+
+        def send(part: Sequence[TrackingUpdate]) -> list[WriteItem]:
+            body = [{"id": u.lead_id, self.tracking_field: u.value} for u in part]
+            return batch.route.client.write_leads("PUT", body, self.trigger)
+
+        calls = [lambda part=part: (part, send(part)) for part in chunks(updates)]
+        for part, items in run_all(self.executor, calls):
+            for update, item in zip(part, items, strict=True):
+                batch.ledger.updated(update, outcome_of(item, UPDATED))
+        return None
+
+    def _bulk_updates(
+        self, batch: _Batch, jobs: Jobs, updates: list[TrackingUpdate]
+    ) -> ZohoAPIError | None:
+        """Update by Bulk Write (``find_by`` id); a job whose answer was lost is sent again."""
+        pending = updates
+        for _ in range(batch.tries):
+            answer = jobs.update([{"id": u.lead_id, self.tracking_field: u.value} for u in pending])
+            for update, outcome in zip(pending, answer.outcomes, strict=False):
+                batch.ledger.updated(update, outcome)
+            if answer.error is not None and not answer.ambiguous:
+                return answer.error
+            pending = pending[len(answer.outcomes) :]
+            if not pending:
+                return None
+            logger.warning(
+                "A bulk job of %d tracking-id updates got no answer; sending it again "
+                "(an update written twice changes nothing)",
+                len(pending),
+            )
+        msg = f"{len(pending)} tracking ids could not be written: Zoho kept dropping the answer"
+        return ZohoRetriesExhaustedError(msg, code="NETWORK")
