@@ -149,6 +149,7 @@ def _writer(settings: Settings, executor: ThreadPoolExecutor) -> LeadInserter | 
         default_phone_region=settings.default_phone_region,
         normalize_identities=settings.normalize_identities,
         match_contacts=settings.match_contacts,
+        match_fields=settings.match_fields,
     )
 
 

@@ -11,7 +11,7 @@ from target_zoho_leads.loading.results import WriteResult
 from target_zoho_leads.loading.writes import chunks, run_all
 from target_zoho_leads.unique.answers import duplicate_of, outcome_of
 from target_zoho_leads.unique.dedupe import plan_batch
-from target_zoho_leads.unique.identities import FIELD_OF, Identities
+from target_zoho_leads.unique.identities import DEFAULT_MATCH_FIELDS, Identities
 from target_zoho_leads.unique.known import KnownLeads
 from target_zoho_leads.unique.ledger import DUPLICATE_DATA, BatchLedger
 from target_zoho_leads.unique.lookup import LeadLookup
@@ -68,6 +68,7 @@ class UniqueLeadWriter:
         default_phone_region: str | None = None,
         normalize_identities: bool = True,
         match_contacts: bool = False,
+        match_fields: Sequence[str] = DEFAULT_MATCH_FIELDS,
     ) -> None:
         """Start the run knowing no lead; lookups fill that in as batches come.
 
@@ -81,19 +82,33 @@ class UniqueLeadWriter:
                 Phone in E.164, so any later spelling finds it.
             match_contacts: Also look people up in Contacts; one found there
                 gets no lead.
+            match_fields: The Zoho fields that identify a person, the
+                earlier deciding first; compared by name until
+                :meth:`read_field_types` gives Zoho's types.
         """
         self.executor = executor
         self.trigger = trigger
         self.tracking_field = tracking_field
-        self.identities = Identities(default_phone_region)
+        self.identities = Identities.of(default_phone_region, match_fields)
         self.normalize = normalize_identities
         self.lookup = LeadLookup(
-            tracking_field,
-            default_phone_region=default_phone_region,
-            match_contacts=match_contacts,
+            tracking_field, match_contacts=match_contacts, identities=self.identities
         )
-        self.known = KnownLeads()
+        self.known = KnownLeads(self.identities)
         self._lock = threading.Lock()
+
+    def read_field_types(self, data_types: Mapping[str, str]) -> None:
+        """Compare each match field by its Zoho ``data_type``; called once, before any write.
+
+        A custom email field then compares as an email, a custom phone field
+        as a phone (with Phone and Mobile), any other as trimmed text.
+        """
+        with self._lock:
+            self.identities = Identities.of(
+                self.identities.region, self.identities.match_fields, data_types
+            )
+            self.lookup.identities = self.identities
+            self.known.identities = self.identities
 
     def write(
         self, leads: Sequence[dict[str, t.Any]], seqs: Sequence[int], route: Route
@@ -149,9 +164,9 @@ class UniqueLeadWriter:
         """Look up every identity of ``leads`` not yet known, in as few calls as fit."""
         wanted: dict[Key, set[t.Any]] = {}
         for lead, keys in leads:
-            for key in keys:
-                if again or self.known.unknown(key):
-                    wanted.setdefault(key, set()).add(str(lead[FIELD_OF[key[0]]]))
+            for key, _, value in self.identities.written(lead):
+                if key in keys and (again or self.known.unknown(key)):
+                    wanted.setdefault(key, set()).add(str(value))
         if wanted:
             self.known.learn(self.lookup.find(route.client, wanted), wanted)
 
