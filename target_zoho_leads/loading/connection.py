@@ -150,6 +150,7 @@ def _writer(settings: Settings, executor: ThreadPoolExecutor) -> LeadInserter | 
         normalize_identities=settings.normalize_identities,
         match_contacts=settings.match_contacts,
         match_fields=settings.match_fields,
+        hold_ambiguous=settings.on_ambiguous == "hold",
     )
 
 

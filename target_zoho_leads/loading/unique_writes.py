@@ -9,7 +9,7 @@ import typing as t
 
 from target_zoho_leads.loading.results import WriteResult
 from target_zoho_leads.loading.writes import chunks, run_all
-from target_zoho_leads.unique.answers import duplicate_of, outcome_of
+from target_zoho_leads.unique.answers import duplicate_of, held, outcome_of
 from target_zoho_leads.unique.dedupe import plan_batch
 from target_zoho_leads.unique.identities import DEFAULT_MATCH_FIELDS, Identities
 from target_zoho_leads.unique.known import KnownLeads
@@ -20,7 +20,7 @@ from target_zoho_leads.zoho.errors import (
     ZohoRetriesExhaustedError,
     ZohoTransientError,
 )
-from target_zoho_leads.zoho.outcomes import CREATED, REJECTED, UPDATED
+from target_zoho_leads.zoho.outcomes import CREATED, REJECTED, UNCHANGED, UPDATED
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -42,6 +42,9 @@ class _Batch:
     route: Route
     ledger: BatchLedger
     ambiguous: int = 0  # creates sent whose answer was lost
+    # record index -> the leads it matched, when its identities found two
+    matched: dict[int, list[str | NewLead]] = dataclasses.field(default_factory=dict)
+    held: list[int] = dataclasses.field(default_factory=list)
 
     @property
     def tries(self) -> int:
@@ -69,6 +72,7 @@ class UniqueLeadWriter:
         normalize_identities: bool = True,
         match_contacts: bool = False,
         match_fields: Sequence[str] = DEFAULT_MATCH_FIELDS,
+        hold_ambiguous: bool = False,
     ) -> None:
         """Start the run knowing no lead; lookups fill that in as batches come.
 
@@ -85,12 +89,16 @@ class UniqueLeadWriter:
             match_fields: The Zoho fields that identify a person, the
                 earlier deciding first; compared by name until
                 :meth:`read_field_types` gives Zoho's types.
+            hold_ambiguous: A record whose identities find two leads gets no
+                write (``on_ambiguous: hold``); else the earlier field's lead
+                is the person's.
         """
         self.executor = executor
         self.trigger = trigger
         self.tracking_field = tracking_field
         self.identities = Identities.of(default_phone_region, match_fields)
         self.normalize = normalize_identities
+        self.hold_ambiguous = hold_ambiguous
         self.lookup = LeadLookup(
             tracking_field, match_contacts=match_contacts, identities=self.identities
         )
@@ -129,7 +137,7 @@ class UniqueLeadWriter:
         batch: _Batch | None = None
         with self._lock:
             try:
-                batch = _Batch(route, self._plan(route, leads, keys, seqs))
+                batch = self._plan(route, leads, keys, seqs)
                 error = self._create(batch, batch.ledger.creates) or self._update(
                     batch, list(batch.ledger.updates.values())
                 )
@@ -137,7 +145,7 @@ class UniqueLeadWriter:
                 error = exc
         if batch is None:  # the lookups failed: nothing was written
             return WriteResult([None] * len(leads), error)
-        return WriteResult(list(batch.ledger.outcomes), error, batch.ambiguous)
+        return WriteResult(_name_both(batch), error, batch.ambiguous)
 
     def _plan(
         self,
@@ -145,14 +153,17 @@ class UniqueLeadWriter:
         leads: Sequence[dict[str, t.Any]],
         keys: Sequence[Sequence[Key]],
         seqs: Sequence[int],
-    ) -> BatchLedger:
+    ) -> _Batch:
         """Look the batch's people up and plan it: the records settled so far, the writes due."""
         self._find_existing(route, zip(leads, keys, strict=True))
-        plan = plan_batch(leads, keys, seqs, self.tracking_field, self.known)
+        plan = plan_batch(
+            leads, keys, seqs, self.tracking_field, self.known, hold_ambiguous=self.hold_ambiguous
+        )
         if self.normalize:
             for new in plan.creates:
                 new.fields = self.identities.canonical_fields(new.fields)
-        return BatchLedger(self.known, self.tracking_field, plan, len(leads))
+        ledger = BatchLedger(self.known, self.tracking_field, plan, len(leads))
+        return _Batch(route, ledger, matched=plan.ambiguous, held=plan.held)
 
     def _find_existing(
         self,
@@ -304,3 +315,30 @@ class UniqueLeadWriter:
             )
         msg = f"{len(pending)} tracking ids could not be written: Zoho kept dropping the answer"
         return ZohoRetriesExhaustedError(msg, code="NETWORK")
+
+
+def _name_both(batch: _Batch) -> list[Outcome | None]:
+    """Each record's outcome; one that matched two leads names both (issue 21).
+
+    Settled after the creates: a lead this batch created is named by its new id.
+    """
+    outcomes = list(batch.ledger.outcomes)
+    for index, matches in batch.matched.items():
+        ids = []
+        for match in matches:
+            lead_id = match if isinstance(match, str) else _created_id(batch, match)
+            if lead_id is not None and lead_id not in ids:
+                ids.append(lead_id)
+        outcome = outcomes[index]
+        if index in batch.held:
+            outcomes[index] = held(ids)
+        elif outcome is not None:
+            outcomes[index] = outcome._replace(lead_ids=tuple(ids))
+    return outcomes
+
+
+def _created_id(batch: _Batch, new: NewLead) -> str | None:
+    """The id of the lead made (or found) for a person this batch planned as new."""
+    outcome = batch.ledger.outcomes[new.records[0]]
+    written = outcome is not None and outcome.kind in {CREATED, UNCHANGED, UPDATED}
+    return outcome.lead_id if written and outcome is not None else None
