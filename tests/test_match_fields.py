@@ -207,3 +207,23 @@ def test_a_record_matching_a_known_lead_and_one_created_in_its_batch_is_ambiguou
     assert stats.held == 1
     assert len(sandbox.leads()) == 2
     assert {lead.get("CDP_ID") for lead in sandbox.leads() if lead["id"] == lead_a} == {None}
+
+
+def test_phones_without_a_country_code_and_no_region_give_one_warning_at_the_end(
+    sandbox, run_target
+):
+    """No default_phone_region: one warning at the end counts the phones E.164 could not read."""
+    records = [
+        {"name": "a", "phone": "152 1822 2540", "anonymous_id": "1"},
+        {"name": "b", "phone": "+86 139 0000 0002", "anonymous_id": "2"},
+        {"name": "c", "phone": "139-0000-0003", "mobile": "13900000004", "anonymous_id": "3"},
+    ]
+    run = run_target(settings_for(sandbox), singer_lines("web", records))
+    assert run.returncode == 0, run.stderr
+    warnings = [line for line in run.stderr.splitlines() if "had no country code" in line]
+    assert len(warnings) == 1
+    assert "3 phones had no country code and default_phone_region is not set" in warnings[0]
+    again = run_target(
+        settings_for(sandbox, default_phone_region="CN"), singer_lines("web", records)
+    )
+    assert "had no country code" not in again.stderr

@@ -133,6 +133,8 @@ class ZohoConnection:
     def close(self) -> None:
         """Wait for the call threads and close the HTTP session."""
         self.executor.shutdown(wait=True)
+        if isinstance(self.writer, UniqueLeadWriter):
+            self.writer.close()  # its end-of-run warning
         if self.session is not None:
             self.session.close()
 

@@ -104,6 +104,7 @@ class UniqueLeadWriter:
         )
         self.known = KnownLeads(self.identities)
         self._lock = threading.Lock()
+        self.without_country_code = 0  # phones written that no region reads as E.164
 
     def read_field_types(self, data_types: Mapping[str, str]) -> None:
         """Compare each match field by its Zoho ``data_type``; called once, before any write.
@@ -117,6 +118,17 @@ class UniqueLeadWriter:
             )
             self.lookup.identities = self.identities
             self.known.identities = self.identities
+
+    def close(self) -> None:
+        """End of the run: one warning if phones lacked a country code and no region was set."""
+        if self.without_country_code:
+            logger.warning(
+                "%d phones had no country code and default_phone_region is not set: "
+                "they were compared and stored as their digits; set default_phone_region "
+                "(CN, US, ...) so they match the E.164 spellings other systems store",
+                self.without_country_code,
+            )
+            self.without_country_code = 0
 
     def write(
         self, leads: Sequence[dict[str, t.Any]], seqs: Sequence[int], route: Route
@@ -136,6 +148,8 @@ class UniqueLeadWriter:
         keys = [self.identities.keys(lead) for lead in leads]
         batch: _Batch | None = None
         with self._lock:
+            if self.identities.region is None:
+                self.without_country_code += sum(map(self.identities.without_country_code, leads))
             try:
                 batch = self._plan(route, leads, keys, seqs)
                 error = self._create(batch, batch.ledger.creates) or self._update(
