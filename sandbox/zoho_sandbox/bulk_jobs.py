@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 import typing as t
 
 from zoho_sandbox.bulk_files import (
@@ -15,7 +14,6 @@ from zoho_sandbox.bulk_files import (
 )
 from zoho_sandbox.field_catalog import LEADS_MODULE
 from zoho_sandbox.items import MINIFIED_USER, error_item
-from zoho_sandbox.store import now_iso
 
 if t.TYPE_CHECKING:
     from zoho_sandbox.duplicate_check import WriteRules
@@ -39,8 +37,8 @@ class Job:
     callback: dict[str, t.Any] | None
     version: str
     fails: bool = False
-    started: float = dataclasses.field(default_factory=time.monotonic)
-    created_time: str = dataclasses.field(default_factory=now_iso)
+    started: float = 0.0  # the sandbox clock's monotonic reading at creation
+    created_time: str = ""
     status: str = "ADDED"
     counts: dict[str, int] = dataclasses.field(default_factory=dict)
     result: bytes | None = None

@@ -9,7 +9,6 @@ import math
 import socket
 import sys
 import threading
-import time
 import traceback
 import typing as t
 import urllib.parse
@@ -186,7 +185,7 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
         else:
             status, result = sandbox.issuer.grant(params, sandbox.url)
             if "access_token" in result:
-                sandbox.recorder.minted(result["access_token"], time.time())
+                sandbox.recorder.minted(result["access_token"], sandbox.clock.time())
             elif status == HTTPStatus.BAD_REQUEST:
                 sandbox.recorder.add("token_denials")
             answer = Answer(status, result)
