@@ -80,22 +80,28 @@ class BulkWrite:
             return self._upload(call)
         if handler == "bulk_create":
             return self._create(call)
-        return self._read_job(handler, call, params.get("id", ""), rules)
+        return self._read_job(handler, call, params, rules)
 
-    def _read_job(self, handler: str, call: Call, job_id: str, rules: WriteRules) -> Answer:
+    def _read_job(
+        self, handler: str, call: Call, params: dict[str, str], rules: WriteRules
+    ) -> Answer:
         """A job's details, or its result file; either first moves the job on."""
         with self._lock:
-            job = self._jobs.get(job_id)
+            job = self._jobs.get(params.get("id", ""))
             if job is not None:
                 self._advance(job, rules)
         if handler == "bulk_job":
             if job is None:
                 return _not_found()
             host = {k.lower(): v for k, v in call.headers.items()}.get("host", "127.0.0.1")
-            return Answer(200, bulk_jobs.details(job, f"http://{host}"))
-        if job is None or job.result is None:
+            return Answer(200, bulk_jobs.details(job, f"http://{host}", ORG_ZGID))
+        link = (params.get("zgid"), params.get("file"))
+        if job is None or job.result is None or link != (ORG_ZGID, f"{job.id}.zip"):
             return Answer(403, dict(LINK_NOT_VALID))
-        return Answer(200, job.result)
+        # Zoho's official SDK (zohocrmsdk8-0, util/downloader.py) reads the file
+        # name from Content-Disposition and fails on an answer without one.
+        disposition = {"Content-Disposition": f'attachment; filename="{job.id}.zip"'}
+        return Answer(200, job.result, disposition)
 
     def _new_id(self) -> str:
         return f"5725767{900_000_000_000 + next(self._ids):012d}"

@@ -124,12 +124,13 @@ def _result_cells(item: dict[str, t.Any], operation: str) -> list[str]:
     return ["", "SKIPPED", f"{item['code']}-{field}" if field else str(item["code"])]
 
 
-def details(job: Job, origin: str) -> dict[str, t.Any]:
+def details(job: Job, origin: str, zgid: str) -> dict[str, t.Any]:
     """``GET /crm/bulk/vN/write/{id}``'s body: the job as Zoho describes it.
 
     Args:
         job: The job.
         origin: ``http://host:port`` the result is downloaded from.
+        zgid: The org's group id, which the result's link names.
     """
     file = {"status": job.status, "name": job.file.name, "total_count": len(job.file.rows)}
     file.update(job.counts)
@@ -158,6 +159,8 @@ def details(job: Job, origin: str) -> dict[str, t.Any]:
     if job.callback:
         body["callback"] = dict(job.callback)
     if job.result is not None:
-        url = f"{origin}/crm/bulk/{job.version}/write/{job.id}/result.zip"
+        # The link's shape in the v8 Get Bulk Write Job Details page's example
+        # (https://download-accl.zoho.com/v2/crm/{zgid}/bulk-write/{job}/{job}.zip).
+        url = f"{origin}/v2/crm/{zgid}/bulk-write/{job.id}/{job.id}.zip"
         body["result"] = {"download_url": url}
     return body

@@ -129,7 +129,7 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
                 self.send(admin_answer(self.server.sandbox, self.command, url.path, body))
             elif url.path == TOKEN_PATH:
                 self.token_call(query, body)
-            elif url.path.startswith("/crm/"):
+            elif url.path.startswith(("/crm/", "/v2/crm/")):  # /v2/crm/: Bulk Write results
                 self.api_call(url.path, query, body)
             else:
                 self.send(Answer(404, dict(INVALID_URL)))
