@@ -95,3 +95,7 @@ class SandboxProcess:
     def configure(self, **knobs: object) -> None:
         """Set knobs such as ``latency_ms``."""
         self._call("POST", "config", knobs)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Skip the sandbox's clock ahead: token windows, search lag and job delays pass."""
+        self._call("POST", "clock", {"advance": seconds})

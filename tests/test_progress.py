@@ -18,14 +18,21 @@ def test_progress_is_logged_at_a_steady_rhythm_with_the_running_counts(caplog):
     for _ in range(7):
         web.count_call()
     reporter = ProgressReporter(lambda: 120, lambda: [web], every=0.05)
+
+    def lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == "target-zoho-leads.progress"]
+
     with caplog.at_level(logging.INFO, logger="target-zoho-leads.progress"):
         reporter.start()
-        time.sleep(0.3)
+        # Wait for the lines, not for a time: a loaded machine may run the thread late.
+        deadline = time.monotonic() + 60
+        while len(lines()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
         reporter.stop()
-    lines = [r.getMessage() for r in caplog.records if r.name == "target-zoho-leads.progress"]
-    assert len(lines) >= 3
-    assert lines[0].startswith("Progress: 120 records read, 48 written to Zoho, 2 rejected, ")
-    assert lines[0].endswith(" records/s, 7 API calls")
+    assert len(lines()) >= 3
+    first = lines()[0]
+    assert first.startswith("Progress: 120 records read, 48 written to Zoho, 2 rejected, ")
+    assert first.endswith(" records/s, 7 API calls")
 
 
 def test_stopping_ends_the_reporting_thread():

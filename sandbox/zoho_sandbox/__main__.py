@@ -8,6 +8,7 @@ import sys
 import threading
 import typing as t
 
+from zoho_sandbox.clock import ManualClock
 from zoho_sandbox.core import ZohoSandbox
 
 READY_LINE = "Zoho sandbox ready: accounts_url={url}"
@@ -28,7 +29,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         epilog="Every knob (see zoho_sandbox.state.Knobs) can also be "
         "changed while serving: POST /__sandbox/config with a JSON object of knobs, "
         'e.g. {"lose_answers": ["POST /crm/v8/Leads#2"]}; GET /__sandbox/config '
-        "shows them and GET /__sandbox/stats the counts.",
+        "shows them and GET /__sandbox/stats the counts. "
+        'POST /__sandbox/clock {"advance": N} moves the sandbox\'s clock on N seconds: '
+        "tokens age, mint windows and blocks, the search lag and Bulk Write job "
+        "delays pass at once.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
@@ -182,6 +186,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=None, help="random seed for faults")
     parser.add_argument(
+        "--manual-clock",
+        action="store_true",
+        help="the sandbox's clock stands still but for POST /__sandbox/clock "
+        '{"advance": N} (default: real time, which that call skips ahead)',
+    )
+    parser.add_argument(
         "--no-coql-scope",
         action="store_true",
         help="answer COQL calls with OAUTH_SCOPE_MISMATCH",
@@ -233,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda _signum, _frame: stop.set())
-    with ZohoSandbox(args.host, args.port, **knobs_from(args)) as sandbox:
+    clock = ManualClock() if args.manual_clock else None
+    with ZohoSandbox(args.host, args.port, clock=clock, **knobs_from(args)) as sandbox:
         sys.stdout.write(READY_LINE.format(url=sandbox.url) + "\n")
         sys.stdout.flush()
         # wait() with a timeout keeps the main thread responsive to signals.

@@ -61,12 +61,21 @@ def _block_tokens(sandbox: ZohoSandbox, payload: object) -> Answer:
     return Answer(200, {"ok": True})
 
 
+def _advance_clock(sandbox: ZohoSandbox, payload: object) -> Answer:
+    seconds = payload.get("advance") if isinstance(payload, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        return _error(400, 'send {"advance": N} with N seconds, not negative')
+    sandbox.advance_clock(seconds)
+    return Answer(200, {"ok": True, "time": sandbox.clock.time()})
+
+
 WRITERS: dict[str, t.Callable[[ZohoSandbox, object], Answer]] = {
     "reset": _reset,
     "leads": _seed,
     "contacts": _seed_contacts,
     "convert": _convert,
     "token_block": _block_tokens,
+    "clock": _advance_clock,
     "config": _configure,
 }
 

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 import typing as t
 
 from zoho_sandbox import bulk_jobs
 from zoho_sandbox.bulk_files import CsvFile, FileRefused, multipart_file, read_upload
 from zoho_sandbox.bulk_jobs import Job
+from zoho_sandbox.clock import iso
 from zoho_sandbox.field_catalog import LEADS_MODULE
 from zoho_sandbox.items import MINIFIED_USER, error_item
 from zoho_sandbox.org import ORG_ZGID, org_answer
 from zoho_sandbox.routing import Answer, Call, error_answer, json_body
-from zoho_sandbox.store import now_iso
 
 if t.TYPE_CHECKING:
     from zoho_sandbox.duplicate_check import WriteRules
@@ -53,6 +52,7 @@ class BulkWrite:
     def __init__(self, store: RecordStore, knobs: Knobs, recorder: Recorder) -> None:
         """Write jobs into ``store``; delays and faults come from ``knobs``."""
         self.store = store
+        self.clock = store.clock  # job delays pass on the sandbox's clock
         self.knobs = knobs
         self.recorder = recorder
         self._lock = threading.Lock()
@@ -80,22 +80,28 @@ class BulkWrite:
             return self._upload(call)
         if handler == "bulk_create":
             return self._create(call)
-        return self._read_job(handler, call, params.get("id", ""), rules)
+        return self._read_job(handler, call, params, rules)
 
-    def _read_job(self, handler: str, call: Call, job_id: str, rules: WriteRules) -> Answer:
+    def _read_job(
+        self, handler: str, call: Call, params: dict[str, str], rules: WriteRules
+    ) -> Answer:
         """A job's details, or its result file; either first moves the job on."""
         with self._lock:
-            job = self._jobs.get(job_id)
+            job = self._jobs.get(params.get("id", ""))
             if job is not None:
                 self._advance(job, rules)
         if handler == "bulk_job":
             if job is None:
                 return _not_found()
             host = {k.lower(): v for k, v in call.headers.items()}.get("host", "127.0.0.1")
-            return Answer(200, bulk_jobs.details(job, f"http://{host}"))
-        if job is None or job.result is None:
+            return Answer(200, bulk_jobs.details(job, f"http://{host}", ORG_ZGID))
+        link = (params.get("zgid"), params.get("file"))
+        if job is None or job.result is None or link != (ORG_ZGID, f"{job.id}.zip"):
             return Answer(403, dict(LINK_NOT_VALID))
-        return Answer(200, job.result)
+        # Zoho's official SDK (zohocrmsdk8-0, util/downloader.py) reads the file
+        # name from Content-Disposition and fails on an answer without one.
+        disposition = {"Content-Disposition": f'attachment; filename="{job.id}.zip"'}
+        return Answer(200, job.result, disposition)
 
     def _new_id(self) -> str:
         return f"5725767{900_000_000_000 + next(self._ids):012d}"
@@ -111,7 +117,7 @@ class BulkWrite:
             data = multipart_file(headers.get("content-type", ""), call.body)
             upload = read_upload(data, self.knobs.bulk_max_upload_bytes)
         except FileRefused as refused:
-            when = {"created_time": now_iso()}
+            when = {"created_time": iso(self.clock)}
             return Answer(refused.status, error_item(refused.code, refused.message, when))
         with self._lock:
             file_id = self._new_id()
@@ -119,7 +125,7 @@ class BulkWrite:
         details: dict[str, t.Any] = {
             "file_id": int(file_id),  # an integer in bulk_write.json, a string in Zoho's docs
             "id": file_id,
-            "created_time": now_iso(),
+            "created_time": iso(self.clock),
             "created_by": dict(MINIFIED_USER),
         }
         body = {
@@ -193,6 +199,8 @@ class BulkWrite:
             callback=callback,
             version=version,
             fails=False,
+            started=self.clock.monotonic(),
+            created_time=iso(self.clock),
         )
 
     def _mappings(
@@ -245,7 +253,7 @@ class BulkWrite:
         """Move a job on by the time passed; run it once its delay is over. Lock held."""
         if job.status in bulk_jobs.DONE:
             return
-        elapsed = time.monotonic() - job.started
+        elapsed = self.clock.monotonic() - job.started
         delay = self.knobs.bulk_job_seconds
         if elapsed < delay:
             job.status = "ADDED" if elapsed < delay / 2 else "IN PROGRESS"

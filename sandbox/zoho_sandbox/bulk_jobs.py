@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 import typing as t
 
 from zoho_sandbox.bulk_files import (
@@ -15,7 +14,6 @@ from zoho_sandbox.bulk_files import (
 )
 from zoho_sandbox.field_catalog import LEADS_MODULE
 from zoho_sandbox.items import MINIFIED_USER, error_item
-from zoho_sandbox.store import now_iso
 
 if t.TYPE_CHECKING:
     from zoho_sandbox.duplicate_check import WriteRules
@@ -39,8 +37,8 @@ class Job:
     callback: dict[str, t.Any] | None
     version: str
     fails: bool = False
-    started: float = dataclasses.field(default_factory=time.monotonic)
-    created_time: str = dataclasses.field(default_factory=now_iso)
+    started: float = 0.0  # the sandbox clock's monotonic reading at creation
+    created_time: str = ""
     status: str = "ADDED"
     counts: dict[str, int] = dataclasses.field(default_factory=dict)
     result: bytes | None = None
@@ -126,12 +124,13 @@ def _result_cells(item: dict[str, t.Any], operation: str) -> list[str]:
     return ["", "SKIPPED", f"{item['code']}-{field}" if field else str(item["code"])]
 
 
-def details(job: Job, origin: str) -> dict[str, t.Any]:
+def details(job: Job, origin: str, zgid: str) -> dict[str, t.Any]:
     """``GET /crm/bulk/vN/write/{id}``'s body: the job as Zoho describes it.
 
     Args:
         job: The job.
         origin: ``http://host:port`` the result is downloaded from.
+        zgid: The org's group id, which the result's link names.
     """
     file = {"status": job.status, "name": job.file.name, "total_count": len(job.file.rows)}
     file.update(job.counts)
@@ -160,6 +159,8 @@ def details(job: Job, origin: str) -> dict[str, t.Any]:
     if job.callback:
         body["callback"] = dict(job.callback)
     if job.result is not None:
-        url = f"{origin}/crm/bulk/{job.version}/write/{job.id}/result.zip"
+        # The link's shape in the v8 Get Bulk Write Job Details page's example
+        # (https://download-accl.zoho.com/v2/crm/{zgid}/bulk-write/{job}/{job}.zip).
+        url = f"{origin}/v2/crm/{zgid}/bulk-write/{job.id}/{job.id}.zip"
         body["result"] = {"download_url": url}
     return body

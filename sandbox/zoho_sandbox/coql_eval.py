@@ -58,7 +58,7 @@ def _invalid_value(field: str, data_type: str) -> QueryError:
     )
 
 
-def _resolve(name: str, fields: dict[str, dict[str, t.Any]]) -> tuple[str, str]:
+def resolve_field(name: str, fields: dict[str, dict[str, t.Any]]) -> tuple[str, str]:
     """Map a written field name to its api name and data type, or fail."""
     if name.lower() == "id":
         return "id", "bigint"
@@ -189,7 +189,7 @@ class Condition:
             QueryError: An unknown field, a literal of the wrong type, or an
                 operator an encrypted field does not allow.
         """
-        name, data_type = _resolve(self.field, fields)
+        name, data_type = resolve_field(self.field, fields)
         allowed = ENCRYPTED_NUMBER_OPERATORS if data_type in NUMERIC_TYPES else ENCRYPTED_OPERATORS
         if name in rules.encrypted and self.operator not in allowed:
             raise _encrypted_refusal(name, self.operator, data_type)
@@ -279,11 +279,11 @@ class Query:
                 comparison of an encrypted field.
         """
         rules = rules or EvalRules()
-        columns = [_resolve(name, fields) for name in self.columns]
+        columns = [resolve_field(name, fields) for name in self.columns]
         test = self.where.compile(fields, rules) if self.where else _everything
         matched = [record for record in records if test(record)]
         for name, descending in reversed(self.order):
-            api_name, data_type = _resolve(name, fields)
+            api_name, data_type = resolve_field(name, fields)
             key = functools.partial(_sort_key, name=api_name, data_type=data_type)
             matched.sort(key=key, reverse=descending)
         page = matched[self.offset : self.offset + self.limit]

@@ -6,6 +6,7 @@ import threading
 import typing as t
 
 from zoho_sandbox.api import ZohoAPI
+from zoho_sandbox.clock import Clock, SystemClock
 from zoho_sandbox.field_catalog import (
     CONTACTS_MODULE,
     default_contacts_fields,
@@ -46,6 +47,7 @@ class ZohoSandbox:
         client_secret: str = Credentials.client_secret,
         refresh_token: str = Credentials.refresh_token,
         fields: list[dict[str, t.Any]] | None = None,
+        clock: Clock | None = None,
         **knobs: object,
     ) -> None:
         """Prepare a sandbox; nothing listens until :meth:`start`.
@@ -58,6 +60,9 @@ class ZohoSandbox:
             refresh_token: The refresh token the token endpoint accepts.
             fields: Leads field descriptions replacing the default org's
                 (each needs ``api_name`` and ``data_type``).
+            clock: Where token lifetimes, throttles, search lag, record
+                times and job delays read the time (default: the system's;
+                tests pass a ``ManualClock`` and advance it).
             **knobs: Latency, fault and limit knobs; see :class:`Knobs`.
 
         Raises:
@@ -66,14 +71,15 @@ class ZohoSandbox:
         self.knobs = Knobs()
         self.knobs.update(**knobs)
         self.credentials = Credentials(client_id, client_secret, refresh_token)
+        self.clock = clock or SystemClock()
         leads_fields = normalise_fields(fields) if fields is not None else None
-        self.store = RecordStore(leads_fields or default_leads_fields())
+        self.store = RecordStore(leads_fields or default_leads_fields(), clock=self.clock)
         self.contacts_store = RecordStore(
-            default_contacts_fields(), CONTACTS_MODULE, first_id=800001
+            default_contacts_fields(), CONTACTS_MODULE, first_id=800001, clock=self.clock
         )
         self.recorder = Recorder()
         self.dice = FaultDice(self.knobs.seed)
-        self.issuer = TokenIssuer(self.credentials, self.knobs)
+        self.issuer = TokenIssuer(self.credentials, self.knobs, self.clock)
         self.gates = ConcurrencyGates()
         self.loser = AnswerLoser()
         self.loser.arm(self.knobs.lose_answers)
@@ -271,6 +277,17 @@ class ZohoSandbox:
             seconds: How long the block lasts.
         """
         self.issuer.block(seconds)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the sandbox's clock on by ``seconds``: tokens age, lags and job delays pass.
+
+        Args:
+            seconds: How far to move it (not negative).
+
+        Raises:
+            ValueError: ``seconds`` is negative.
+        """
+        self.clock.advance(seconds)
 
     def stats(self) -> dict[str, t.Any]:
         """Counts of calls, tokens, faults, 429s, credits and records written."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import typing as t
 
-from zoho_sandbox import coql
+from zoho_sandbox import coql, coql_plan
 from zoho_sandbox.coql_eval import EvalRules, Query
 from zoho_sandbox.duplicate_check import is_converted
 from zoho_sandbox.field_catalog import CONVERTED_FLAG
@@ -99,7 +99,7 @@ def _coql_records(store: RecordStore, query: Query, knobs: Knobs) -> list[dict[s
     same unless the ``where`` clause tests ``Converted__s``
     (``coql_hides_converted`` turns this off).
     """
-    records = store.all()
+    records = store.select(lambda lookup: coql_plan.candidates(query.where, store.fields, lookup))
     if knobs.coql_hides_converted and CONVERTED_FLAG.lower() not in query.names():
         return [record for record in records if not is_converted(record)]
     return records
@@ -157,8 +157,9 @@ def search(call: Call, stores: Stores, knobs: Knobs) -> Answer:
         )
     except QueryError as error:
         return Answer(400, error.body())
-    visible = store.visible(knobs.search_lag_seconds)
-    matched = [lead for lead in visible if converted(lead) and test(lead)]
+    # No index here: ``equals`` matches text *containing* the value, which an
+    # exact-value index cannot answer; testing before copying keeps it cheap.
+    matched = store.visible(knobs.search_lag_seconds, lambda lead: converted(lead) and test(lead))
     start = (page - 1) * per_page
     data = matched[start : start + per_page]
     if not data:

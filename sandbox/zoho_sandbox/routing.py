@@ -1,4 +1,4 @@
-"""Routing of ``/crm/vN/...`` paths, and the request and answer types."""
+"""Routing of ``/crm/vN/...`` paths (and result downloads), and the request and answer types."""
 
 from __future__ import annotations
 
@@ -36,8 +36,12 @@ _BULK_PATH = re.compile(r"^/crm/bulk/(v\d+)/(.+?)/?$")
 BULK_ROUTES: list[tuple[re.Pattern[str], str, dict[str, str]]] = [
     (re.compile(r"^write$"), "write", {"POST": "bulk_create"}),
     (re.compile(r"^write/(?P<id>\d+)$"), "write/{{id}}", {"GET": "bulk_job"}),
-    (re.compile(r"^write/(?P<id>\d+)/result\.zip$"), "write/{{id}}/result", {"GET": "bulk_result"}),
 ]
+# A job's result file, where Zoho's job details point: the v8 Get Bulk Write Job
+# Details and Download Result pages give
+# https://download-accl.zoho.com/v2/crm/{zgid}/bulk-write/{job}/{job}.zip.
+_DOWNLOAD_PATH = re.compile(r"^/v2/crm/(?P<zgid>\d+)/bulk-write/(?P<id>\d+)/(?P<file>[^/]+)$")
+DOWNLOAD_KEY = "/v2/crm/{zgid}/bulk-write/{id}/{id}.zip"
 
 
 # The modules the sandbox serves, by lower-cased api name.
@@ -108,6 +112,10 @@ def route(method: str, path: str) -> Route:
     Returns:
         The route; ``handler`` is None for an unknown path or method.
     """
+    download = _DOWNLOAD_PATH.match(path)
+    if download:
+        handler = "bulk_result" if method == "GET" else None
+        return Route(f"{method} {DOWNLOAD_KEY}", handler, download.groupdict(), known_path=True)
     bulk = _BULK_PATH.match(path)
     match = bulk or _CRM_PATH.match(path)
     if match:

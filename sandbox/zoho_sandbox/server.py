@@ -9,7 +9,6 @@ import math
 import socket
 import sys
 import threading
-import time
 import traceback
 import typing as t
 import urllib.parse
@@ -130,7 +129,7 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
                 self.send(admin_answer(self.server.sandbox, self.command, url.path, body))
             elif url.path == TOKEN_PATH:
                 self.token_call(query, body)
-            elif url.path.startswith("/crm/"):
+            elif url.path.startswith(("/crm/", "/v2/crm/")):  # /v2/crm/: Bulk Write results
                 self.api_call(url.path, query, body)
             else:
                 self.send(Answer(404, dict(INVALID_URL)))
@@ -186,7 +185,7 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
         else:
             status, result = sandbox.issuer.grant(params, sandbox.url)
             if "access_token" in result:
-                sandbox.recorder.minted(result["access_token"], time.time())
+                sandbox.recorder.minted(result["access_token"], sandbox.clock.time())
             elif status == HTTPStatus.BAD_REQUEST:
                 sandbox.recorder.add("token_denials")
             answer = Answer(status, result)

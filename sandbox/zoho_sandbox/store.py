@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import itertools
-import threading
-import time
 import typing as t
 
+from zoho_sandbox.clock import Clock, iso
 from zoho_sandbox.duplicate_check import (
     WriteRules,
     find_duplicate,
-    fold,
     is_converted,
 )
-from zoho_sandbox.field_catalog import CONVERTED_FLAG, LEADS_MODULE
 from zoho_sandbox.items import (
     MINIFIED_USER,
     SANDBOX_USER,
@@ -25,15 +21,11 @@ from zoho_sandbox.items import (
     success_item,
     unknown_id_item,
 )
+from zoho_sandbox.records import Records
 from zoho_sandbox.validation import check_record, is_empty
 
 # Seeded leads count as old: search must find them at once, whatever the lag.
 SEEDED_AGE_SECONDS = 10**6
-
-
-def now_iso() -> str:
-    """The current time in Zoho's ``yyyy-MM-ddTHH:mm:ss±HH:mm`` form."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 class WriteNotes(t.NamedTuple):
@@ -43,81 +35,26 @@ class WriteNotes(t.NamedTuple):
     read_only_fields: list[str]
 
 
-class RecordStore:
-    """One module's records kept in insertion order behind one lock.
-
-    Attributes:
-        fields: The module's field metadata, by api name.
-        module: The module's ``{"api_name", "id"}``.
-    """
+class RecordStore(Records):
+    """One module's records, written the way Zoho writes them."""
 
     def __init__(
         self,
         fields: list[dict[str, t.Any]],
         module: dict[str, str] | None = None,
         first_id: int = 400001,
+        clock: Clock | None = None,
     ) -> None:
-        """Start empty with the given field metadata and record ids from ``first_id``."""
-        self._lock = threading.Lock()
-        self._leads: dict[str, dict[str, t.Any]] = {}
-        self._created: dict[str, float] = {}
+        """Start empty with the given field metadata and record ids from ``first_id``.
+
+        ``clock`` dates the records and ages them for the search lag.
+        """
+        super().__init__(fields, module, clock)
         self._ids = itertools.count(first_id)
-        self.fields = {field["api_name"]: field for field in fields}
-        self.module = dict(module or LEADS_MODULE)
 
     def _new_id(self) -> str:
         """A fresh 19-digit id, as Zoho's record ids are."""
         return f"5725767{next(self._ids):012d}"
-
-    def reset(self) -> None:
-        """Forget every lead."""
-        with self._lock:
-            self._leads.clear()
-            self._created.clear()
-
-    def all(self) -> list[dict[str, t.Any]]:
-        """Copies of all leads, in insertion order."""
-        with self._lock:
-            return copy.deepcopy(list(self._leads.values()))
-
-    def visible(self, lag_seconds: float) -> list[dict[str, t.Any]]:
-        """Copies of the leads created at least ``lag_seconds`` ago.
-
-        Args:
-            lag_seconds: How far a search index trails the writes.
-
-        Returns:
-            The leads a lagging search index would know about.
-        """
-        horizon = time.monotonic() - lag_seconds
-        with self._lock:
-            return copy.deepcopy(
-                [lead for lead_id, lead in self._leads.items() if self._created[lead_id] <= horizon]
-            )
-
-    def find(self, name: str, value: object) -> str | None:
-        """The id of the first record whose ``name`` equals ``value`` (any case), or None."""
-        with self._lock:
-            for record in self._leads.values():
-                if not is_empty(value) and fold(record.get(name)) == fold(value):
-                    return str(record["id"])
-        return None
-
-    def mark_converted(self, lead_id: str, contact: dict[str, t.Any]) -> bool:
-        """Flag a lead converted into ``contact`` (``{"name", "id"}``); False if none."""
-        with self._lock:
-            lead = self._leads.get(lead_id)
-            if lead is None:
-                return False
-            lead[CONVERTED_FLAG] = True
-            lead["Converted_Contact"] = dict(contact)
-            return True
-
-    def get(self, lead_id: str) -> dict[str, t.Any] | None:
-        """A copy of one lead, or None."""
-        with self._lock:
-            lead = self._leads.get(lead_id)
-            return copy.deepcopy(lead) if lead is not None else None
 
     def seed(self, records: list[dict[str, t.Any]]) -> list[str]:
         """Store leads as if they had always been there, without validation.
@@ -133,8 +70,8 @@ class RecordStore:
             for record in records:
                 lead_id = str(record.get("id") or self._new_id())
                 lead = self._stamp({**copy.deepcopy(record), "id": lead_id}, creating=True)
-                self._leads[lead_id] = lead
-                self._created[lead_id] = time.monotonic() - SEEDED_AGE_SECONDS
+                self._keep(lead_id, lead)
+                self._created[lead_id] = self.clock.monotonic() - SEEDED_AGE_SECONDS
                 ids.append(lead_id)
         return ids
 
@@ -155,7 +92,7 @@ class RecordStore:
 
     def _stamp(self, lead: dict[str, t.Any], *, creating: bool) -> dict[str, t.Any]:
         """Set the system fields Zoho maintains on every write."""
-        stamp = now_iso()
+        stamp = iso(self.clock)
         if creating:
             lead.setdefault("Owner", dict(SANDBOX_USER))
             lead.setdefault("Created_Time", stamp)
@@ -176,7 +113,12 @@ class RecordStore:
         """The DUPLICATE_DATA item when a value is taken; the lock is held."""
         if not rules.unique and not rules.preference:
             return None  # nothing to compare: skip the walk over every record
-        others = [record for key, record in self._leads.items() if key != own_id]
+        # Only records holding one of the compared values can clash: ask the index.
+        ids: set[str] = set()
+        for name in (*rules.unique, *rules.check_fields):
+            ids.update(str(record["id"]) for record in self._equal_holders(name, values.get(name)))
+        ids.discard(own_id or "")
+        others = [self._leads[key] for key in sorted(ids, key=self._position.__getitem__)]
         return find_duplicate(others, self.module, values, index, rules)
 
     def _insert_one(
@@ -191,8 +133,8 @@ class RecordStore:
         lead_id = self._new_id()
         kept = {k: v for k, v in copy.deepcopy(values).items() if v is not None}
         lead = self._stamp({"id": lead_id, **kept}, creating=True)
-        self._leads[lead_id] = lead
-        self._created[lead_id] = time.monotonic()
+        self._keep(lead_id, lead)
+        self._created[lead_id] = self.clock.monotonic()
         return success_item(lead, "record added")
 
     def _update_one(
@@ -212,12 +154,14 @@ class RecordStore:
         problem = problem or self._duplicate(values, index, rules, lead_id)
         if problem:
             return problem
-        for name, value in copy.deepcopy(values).items():
-            if value is None:
-                lead.pop(name, None)
-            else:
-                lead[name] = value
-        return success_item(self._stamp(lead, creating=False), "record updated")
+        with self._reindexed(lead_id, lead):
+            for name, value in copy.deepcopy(values).items():
+                if value is None:
+                    lead.pop(name, None)
+                else:
+                    lead[name] = value
+            self._stamp(lead, creating=False)
+        return success_item(lead, "record updated")
 
     def insert(
         self, records: list[t.Any], rules: WriteRules
@@ -313,7 +257,7 @@ class RecordStore:
             value = record.get(name)
             if is_empty(value):
                 continue
-            for lead in self._leads.values():
-                if not is_converted(lead) and fold(lead.get(name)) == fold(value):
+            for lead in self._equal_holders(name, value):
+                if not is_converted(lead):
                     return lead["id"], name
         return None

@@ -7,10 +7,10 @@ import dataclasses
 import math
 import secrets
 import threading
-import time
 import typing as t
 
 if t.TYPE_CHECKING:
+    from zoho_sandbox.clock import Clock
     from zoho_sandbox.state import Knobs
 
 SCOPES = (
@@ -58,9 +58,13 @@ class _Token:
 class TokenIssuer:
     """Mints access tokens from the refresh token and checks them on API calls."""
 
-    def __init__(self, credentials: Credentials, knobs: Knobs) -> None:
-        """Accept ``credentials``; read expiry and throttle settings from ``knobs``."""
+    def __init__(self, credentials: Credentials, knobs: Knobs, clock: Clock) -> None:
+        """Accept ``credentials``; read expiry and throttle settings from ``knobs``.
+
+        ``clock`` times token lifetimes, the mint window and blocks.
+        """
         self.credentials = credentials
+        self.clock = clock
         self._knobs = knobs
         self._lock = threading.Lock()
         self._tokens: dict[str, _Token] = {}
@@ -78,7 +82,7 @@ class TokenIssuer:
     def block(self, seconds: float) -> None:
         """Refuse every mint as Access Denied for ``seconds`` from now."""
         with self._lock:
-            self._blocked_until = time.time() + seconds
+            self._blocked_until = self.clock.time() + seconds
 
     def _throttled(self, mints: collections.deque[float], now: float) -> bool:
         """Whether a mint now is refused; the lock is held.
@@ -120,7 +124,7 @@ class TokenIssuer:
             return 200, {"error": "invalid_client"}
         if form.get("refresh_token") != self.credentials.refresh_token:
             return 200, {"error": "invalid_code"}
-        now = time.time()
+        now = self.clock.time()
         knobs = self._knobs
         with self._lock:
             mints = self._mints[form["refresh_token"]]
@@ -156,7 +160,7 @@ class TokenIssuer:
         limit = self._knobs.token_expiry_calls
         with self._lock:
             issued = self._tokens.get(token.strip())
-            if issued is None or issued.expires_at <= time.time():
+            if issued is None or issued.expires_at <= self.clock.time():
                 return dict(INVALID_TOKEN)
             if limit and issued.calls >= limit:
                 return dict(INVALID_TOKEN)

@@ -7,6 +7,7 @@ import typing as t
 import pytest
 import requests
 from zoho_sandbox import ZohoSandbox
+from zoho_sandbox.clock import ManualClock
 
 from tests.conftest import sandbox_knobs
 
@@ -68,8 +69,12 @@ class Zoho:
 
 @pytest.fixture
 def sandbox(request: pytest.FixtureRequest) -> t.Iterator[ZohoSandbox]:
-    """A sandbox with the knobs of ``@pytest.mark.sandbox_knobs`` (or defaults)."""
-    with ZohoSandbox(**sandbox_knobs(request)) as sb:
+    """A sandbox with the knobs of ``@pytest.mark.sandbox_knobs`` (or defaults).
+
+    Its clock stands still until a test advances it: token lifetimes, mint
+    windows, search lag and job delays pass exactly when a test says so.
+    """
+    with ZohoSandbox(clock=ManualClock(), **sandbox_knobs(request)) as sb:
         yield sb
 
 

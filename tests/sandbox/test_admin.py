@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 import typing as t
 
 import pytest
 from zoho_sandbox import ZohoSandbox
+from zoho_sandbox.clock import ManualClock, SystemClock
 
 from .conftest import TIMEOUT, Zoho
 
@@ -92,3 +94,44 @@ def test_the_url_is_only_known_once_started():
     with sandbox:
         assert sandbox.url.startswith("http://127.0.0.1:")
         assert sandbox.accounts_url == sandbox.url
+
+
+def test_admin_clock_advances_time_so_a_token_dies_without_waiting(zoho: Zoho, http):
+    """POST /clock {"advance": N} moves the sandbox's clock: a token past its TTL is refused."""
+    zoho.sandbox.configure(token_ttl_seconds=3600)
+    fields = {"module": "Leads"}
+    assert zoho.call("GET", "settings/fields", params=fields).status_code == 200
+    before = zoho.sandbox.clock.time()
+    moved = admin(http, zoho.sandbox, "POST", "clock", json={"advance": 3600})
+    assert moved.status_code == 200
+    assert moved.json() == {"ok": True, "time": before + 3600}
+    assert zoho.call("GET", "settings/fields", params=fields).json()["code"] == "INVALID_TOKEN"
+
+
+@pytest.mark.parametrize("payload", [{"advance": -1}, {"advance": "1"}, {"advance": True}, [1]])
+def test_admin_clock_refuses_anything_but_seconds_forward(sandbox, http, payload):
+    """Time only moves forward, by a number of seconds."""
+    before = sandbox.clock.time()
+    answer = admin(http, sandbox, "POST", "clock", json=payload)
+    assert answer.status_code == 400
+    assert "advance" in answer.json()["error"]
+    assert sandbox.clock.time() == before
+
+
+def test_the_real_time_clock_can_be_skipped_ahead_too():
+    """A sandbox on real time (make sandbox) still lets a test skip a wait."""
+    clock = SystemClock()
+    clock.advance(600)
+    assert clock.time() - time.time() == pytest.approx(600, abs=5)
+    with pytest.raises(ValueError, match="forward"):
+        clock.advance(-1)
+
+
+def test_a_manual_clock_stands_still_until_advanced():
+    """ManualClock reads the same until advance() moves both readings."""
+    clock = ManualClock(start=1_000.0)
+    assert (clock.time(), clock.monotonic()) == (1_000.0, 0.0)
+    clock.advance(2.5)
+    assert (clock.time(), clock.monotonic()) == (1_002.5, 2.5)
+    with pytest.raises(ValueError, match="forward"):
+        clock.advance(-0.1)

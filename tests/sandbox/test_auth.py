@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from zoho_sandbox import ZohoSandbox
@@ -73,7 +72,7 @@ def test_credentials_can_be_chosen_by_the_constructor(http):
 
 def test_more_mints_than_the_limit_in_the_window_are_access_denied(zoho: Zoho):
     """The per-refresh-token throttle answers 400 Access Denied, then lifts."""
-    zoho.sandbox.configure(token_limit=2, token_window_seconds=0.3)
+    zoho.sandbox.configure(token_limit=2, token_window_seconds=600)
     assert "access_token" in zoho.mint().json()
     assert "access_token" in zoho.mint().json()
     throttled = zoho.mint()
@@ -84,10 +83,12 @@ def test_more_mints_than_the_limit_in_the_window_are_access_denied(zoho: Zoho):
         "error": "Access Denied",
         "status": "failure",
     }
-    time.sleep(0.35)
+    zoho.sandbox.advance_clock(599)
+    assert zoho.mint().status_code == 400, "the window has not passed yet"
+    zoho.sandbox.advance_clock(1)
     assert "access_token" in zoho.mint().json()
     stats = zoho.sandbox.stats()
-    assert (stats["token_requests"], stats["tokens_minted"]) == (4, 3)
+    assert (stats["token_requests"], stats["tokens_minted"]) == (5, 3)
     assert len(stats["token_mint_times"]) == 3
 
 
@@ -151,9 +152,11 @@ def test_a_token_stops_working_after_token_expiry_calls(zoho: Zoho):
 
 def test_a_token_expires_after_its_ttl(zoho: Zoho):
     """A token older than token_ttl_seconds is INVALID_TOKEN."""
-    zoho.sandbox.configure(token_ttl_seconds=0.2)
+    zoho.sandbox.configure(token_ttl_seconds=3600)
     assert zoho.call("GET", "settings/fields", params={"module": "Leads"}).status_code == 200
-    time.sleep(0.25)
+    zoho.sandbox.advance_clock(3599)
+    assert zoho.call("GET", "settings/fields", params={"module": "Leads"}).status_code == 200
+    zoho.sandbox.advance_clock(1)
     answer = zoho.call("GET", "settings/fields", params={"module": "Leads"})
     assert (answer.status_code, answer.json()["code"]) == (401, "INVALID_TOKEN")
 

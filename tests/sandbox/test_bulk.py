@@ -277,7 +277,8 @@ def test_answers_conform_to_bulk_write_json(zoho: Zoho):
     check(bulk(zoho, "GET", f"/{job_id}"), "/crm/bulk/v8/write/{job_id}", "get")
     zoho.sandbox.configure(bulk_job_seconds=0)
     done = bulk(zoho, "GET", f"/{job_id}")
-    assert done.json()["result"]["download_url"].endswith(f"/{job_id}/result.zip")
+    link = f"/v2/crm/{ORG_ZGID}/bulk-write/{job_id}/{job_id}.zip"
+    assert done.json()["result"]["download_url"] == f"{zoho.sandbox.url}{link}"
     check(done, "/crm/bulk/v8/write/{job_id}", "get")
 
 
@@ -316,7 +317,9 @@ def test_an_unknown_job_is_resource_not_found_and_its_link_is_not_valid(zoho: Zo
     answer = bulk(zoho, "GET", "/5725767000000000000")
     assert (answer.status_code, answer.json()["code"]) == (400, "RESOURCE_NOT_FOUND")
     check_error(answer, "/crm/bulk/v8/write/{job_id}", "get")
-    link = bulk(zoho, "GET", "/5725767000000000000/result.zip")
+    headers = {"Authorization": f"Zoho-oauthtoken {zoho.token}"}
+    path = f"/v2/crm/{ORG_ZGID}/bulk-write/5725767000000000000/5725767000000000000.zip"
+    link = zoho.session.get(f"{zoho.sandbox.url}{path}", headers=headers, timeout=5)
     assert (link.status_code, link.json()["x-info"]) == (403, "Link not valid")
 
 

@@ -113,3 +113,17 @@ def test_cli_options_set_the_knobs():
         config["token_block_seconds"],
     ) == (3, 60, 25)
     assert answer.status_code == 429
+
+
+def test_with_manual_clock_the_sandbox_time_moves_only_when_advanced():
+    """--manual-clock: POST /__sandbox/clock is the only thing that moves time."""
+    process, url = start("--manual-clock")
+    try:
+        with requests.Session() as session:
+            clock = f"{url}/__sandbox/clock"
+            first = session.post(clock, json={"advance": 0}, timeout=TIMEOUT).json()["time"]
+            second = session.post(clock, json={"advance": 90}, timeout=TIMEOUT).json()["time"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=TIMEOUT)
+    assert second - first == 90
