@@ -143,6 +143,7 @@ LEADS_FIELDS: list[tuple[str, str, str, int, dict[str, t.Any]]] = [
     ("IP_Address", "IP Address", "text", 45, {"custom": True}),
     ("Landing_Page", "Landing Page", "website", 255, {"custom": True}),
     ("Area", "Area", "text", 100, {"custom": True}),
+    ("WeChat_OpenID__c", "WeChat OpenID", "text", 100, {"custom": True}),
     ("Visit_Time", "Visit Time", "datetime", 120, {"custom": True}),
     ("Event_Date", "Event Date", "date", 20, {"custom": True}),
     (

@@ -9,7 +9,7 @@ import typing as t
 from target_zoho_leads.leads.coercion import CONVERTERS
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
 MAX_SUGGESTIONS = 3
 SUGGESTION_CUTOFF = 0.6  # difflib's own default for close matches
@@ -44,8 +44,8 @@ _MAX_LENGTHS = {
 # and the digits of Zoho's widest number (long integer).
 _MAX_TEXT_LENGTH = 32000
 _MAX_DIGITS = 18
-# The identities Unique Lead looks leads up by (SPEC §4).
-IDENTITY_FIELDS = ("Email", "Phone")
+# The identities Unique Lead looks leads up by unless match_fields says otherwise (SPEC §4).
+IDENTITY_FIELDS = ("Email", "Phone", "Mobile")
 _TEXT_TYPES = frozenset({"text", "textarea", "picklist", "multiselectpicklist"})
 # A data type this module does not know is handled by the JSON type Zoho gives it.
 _BY_JSON_TYPE = {
@@ -232,22 +232,31 @@ def config_problems(
     return problems
 
 
-def unique_lead_problems(fields: Mapping[str, LeadField]) -> list[str]:
-    """Say which identity fields Unique Lead cannot look leads up by; [] when none.
+def unique_lead_problems(
+    fields: Mapping[str, LeadField], match_fields: Sequence[str] | None = None
+) -> list[str]:
+    """Say which match fields Unique Lead cannot look leads up by; [] when none.
 
     Args:
         fields: The Leads fields by API name.
+        match_fields: The ``match_fields`` setting; None: the default ones,
+            each checked only if the org has it.
 
     Returns:
-        One message per encrypted identity field (Email, Phone).
+        One message per unknown or encrypted match field, naming the setting.
     """
-    return [
-        f"unique_lead: {name} is encrypted in Zoho Leads, and Zoho's query API can"
-        f" only ask whether an encrypted field is empty, so leads cannot be looked up"
-        f" by {name}; turn unique_lead off or remove the encryption of {name}"
-        for name in IDENTITY_FIELDS
-        if name in fields and fields[name].encrypted
-    ]
+    problems = []
+    for name in match_fields if match_fields is not None else IDENTITY_FIELDS:
+        field = fields.get(name)
+        if field is None and match_fields is not None:
+            problems.append(f"match_fields {_unknown(fields, name)}")
+        elif field is not None and field.encrypted:
+            problems.append(
+                f"unique_lead: {name} is encrypted in Zoho Leads, and Zoho's query API can"
+                f" only ask whether an encrypted field is empty, so leads cannot be looked up"
+                f" by {name}; turn unique_lead off or remove the encryption of {name}"
+            )
+    return problems
 
 
 def _unknown(fields: Mapping[str, LeadField], name: str) -> str:

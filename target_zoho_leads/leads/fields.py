@@ -132,13 +132,18 @@ class LeadFields:
         """The api_name of every encrypted Leads field (COQL can only ask `is null`)."""
         return frozenset(name for name, field in self._fields.items() if field.encrypted)
 
-    def unique_lead_problems(self) -> list[str]:
-        """Say which of Email and Phone Unique Lead cannot look leads up by; [] when fine.
+    def unique_lead_problems(self, match_fields: t.Sequence[str] | None = None) -> list[str]:
+        """Say which match fields Unique Lead cannot look leads up by; [] when fine.
 
         Returns:
-            One message per encrypted identity field, worded for the user.
+            One message per unknown or encrypted match field, worded for the user.
         """
-        return unique_lead_problems(self._fields)
+        return unique_lead_problems(self._fields, match_fields)
+
+    @property
+    def data_types(self) -> dict[str, str]:
+        """Each Leads field's Zoho ``data_type``, by API name."""
+        return {name: field.data_type for name, field in self._fields.items()}
 
     def check_config(self, mapped: t.Iterable[str], defaulted: t.Iterable[str]) -> list[str]:
         """Find every start-up problem of the mapping and defaults, worded for the user.

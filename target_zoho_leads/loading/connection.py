@@ -133,6 +133,8 @@ class ZohoConnection:
     def close(self) -> None:
         """Wait for the call threads and close the HTTP session."""
         self.executor.shutdown(wait=True)
+        if isinstance(self.writer, UniqueLeadWriter):
+            self.writer.close()  # its end-of-run warning
         if self.session is not None:
             self.session.close()
 
@@ -149,6 +151,8 @@ def _writer(settings: Settings, executor: ThreadPoolExecutor) -> LeadInserter | 
         default_phone_region=settings.default_phone_region,
         normalize_identities=settings.normalize_identities,
         match_contacts=settings.match_contacts,
+        match_fields=settings.match_fields,
+        hold_ambiguous=settings.on_ambiguous == "hold",
     )
 
 

@@ -108,6 +108,8 @@ class LeadLoader:
                 zoho = self._given or ZohoConnection.open(self.settings)
                 try:
                     self.fields = self._load_fields(zoho.client)
+                    if self.fields is not None and isinstance(zoho.writer, UniqueLeadWriter):
+                        zoho.writer.read_field_types(self.fields.data_types)
                     if self.settings.unique_lead and self.settings.match_contacts:
                         check_contacts_scope(zoho.client)
                     if self.settings.write_method == "bulk":
@@ -153,7 +155,7 @@ class LeadLoader:
         mapper, tracking = self.mapper, self.settings.tracking_id_field
         problems = fields.check_config(mapper.mapped_fields, mapper.default_values)
         if self.settings.unique_lead:
-            problems += fields.unique_lead_problems()
+            problems += fields.unique_lead_problems(self.settings.match_fields)
         if self.settings.unique_lead and tracking not in fields.names:
             problems.append(
                 f"tracking_id_field {tracking}: no such Leads field; create a single-line "

@@ -326,6 +326,7 @@ def _rejected_line(
         "code": outcome.code,
         "message": outcome.message,
         "field": outcome.field,
+        **({"lead_ids": list(outcome.lead_ids)} if outcome.lead_ids is not None else {}),
         "lead": lead,
         "record": record,
     }

@@ -27,6 +27,8 @@ class StreamStats:
     credits: int = 0
     concurrency: int | None = None  # the in-flight limit, once a 429 has lowered it
     ambiguous_writes: int = 0
+    matched_two: int = 0  # records whose identities found two leads (on_ambiguous)
+    held: int = 0  # of those, the ones held unwritten (on_ambiguous: hold), counted as skipped
     _lock: threading.Lock = dataclasses.field(
         default_factory=threading.Lock, repr=False, compare=False
     )
@@ -71,6 +73,9 @@ class StreamStats:
         with self._lock:
             for outcome in outcomes:
                 self.kinds[outcome.kind] += 1
+                if outcome.lead_ids is not None:
+                    self.matched_two += 1
+                    self.held += outcome.kind == OutcomeKind.SKIPPED
 
     def count_dry_run(self, count: int) -> None:
         """Count leads written to the dry-run file."""
@@ -109,8 +114,10 @@ class StreamStats:
             f"{self.unchanged} unchanged duplicates, {self.rejected} rejected, "
             f"{self.api_calls} API calls, {self.credits} API credits"
         )
-        if self.skipped:
-            line += f", {self.skipped} skipped as Contacts or converted leads"
+        if self.skipped > self.held:
+            line += f", {self.skipped - self.held} skipped as Contacts or converted leads"
+        if self.matched_two:
+            line += f", {self.matched_two} records matched two leads ({self.held} held)"
         if self.concurrency is not None:
             line += f", concurrency settled at {self.concurrency}"
         if self.dry_run_written:

@@ -9,9 +9,9 @@ import typing as t
 
 from target_zoho_leads.loading.results import WriteResult
 from target_zoho_leads.loading.writes import chunks, run_all
-from target_zoho_leads.unique.answers import duplicate_of, outcome_of
+from target_zoho_leads.unique.answers import duplicate_of, held, outcome_of
 from target_zoho_leads.unique.dedupe import plan_batch
-from target_zoho_leads.unique.identities import FIELD_OF, Identities
+from target_zoho_leads.unique.identities import DEFAULT_MATCH_FIELDS, Identities
 from target_zoho_leads.unique.known import KnownLeads
 from target_zoho_leads.unique.ledger import DUPLICATE_DATA, BatchLedger
 from target_zoho_leads.unique.lookup import LeadLookup
@@ -20,7 +20,7 @@ from target_zoho_leads.zoho.errors import (
     ZohoRetriesExhaustedError,
     ZohoTransientError,
 )
-from target_zoho_leads.zoho.outcomes import CREATED, REJECTED, UPDATED
+from target_zoho_leads.zoho.outcomes import CREATED, REJECTED, UNCHANGED, UPDATED
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -42,6 +42,9 @@ class _Batch:
     route: Route
     ledger: BatchLedger
     ambiguous: int = 0  # creates sent whose answer was lost
+    # record index -> the leads it matched, when its identities found two
+    matched: dict[int, list[str | NewLead]] = dataclasses.field(default_factory=dict)
+    held: list[int] = dataclasses.field(default_factory=list)
 
     @property
     def tries(self) -> int:
@@ -68,6 +71,8 @@ class UniqueLeadWriter:
         default_phone_region: str | None = None,
         normalize_identities: bool = True,
         match_contacts: bool = False,
+        match_fields: Sequence[str] = DEFAULT_MATCH_FIELDS,
+        hold_ambiguous: bool = False,
     ) -> None:
         """Start the run knowing no lead; lookups fill that in as batches come.
 
@@ -81,19 +86,49 @@ class UniqueLeadWriter:
                 Phone in E.164, so any later spelling finds it.
             match_contacts: Also look people up in Contacts; one found there
                 gets no lead.
+            match_fields: The Zoho fields that identify a person, the
+                earlier deciding first; compared by name until
+                :meth:`read_field_types` gives Zoho's types.
+            hold_ambiguous: A record whose identities find two leads gets no
+                write (``on_ambiguous: hold``); else the earlier field's lead
+                is the person's.
         """
         self.executor = executor
         self.trigger = trigger
         self.tracking_field = tracking_field
-        self.identities = Identities(default_phone_region)
+        self.identities = Identities.of(default_phone_region, match_fields)
         self.normalize = normalize_identities
+        self.hold_ambiguous = hold_ambiguous
         self.lookup = LeadLookup(
-            tracking_field,
-            default_phone_region=default_phone_region,
-            match_contacts=match_contacts,
+            tracking_field, match_contacts=match_contacts, identities=self.identities
         )
-        self.known = KnownLeads()
+        self.known = KnownLeads(self.identities)
         self._lock = threading.Lock()
+        self.without_country_code = 0  # phones written that no region reads as E.164
+
+    def read_field_types(self, data_types: Mapping[str, str]) -> None:
+        """Compare each match field by its Zoho ``data_type``; called once, before any write.
+
+        A custom email field then compares as an email, a custom phone field
+        as a phone (with Phone and Mobile), any other as trimmed text.
+        """
+        with self._lock:
+            self.identities = Identities.of(
+                self.identities.region, self.identities.match_fields, data_types
+            )
+            self.lookup.identities = self.identities
+            self.known.identities = self.identities
+
+    def close(self) -> None:
+        """End of the run: one warning if phones lacked a country code and no region was set."""
+        if self.without_country_code:
+            logger.warning(
+                "%d phones had no country code and default_phone_region is not set: "
+                "they were compared and stored as their digits; set default_phone_region "
+                "(CN, US, ...) so they match the E.164 spellings other systems store",
+                self.without_country_code,
+            )
+            self.without_country_code = 0
 
     def write(
         self, leads: Sequence[dict[str, t.Any]], seqs: Sequence[int], route: Route
@@ -113,8 +148,10 @@ class UniqueLeadWriter:
         keys = [self.identities.keys(lead) for lead in leads]
         batch: _Batch | None = None
         with self._lock:
+            if self.identities.region is None:
+                self.without_country_code += sum(map(self.identities.without_country_code, leads))
             try:
-                batch = _Batch(route, self._plan(route, leads, keys, seqs))
+                batch = self._plan(route, leads, keys, seqs)
                 error = self._create(batch, batch.ledger.creates) or self._update(
                     batch, list(batch.ledger.updates.values())
                 )
@@ -122,7 +159,7 @@ class UniqueLeadWriter:
                 error = exc
         if batch is None:  # the lookups failed: nothing was written
             return WriteResult([None] * len(leads), error)
-        return WriteResult(list(batch.ledger.outcomes), error, batch.ambiguous)
+        return WriteResult(_name_both(batch), error, batch.ambiguous)
 
     def _plan(
         self,
@@ -130,14 +167,17 @@ class UniqueLeadWriter:
         leads: Sequence[dict[str, t.Any]],
         keys: Sequence[Sequence[Key]],
         seqs: Sequence[int],
-    ) -> BatchLedger:
+    ) -> _Batch:
         """Look the batch's people up and plan it: the records settled so far, the writes due."""
         self._find_existing(route, zip(leads, keys, strict=True))
-        plan = plan_batch(leads, keys, seqs, self.tracking_field, self.known)
+        plan = plan_batch(
+            leads, keys, seqs, self.tracking_field, self.known, hold_ambiguous=self.hold_ambiguous
+        )
         if self.normalize:
             for new in plan.creates:
                 new.fields = self.identities.canonical_fields(new.fields)
-        return BatchLedger(self.known, self.tracking_field, plan, len(leads))
+        ledger = BatchLedger(self.known, self.tracking_field, plan, len(leads))
+        return _Batch(route, ledger, matched=plan.ambiguous, held=plan.held)
 
     def _find_existing(
         self,
@@ -149,9 +189,9 @@ class UniqueLeadWriter:
         """Look up every identity of ``leads`` not yet known, in as few calls as fit."""
         wanted: dict[Key, set[t.Any]] = {}
         for lead, keys in leads:
-            for key in keys:
-                if again or self.known.unknown(key):
-                    wanted.setdefault(key, set()).add(str(lead[FIELD_OF[key[0]]]))
+            for key, _, value in self.identities.written(lead):
+                if key in keys and (again or self.known.unknown(key)):
+                    wanted.setdefault(key, set()).add(str(value))
         if wanted:
             self.known.learn(self.lookup.find(route.client, wanted), wanted)
 
@@ -289,3 +329,30 @@ class UniqueLeadWriter:
             )
         msg = f"{len(pending)} tracking ids could not be written: Zoho kept dropping the answer"
         return ZohoRetriesExhaustedError(msg, code="NETWORK")
+
+
+def _name_both(batch: _Batch) -> list[Outcome | None]:
+    """Each record's outcome; one that matched two leads names both (issue 21).
+
+    Settled after the creates: a lead this batch created is named by its new id.
+    """
+    outcomes = list(batch.ledger.outcomes)
+    for index, matches in batch.matched.items():
+        ids = []
+        for match in matches:
+            lead_id = match if isinstance(match, str) else _created_id(batch, match)
+            if lead_id is not None and lead_id not in ids:
+                ids.append(lead_id)
+        outcome = outcomes[index]
+        if index in batch.held:
+            outcomes[index] = held(ids)
+        elif outcome is not None:
+            outcomes[index] = outcome._replace(lead_ids=tuple(ids))
+    return outcomes
+
+
+def _created_id(batch: _Batch, new: NewLead) -> str | None:
+    """The id of the lead made (or found) for a person this batch planned as new."""
+    outcome = batch.ledger.outcomes[new.records[0]]
+    written = outcome is not None and outcome.kind in {CREATED, UNCHANGED, UPDATED}
+    return outcome.lead_id if written and outcome is not None else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import logging
+import re
 import typing as t
 
 from jsonschema import Draft7Validator
@@ -16,8 +17,10 @@ from target_zoho_leads.settings.schema import (
     DEFAULT_API_VERSION,
     DEFAULT_BULK_MIN_RECORDS,
     DEFAULT_INVALID_VALUE_POLICY,
+    DEFAULT_MATCH_FIELDS,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_RETRIES,
+    DEFAULT_ON_AMBIGUOUS,
     DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_TOKEN_WAIT_MAX,
     DEFAULT_TRACKING_ID_FIELD,
@@ -34,6 +37,7 @@ if t.TYPE_CHECKING:
     from jsonschema import ValidationError
 
 logger = logging.getLogger(__name__)
+API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +66,8 @@ class Settings:
     default_phone_region: str | None = None
     normalize_identities: bool = True
     match_contacts: bool = False
+    match_fields: tuple[str, ...] = DEFAULT_MATCH_FIELDS
+    on_ambiguous: str = DEFAULT_ON_AMBIGUOUS
     write_method: str = DEFAULT_WRITE_METHOD
     bulk_min_records: int = DEFAULT_BULK_MIN_RECORDS
     token_wait_max: float = DEFAULT_TOKEN_WAIT_MAX
@@ -114,6 +120,8 @@ class Settings:
             problems += exc.errors or [str(exc)]
         if "default_phone_region" in given:
             given["default_phone_region"] = _phone_region(given["default_phone_region"], problems)
+        if "match_fields" in given:
+            given["match_fields"] = _match_fields(given["match_fields"], problems)
         if problems:
             raise ConfigValidationError(problems[0], errors=problems)
         values = {f.name: given[f.name] for f in dataclasses.fields(cls) if f.name in given}
@@ -152,6 +160,20 @@ def _phone_region(value: str, problems: list[str]) -> str:
             "such as CN or US"
         )
     return region
+
+
+def _match_fields(value: str | list[t.Any], problems: list[str]) -> tuple[str, ...]:
+    """The match fields in order, from a list or ``"Email, Phone, Mobile"``."""
+    items = value.split(",") if isinstance(value, str) else value
+    fields = tuple(str(item).strip() for item in items)
+    if not fields or any(not API_NAME.fullmatch(field) for field in fields):
+        problems.append(
+            "match_fields must list Zoho Leads API names (letters, digits and "
+            "underscores), such as Email, Phone, Mobile"
+        )
+    elif len(set(fields)) < len(fields):
+        problems.append("match_fields names a field twice")
+    return fields
 
 
 def schema_problems(config: Mapping[str, t.Any], schema: Mapping[str, t.Any]) -> Iterator[str]:

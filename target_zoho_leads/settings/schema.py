@@ -26,6 +26,10 @@ DEFAULT_WRITE_METHOD = "auto"
 DEFAULT_BULK_MIN_RECORDS = 5000
 # Zoho blocks token minting for the rest of a 10-minute window; a minute more covers it.
 DEFAULT_TOKEN_WAIT_MAX = 660
+# Unique Lead's identities, the earlier field deciding first (SPEC §4).
+DEFAULT_MATCH_FIELDS = ("Email", "Phone", "Mobile")
+ON_AMBIGUOUS = ("first", "hold")
+DEFAULT_ON_AMBIGUOUS = "first"
 
 
 # anyOf rather than a type list: the SDK's `--config ENV` reads a setting whose
@@ -209,6 +213,30 @@ def settings_schema() -> dict[str, t.Any]:
             description="With unique_lead, also look people up in Contacts: a person "
             "found there is not inserted as a lead (EXISTS_AS_CONTACT). Needs the scope "
             "ZohoCRM.modules.contacts.READ.",
+        ),
+        th.Property(
+            "match_fields",
+            th.CustomType(
+                {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+            ),
+            default=", ".join(DEFAULT_MATCH_FIELDS),
+            title="Match Fields",
+            description="With unique_lead, the Zoho Leads fields that identify a person, "
+            "in order: 'Email, Phone, Mobile' or a list. Email fields compare as emails, "
+            "phone fields as phones (any phone field matches any other), any other field "
+            "(a tracking id, WeChat_OpenID__c) as trimmed text. The earlier field decides "
+            "when two find different leads.",
+        ),
+        th.Property(
+            "on_ambiguous",
+            th.StringType,
+            default=DEFAULT_ON_AMBIGUOUS,
+            allowed_values=list(ON_AMBIGUOUS),
+            title="On Ambiguous",
+            description="With unique_lead, a record whose fields find two different "
+            "leads: first (the lead of the earlier field in match_fields is the "
+            "person's) or hold (nothing is written; the record goes to the rejected "
+            "records as AMBIGUOUS_MATCH with both lead ids). Either way it is counted.",
         ),
         th.Property(
             "write_method",

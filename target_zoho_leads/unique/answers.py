@@ -5,7 +5,13 @@ from __future__ import annotations
 import typing as t
 
 from target_zoho_leads.unique.found import LEADS
-from target_zoho_leads.zoho.outcomes import EXISTS_AS_CONTACT, REJECTED, SKIPPED, Outcome
+from target_zoho_leads.zoho.outcomes import (
+    AMBIGUOUS_MATCH,
+    EXISTS_AS_CONTACT,
+    REJECTED,
+    SKIPPED,
+    Outcome,
+)
 from target_zoho_leads.zoho.write_items import ItemDetails
 
 if t.TYPE_CHECKING:
@@ -57,3 +63,11 @@ def duplicate_of(item: WriteItem) -> tuple[str, str] | None:
     module = duplicate.get("module")
     name = module.get("api_name") if isinstance(module, dict) else None
     return str(name or LEADS), str(duplicate["id"])
+
+
+def held(lead_ids: t.Sequence[str]) -> Outcome:
+    """The outcome of a record held because its identities found two leads (ids only)."""
+    named = " and ".join(lead_ids) if lead_ids else "a lead this run could not create"
+    message = f"matches leads {named}: not written (on_ambiguous: hold)"
+    first = lead_ids[0] if lead_ids else None
+    return Outcome(SKIPPED, first, AMBIGUOUS_MATCH, message, lead_ids=tuple(lead_ids))

@@ -6,11 +6,13 @@ tracking id, which identities only a Contact or a converted lead holds),
 decide which leads to create and which tracking ids to update.
 
 Records are read one at a time in input order, as if each were written
-before the next is read: a record is the lead holding its email (else its
-phone); a record no lead holds becomes a new lead with its own fields, and
-its own identities are that lead's. Nothing else is remembered: a later
-record's new phone does not join its lead, because the CRM does not hold it
-and the next run could not know it. So how the input is cut into batches or
+before the next is read: a record is the lead holding its identity of the
+earliest field in ``match_fields`` (one that finds two leads is ambiguous,
+and with ``on_ambiguous: hold`` held, not written); a record no lead
+holds becomes a new lead with its own fields, and its own identities
+are that lead's. Nothing else is remembered: a later record's new phone
+does not join its lead, because the CRM does not hold it and the next
+run could not know it. So how the input is cut into batches or
 runs cannot change the CRM (SPEC §4).
 """
 
@@ -64,6 +66,10 @@ class BatchPlan:
     unchanged: dict[int, str] = dataclasses.field(default_factory=dict)
     # record index -> why it is not written: it is a Contact or a converted lead
     blocked: dict[int, Blocked] = dataclasses.field(default_factory=dict)
+    # record index -> the leads it matched (ids, or leads this batch creates),
+    # the earlier match field's first; those of ``held`` get no write at all
+    ambiguous: dict[int, list[str | NewLead]] = dataclasses.field(default_factory=dict)
+    held: list[int] = dataclasses.field(default_factory=list)
 
 
 class LeadMemory(t.Protocol):
@@ -79,12 +85,14 @@ class LeadMemory(t.Protocol):
         """A lead's tracking id and the input position it came from (-1: the CRM's)."""
 
 
-def plan_batch(
+def plan_batch(  # noqa: PLR0913 - the batch, and how to read it
     leads: Sequence[Mapping[str, t.Any]],
     keys: Sequence[Sequence[Key]],
     seqs: Sequence[int],
     tracking_field: str,
     memory: LeadMemory,
+    *,
+    hold_ambiguous: bool = False,
 ) -> BatchPlan:
     """Decide, for a batch, which leads to create and which tracking ids to update.
 
@@ -96,12 +104,21 @@ def plan_batch(
             when another stream's batch is written later.
         tracking_field: The Zoho field holding the CDP tracking id.
         memory: What the run knows of the CRM.
+        hold_ambiguous: A record whose identities find two leads is held
+            (``on_ambiguous: hold``) rather than taken as the earlier
+            field's lead.
     """
     plan = BatchPlan()
     new_of: dict[Key, NewLead] = {}
     assigned: dict[int, str] = {}
     for index, lead in enumerate(leads):
-        lead_id, new = _match(keys[index], memory, new_of)
+        matches = _matches(keys[index], memory, new_of)
+        if len(matches) > 1:
+            plan.ambiguous[index] = matches
+            if hold_ambiguous:
+                plan.held.append(index)
+                continue
+        lead_id, new = _first(matches)
         if lead_id is not None:
             assigned[index] = lead_id
         elif new is not None:
@@ -120,22 +137,32 @@ def plan_batch(
     return plan
 
 
-def _match(
+def _matches(
     keys: Sequence[Key], memory: LeadMemory, new_of: Mapping[Key, NewLead]
-) -> tuple[str | None, NewLead | None]:
-    """The lead a record is, by its email first and then its phone.
+) -> list[str | NewLead]:
+    """The leads a record is, once each, by its identities in ``match_fields`` order.
 
-    A lead planned earlier in the batch holds only its own identities, so it
-    and the known leads never share one.
+    A lead planned earlier in the batch counts as a lead: the next run would
+    find it, so a record matching it and a known lead is ambiguous in either
+    run. It holds only its own identities, so it and the known leads never
+    share one.
     """
+    found: list[str | NewLead] = []
     for key in keys:
-        lead_id = memory.lead_of(key)
-        if lead_id is not None:
-            return lead_id, None
-        new = new_of.get(key)
-        if new is not None:
-            return None, new
-    return None, None
+        match: str | NewLead | None = memory.lead_of(key)
+        if match is None:
+            match = new_of.get(key)
+        if match is not None and not any(match is other for other in found):
+            found.append(match)
+    return found
+
+
+def _first(matches: Sequence[str | NewLead]) -> tuple[str | None, NewLead | None]:
+    """The earlier field's lead: an existing one's id, or a lead this batch creates."""
+    if not matches:
+        return None, None
+    first = matches[0]
+    return (None, first) if isinstance(first, NewLead) else (first, None)
 
 
 def _blocked(keys: Sequence[Key], memory: LeadMemory) -> Blocked | None:

@@ -18,12 +18,17 @@ import phonenumbers
 from phonenumbers import PhoneNumberFormat
 
 if t.TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
-Key = tuple[str, str]  # ("email" | "phone", canonical value)
+Key = tuple[str, str]  # (kind, canonical value): kind "email", "phone" or "text:<Field>"
 EMAIL = "email"
 PHONE = "phone"
-FIELD_OF = {EMAIL: "Email", PHONE: "Phone"}
+TEXT = "text:"  # a field compared as trimmed text, only with itself: "text:WeChat_OpenID__c"
+DEFAULT_MATCH_FIELDS = ("Email", "Phone", "Mobile")
+# How a match field compares without Zoho's field metadata (SPEC §4).
+_KIND_WITHOUT_METADATA = {"Email": EMAIL, "Phone": PHONE, "Mobile": PHONE}
+# Zoho's data_type of a field (GET /settings/fields, SPEC §5) -> how it compares.
+_KIND_OF_DATA_TYPE = {"email": EMAIL, "phone": PHONE}
 PHONE_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
 _NOT_DIGITS = re.compile(r"[^0-9]")
 # Records repeat people, and each record's identity is read more than once:
@@ -127,56 +132,138 @@ def email_spellings(value: t.Any) -> set[str]:
     return {text, text.lower()} - {""}
 
 
+def kind_of_field(field: str, data_type: str | None = None) -> str:
+    """How a match field compares: by its Zoho ``data_type``, else by its name.
+
+    Args:
+        field: The Zoho field's API name.
+        data_type: Its ``data_type`` in Zoho's field metadata; None when the
+            server gave none (then ``Email`` is an email, ``Phone`` and
+            ``Mobile`` are phones).
+    """
+    if data_type is not None:
+        kind = _KIND_OF_DATA_TYPE.get(data_type)
+    else:
+        kind = _KIND_WITHOUT_METADATA.get(field)
+    return kind or TEXT + field
+
+
+def normal_text(value: t.Any) -> str | None:
+    """A text identity (a tracking id, an open id): trimmed; None when empty."""
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
 @dataclasses.dataclass(frozen=True)
 class Identities:
-    """A run's reading of identities: its default phone region, set once.
+    """A run's reading of identities: its match fields and default phone region, set once.
 
     Attributes:
         region: ISO 3166 code (``CN``) for phones written without a country
             code, or None.
+        match_fields: The Zoho fields that identify a person, the earlier
+            deciding first.
+        kinds: How each match field compares (:func:`kind_of_field`).
     """
 
     region: str | None = None
+    match_fields: tuple[str, ...] = DEFAULT_MATCH_FIELDS
+    kinds: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Read each match field's kind by its name where none was given."""
+        kinds = {f: self.kinds.get(f) or kind_of_field(f) for f in self.match_fields}
+        object.__setattr__(self, "kinds", kinds)
+
+    @classmethod
+    def of(
+        cls,
+        region: str | None,
+        match_fields: Sequence[str],
+        data_types: Mapping[str, str] | None = None,
+    ) -> Identities:
+        """The reading of ``match_fields``, by Zoho's data types when known."""
+        types = data_types or {}
+        kinds = {f: kind_of_field(f, types.get(f) if data_types else None) for f in match_fields}
+        return cls(region, tuple(match_fields), kinds)
+
+    def fields_of(self, kind: str) -> tuple[str, ...]:
+        """The match fields an identity of ``kind`` is asked in (every phone field, say)."""
+        return tuple(f for f in self.match_fields if self.kinds[f] == kind)
+
+    def written(self, lead: Mapping[str, t.Any]) -> list[tuple[Key, str, t.Any]]:
+        """Each identity of the lead, with the field and value it came from; once each.
+
+        In ``match_fields`` order, so the earlier field decides. A number in
+        both ``Phone`` and ``Mobile`` is one identity.
+        """
+        found: dict[Key, tuple[Key, str, t.Any]] = {}
+        for field in self.match_fields:
+            value = lead.get(field)
+            key = self.key(field, value) if value is not None else None
+            if key is not None and key not in found:
+                found[key] = (key, field, value)
+        return list(found.values())
+
+    def key(self, field: str, value: t.Any) -> Key | None:
+        """The identity ``value`` is in match field ``field``, or None when it is empty."""
+        kind = self.kinds[field]
+        if kind == EMAIL:
+            canonical = normal_email(value)
+        elif kind == PHONE:
+            canonical = _canonical_phone(str(value), self.region)
+        else:
+            canonical = normal_text(value)
+        return (kind, canonical) if canonical else None
 
     def keys(self, lead: Mapping[str, t.Any]) -> list[Key]:
-        """The lead's identities, email first (it decides first)."""
-        found: list[Key] = []
-        email = normal_email(lead.get("Email"))
-        if email:
-            found.append((EMAIL, email))
-        phone = lead.get("Phone")
-        if phone is not None and (canonical := _canonical_phone(str(phone), self.region)):
-            found.append((PHONE, canonical))
-        return found
+        """The lead's identities, in ``match_fields`` order (the earlier decides first)."""
+        return [key for key, _, _ in self.written(lead)]
 
     def spellings(self, kind: str, value: t.Any) -> set[str]:
         """The spellings to look an identity up by."""
-        return email_spellings(value) if kind == EMAIL else phone_spellings(value, self.region)
+        if kind == EMAIL:
+            return email_spellings(value)
+        if kind == PHONE:
+            return phone_spellings(value, self.region)
+        text = normal_text(value)
+        return {text} if text else set()
+
+    def compares(self, key: Key, field: str | None) -> bool:
+        """Whether Zoho, comparing ``field``, compared identity ``key``."""
+        return field is not None and self.kinds.get(field) == key[0]
 
     def canonical_fields(self, lead: Mapping[str, t.Any]) -> dict[str, t.Any]:
-        """The lead with its email canonical and its phone in its identity form.
+        """The lead with its emails canonical and its phones in their identity form.
 
         A phone that parses is written in E.164. One that does not (without
         ``default_phone_region``, ``152 1822 2540`` does not) is written as
         its digits, with ``+`` when it had one: the one spelling every later
-        lookup asks for, whatever spelling the next run brings.
+        lookup asks for, whatever spelling the next run brings. Text match
+        fields are written as they come.
         """
         written = dict(lead)
-        email = lead.get("Email")
-        if isinstance(email, str) and normal_email(email):
-            written["Email"] = normal_email(email)
-        phone = lead.get("Phone")
-        canonical = normal_phone(phone, self.region)
-        # Only a form that reads back as the same identity: "0000+0" would not.
-        if canonical is not None and normal_phone(canonical, self.region) == canonical:
-            written["Phone"] = canonical
+        for field in self.fields_of(EMAIL):
+            email = lead.get(field)
+            if isinstance(email, str) and normal_email(email):
+                written[field] = normal_email(email)
+        for field in self.fields_of(PHONE):
+            canonical = normal_phone(lead.get(field), self.region)
+            # Only a form that reads back as the same identity: "0000+0" would not.
+            if canonical is not None and normal_phone(canonical, self.region) == canonical:
+                written[field] = canonical
         return written
 
     def lacks_country_code(self, lead: Mapping[str, t.Any]) -> bool:
-        """Whether the lead's phone has digits but no region reads it as E.164."""
-        phone = lead.get("Phone")
-        return (
-            phone is not None
+        """Whether one of the lead's phones has digits but no region reads it as E.164."""
+        return self.without_country_code(lead) > 0
+
+    def without_country_code(self, lead: Mapping[str, t.Any]) -> int:
+        """How many of the lead's phone fields hold digits no region reads as E.164."""
+        return sum(
+            1
+            for field in self.fields_of(PHONE)
+            if (phone := lead.get(field)) is not None
             and bool(_NOT_DIGITS.sub("", str(phone)))
             and e164(phone, self.region) is None
         )

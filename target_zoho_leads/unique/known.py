@@ -11,6 +11,7 @@ import typing as t
 
 from target_zoho_leads.unique.dedupe import Blocked
 from target_zoho_leads.unique.found import LEADS
+from target_zoho_leads.unique.identities import Identities
 from target_zoho_leads.zoho.outcomes import EXISTS_AS_CONTACT, EXISTS_AS_CONVERTED_LEAD
 
 if t.TYPE_CHECKING:
@@ -23,8 +24,14 @@ if t.TYPE_CHECKING:
 class KnownLeads:
     """The run's memory of the CRM (a :class:`~target_zoho_leads.unique.dedupe.LeadMemory`)."""
 
-    def __init__(self) -> None:
-        """Start knowing nothing."""
+    def __init__(self, identities: Identities | None = None) -> None:
+        """Start knowing nothing.
+
+        Args:
+            identities: How the run's match fields compare, to tell which
+                identity a field Zoho names holds; the default ones when None.
+        """
+        self.identities = identities or Identities()
         self._lead_of: dict[Key, str] = {}
         self._blocked: dict[Key, Blocked] = {}
         self._tracking: dict[str, tuple[t.Any, int]] = {}
@@ -71,6 +78,10 @@ class KnownLeads:
             code = EXISTS_AS_CONVERTED_LEAD if record.module == LEADS else EXISTS_AS_CONTACT
             for key in keys:
                 self.block(key, Blocked(code, record.record_id))
+
+    def compares(self, key: Key, field: str | None) -> bool:
+        """Whether a duplicate check that compared ``field`` compared identity ``key``."""
+        return self.identities.compares(key, field)
 
     def block(self, key: Key, blocked: Blocked) -> None:
         """Remember that only a Contact or a converted lead holds ``key``; a Contact first."""

@@ -12,7 +12,6 @@ import typing as t
 from target_zoho_leads.unique.answers import skipped
 from target_zoho_leads.unique.dedupe import Blocked, TrackingUpdate
 from target_zoho_leads.unique.found import LEADS
-from target_zoho_leads.unique.identities import FIELD_OF
 from target_zoho_leads.zoho.outcomes import (
     CREATED,
     EXISTS_AS_CONTACT,
@@ -87,7 +86,7 @@ class BatchLedger:
         blocked = Blocked(code, record_id)
         for key in new.keys:
             # Only the identity Zoho compared is known to be the other record's.
-            if FIELD_OF[key[0]] == field:
+            if self.known.compares(key, field):
                 self.known.block(key, blocked)
         for index in new.records:
             self.outcomes[index] = skipped(blocked)

@@ -1,4 +1,4 @@
-"""Finding who already holds an email or phone: batched COQL, search as a fallback."""
+"""Finding who already holds an identity of ``match_fields``: batched COQL, search as a fallback."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 import typing as t
 
 from target_zoho_leads.unique.found import CONTACTS, LEADS, Found
-from target_zoho_leads.unique.identities import FIELD_OF, Identities
+from target_zoho_leads.unique.identities import Identities
 from target_zoho_leads.zoho.errors import ZohoAPIError, ZohoScopeError
 
 if t.TYPE_CHECKING:
@@ -22,6 +22,8 @@ CONDITIONS_PER_QUERY = 25  # conditions in one COQL where clause
 # LIMIT 200 costs 1 API credit, up to 1,000 two and up to 2,000 three; a
 # lookup seldom finds 200 people, so pages are asked for only when Zoho has more.
 ROWS_PER_PAGE = 200
+# Standard fields of Contacts that Leads has too: the only ones asked there.
+CONTACT_FIELDS = frozenset({"Email", "Phone", "Mobile"})
 SEARCH_CONDITIONS = 10  # criteria joined in one search call
 # The Leads system field that says a lead was converted to a Contact. COQL
 # leaves converted leads out unless the where clause tests it, as Zoho was
@@ -59,24 +61,32 @@ def coql_where(values: Mapping[str, Iterable[str]]) -> str:
     return pair_up(conditions)
 
 
-def pack_queries(groups: Iterable[tuple[str, Iterable[str]]]) -> list[dict[str, set[str]]]:
-    """Share ``(field, spellings)`` groups out into queries of at most 23 conditions.
+Fields = str | tuple[str, ...]  # one field, or every field an identity is asked in
+
+
+def pack_queries(groups: Iterable[tuple[Fields, Iterable[str]]]) -> list[dict[str, set[str]]]:
+    """Share ``(fields, spellings)`` groups out into queries of at most 23 conditions.
 
     Two of COQL's 25 are left for the converted-lead test. A group is never
-    split, and groups go in the order given: a person's email and phone,
-    asked in one query, bring their lead back once, not once per query (each
-    page of 200 rows is a call).
+    split (a phone's spellings go to ``Phone`` and ``Mobile`` of one query),
+    and groups go in the order given: a person's email and phone, asked in
+    one query, bring their lead back once, not once per query (each page of
+    200 rows is a call).
     """
     queries: list[dict[str, set[str]]] = []
     current: dict[str, set[str]] = {}
-    for field, spellings in groups:
-        held = current.get(field, set())
+    for fields, spellings in groups:
+        names = (fields,) if isinstance(fields, str) else fields
+        wanted = set(spellings)
         sizes = {name: len(values) for name, values in current.items()}
-        sizes[field] = len(held) + len(set(spellings) - held)
+        for name in names:
+            held = current.get(name, set())
+            sizes[name] = len(held) + len(wanted - held)
         if current and _conditions(sizes) > IDENTITY_CONDITIONS:
             queries.append(current)
             current = {}
-        current.setdefault(field, set()).update(spellings)
+        for name in names:
+            current.setdefault(name, set()).update(wanted)
     if current:
         queries.append(current)
     return queries
@@ -101,13 +111,30 @@ def search_criteria(field: str, values: Sequence[str]) -> str:
     return parts[0] if len(parts) == 1 else "(" + "or".join(parts) + ")"
 
 
+def _contacts_groups(
+    groups: Sequence[tuple[Fields, set[str]]],
+) -> list[tuple[Fields, set[str]]]:
+    """The groups Contacts can be asked: a custom Leads field need not exist there.
+
+    Contacts has Email, Phone and Mobile as standard fields, as Leads has
+    (Zoho's v8 field metadata of both modules); other fields are left out.
+    """
+    asked: list[tuple[Fields, set[str]]] = []
+    for fields, spellings in groups:
+        names = (fields,) if isinstance(fields, str) else fields
+        kept = tuple(name for name in names if name in CONTACT_FIELDS)
+        if kept:
+            asked.append((kept, spellings))
+    return asked
+
+
 def is_converted(row: Mapping[str, t.Any]) -> bool:
     """Whether a Leads row is a converted lead, as COQL or the search API says."""
     return any(row.get(name) in (True, "true") for name in (CONVERTED_FIELD, "$converted"))
 
 
 class LeadLookup:
-    """Finds the leads (and Contacts) holding given emails and phones, a few calls at a time."""
+    """Finds the leads (and Contacts) holding given identities, a few calls at a time."""
 
     def __init__(
         self,
@@ -115,17 +142,21 @@ class LeadLookup:
         *,
         default_phone_region: str | None = None,
         match_contacts: bool = False,
+        identities: Identities | None = None,
     ) -> None:
         """Read ``tracking_field`` too, so unchanged tracking ids are not rewritten.
 
         Args:
             tracking_field: The Leads field holding the CDP tracking id.
             default_phone_region: ISO 3166 code for phones written without a
-                country code (``CN``), or None.
+                country code (``CN``), or None; ignored when ``identities``
+                is given.
             match_contacts: Also ask the Contacts module.
+            identities: The run's match fields and how they compare; the
+                default ones (Email, Phone, Mobile) when None.
         """
         self.tracking_field = tracking_field
-        self.identities = Identities(default_phone_region)
+        self.identities = identities or Identities(default_phone_region)
         self.modules = (LEADS, CONTACTS) if match_contacts else (LEADS,)
         self.use_search = False
         self.select_converted = True
@@ -137,8 +168,10 @@ class LeadLookup:
             client: Makes the calls.
             wanted: Each identity and the values it was written as.
         """
+        # Every spelling is asked in every field of its kind: a record's Phone
+        # finds a lead holding the number in Mobile (SPEC §4).
         groups = [
-            (FIELD_OF[kind], spellings)
+            (self.identities.fields_of(kind), spellings)
             for (kind, _), written in wanted.items()
             if (spellings := {s for v in written for s in self.identities.spellings(kind, v)})
         ]
@@ -146,7 +179,10 @@ class LeadLookup:
             return []
         found = []
         for module in self.modules:
-            for row in self._rows(client, module, groups):
+            asked = groups if module == LEADS else _contacts_groups(groups)
+            if not asked:
+                continue
+            for row in self._rows(client, module, asked):
                 record = self._found(module, row, wanted)
                 if record is not None:
                     found.append(record)
@@ -167,7 +203,7 @@ class LeadLookup:
         return Found(module, str(row["id"]), keys, row.get(self.tracking_field), converted)
 
     def _rows(
-        self, client: ZohoCRMClient, module: str, groups: Sequence[tuple[str, set[str]]]
+        self, client: ZohoCRMClient, module: str, groups: Sequence[tuple[Fields, set[str]]]
     ) -> list[dict[str, t.Any]]:
         if not self.use_search:
             try:
@@ -180,12 +216,13 @@ class LeadLookup:
                 )
                 self.use_search = True
         values: dict[str, set[str]] = {}
-        for field, spellings in groups:
-            values.setdefault(field, set()).update(spellings)
+        for fields, spellings in groups:
+            for field in (fields,) if isinstance(fields, str) else fields:
+                values.setdefault(field, set()).update(spellings)
         return list(self._search(client, module, values))
 
     def _coql(
-        self, client: ZohoCRMClient, module: str, groups: Sequence[tuple[str, set[str]]]
+        self, client: ZohoCRMClient, module: str, groups: Sequence[tuple[Fields, set[str]]]
     ) -> Iterator[dict[str, t.Any]]:
         for values in pack_queries(groups):
             offset = 0
@@ -201,7 +238,8 @@ class LeadLookup:
     ) -> tuple[list[dict[str, t.Any]], bool]:
         """One page; an org whose COQL refuses the converted flag is asked without it."""
         while True:
-            columns = ["id", "Email", "Phone"]
+            fields = self.identities.match_fields
+            columns = ["id", *(f for f in fields if module == LEADS or f in CONTACT_FIELDS)]
             criteria = where
             if module == LEADS:
                 columns.append(self.tracking_field)

@@ -32,6 +32,8 @@ SKIPPED = OutcomeKind.SKIPPED
 # Unique Lead's reasons to skip: the person is a Contact, or their lead was converted.
 EXISTS_AS_CONTACT = "EXISTS_AS_CONTACT"
 EXISTS_AS_CONVERTED_LEAD = "EXISTS_AS_CONVERTED_LEAD"
+# A record whose identities found two leads, held by on_ambiguous: hold.
+AMBIGUOUS_MATCH = "AMBIGUOUS_MATCH"
 
 
 class Outcome(t.NamedTuple):
@@ -42,3 +44,6 @@ class Outcome(t.NamedTuple):
     code: str = ""
     message: str = ""
     field: str | None = None
+    # Unique Lead: the leads a record matched when its identities found two
+    # (on_ambiguous); None for every other record.
+    lead_ids: tuple[str, ...] | None = None
