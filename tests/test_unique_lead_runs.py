@@ -57,6 +57,7 @@ def spell_phone(digits: str, style: int) -> str:
 
 
 PHONE_STYLES = 9
+NATIONAL_STYLES = 4  # the first four: no country code
 
 
 def stored_phone(digits: str, style: int) -> str:
@@ -66,6 +67,7 @@ def stored_phone(digits: str, style: int) -> str:
 
 
 STORED_STYLES = 5
+DIGITS_STYLE = 3
 
 
 def spell_email(email: str, style: int) -> str:
@@ -154,7 +156,18 @@ def people_and_runs(draw):
         records.append((who, record))
     cuts = sorted(draw(st.sets(st.integers(1, max(1, len(records) - 1)), max_size=3)))
     batch_sizes = [draw(st.integers(1, 8)) for _ in range(len(cuts) + 1)]
-    return people, records, cuts, batch_sizes
+    return people, records, cuts, batch_sizes, draw(st.sampled_from(MATCH_FIELDS))
+
+
+# The shapes match_fields may take here: email and phone in either order, with
+# Mobile and the tracking id (unique per record in these inputs) or without.
+MATCH_FIELDS = (
+    ["Email", "Phone"],
+    ["Phone", "Email"],
+    ["Email", "Phone", "Mobile"],
+    ["Mobile", "Email", "Phone"],
+    ["Email", "Phone", "Mobile", "CDP_ID"],
+)
 
 
 def seed_existing(sandbox: ZohoSandbox, people: list[dict]) -> dict[int, tuple]:
@@ -173,15 +186,17 @@ def seed_existing(sandbox: ZohoSandbox, people: list[dict]) -> dict[int, tuple]:
     return existing
 
 
-def run_split(sandbox: ZohoSandbox, people, records, cuts, batch_sizes) -> dict[int, tuple]:
-    """A fresh CRM, then the records in runs cut at ``cuts``; the existing leads."""
+def run_split(sandbox: ZohoSandbox, people, records, split, match_fields) -> dict[int, tuple]:
+    """A fresh CRM, then the records in runs cut at ``split``'s cuts; the existing leads."""
+    cuts, batch_sizes = split
     sandbox.reset()
     sandbox.configure(coql_case_sensitive=True)
     existing = seed_existing(sandbox, people)
     bounds = [0, *cuts, len(records)]
     for (start, end), batch in zip(itertools.pairwise(bounds), batch_sizes, strict=True):
         part = [record for _, record in records[start:end]]
-        run_in_process(unique_settings(sandbox, batch_size_rows=batch), singer_text(part))
+        settings = unique_settings(sandbox, batch_size_rows=batch, match_fields=match_fields)
+        run_in_process(settings, singer_text(part))
     return existing
 
 
@@ -195,12 +210,12 @@ def run_split(sandbox: ZohoSandbox, people, records, cuts, batch_sizes) -> dict[
 def test_one_lead_per_person_and_one_crm_whatever_the_spelling_split_and_batch_size(
     shared_sandbox, case
 ):
-    """Cut into 1-4 runs of any batch size, the CRM equals one run's; one lead per person."""
-    people, records, cuts, batch_sizes = case
-    existing = run_split(shared_sandbox, people, records, cuts, batch_sizes)
+    """Cut into 1-4 runs of any batch size, any match_fields: one run's CRM, one lead each."""
+    people, records, cuts, batch_sizes, match_fields = case
+    existing = run_split(shared_sandbox, people, records, (cuts, batch_sizes), match_fields)
     leads = shared_sandbox.leads()
     split = crm(shared_sandbox)
-    run_split(shared_sandbox, people, records, [], [600])
+    run_split(shared_sandbox, people, records, ([], [600]), match_fields)
     assert split == crm(shared_sandbox)
 
     last = {who: record["anonymous_id"] for who, record in records}
@@ -243,6 +258,7 @@ def test_one_lead_per_person_and_one_crm_whatever_the_spelling_split_and_batch_s
 
 chaos = load_chaos()
 SEEDS = range(10)
+DEFAULT_SETTINGS_SEEDS = range(100, 105)
 PEOPLE = 200
 RECORDS = 500
 STATE_EVERY = 25
@@ -256,6 +272,7 @@ class People:
 
     people: list[dict[str, t.Any]]
     owners: list[int]
+    region: str | None = "CN"
 
     def records(self, rng: random.Random) -> list[dict[str, t.Any]]:
         """The input, each email and phone spelled anew."""
@@ -266,7 +283,8 @@ class People:
             if person["email"]:
                 record["email"] = spell_email(person["email"], rng.randrange(EMAIL_STYLES))
             if person["digits"]:
-                record["phone"] = spell_phone(person["digits"], rng.randrange(PHONE_STYLES))
+                styles = PHONE_STYLES if self.region else NATIONAL_STYLES
+                record["phone"] = spell_phone(person["digits"], rng.randrange(styles))
             records.append(record)
         return records
 
@@ -282,13 +300,19 @@ class People:
                 if person["email"]:
                     lead["Email"] = person["email"]
                 if person["digits"]:
-                    lead["Phone"] = f"+86{person['digits']}"
+                    # Without a region a national number is stored as its digits.
+                    lead["Phone"] = ("+86" if self.region else "") + person["digits"]
                 leads.append(lead_shape(lead))
         return sorted(leads)
 
 
-def make_people(rng: random.Random) -> People:
-    """200 people (30% leads already, stored in other formats), 500 records of them."""
+def make_people(rng: random.Random, region: str | None = "CN") -> People:
+    """200 people (30% leads already, stored in other formats), 500 records of them.
+
+    Without a region the records spell phones the national way only, and the
+    leads already there hold them as digits: a number stored by another system
+    as ``152 1822 2540`` is found again only with the region set.
+    """
     people = []
     for i in range(PEOPLE):
         kind = rng.choice(("both", "both", "email", "phone"))
@@ -304,20 +328,29 @@ def make_people(rng: random.Random) -> People:
             if person["email"]:
                 existing["Email"] = person["email"]
             if person["digits"]:
-                existing["Phone"] = stored_phone(person["digits"], rng.randrange(STORED_STYLES))
+                style = rng.randrange(STORED_STYLES) if region else DIGITS_STYLE
+                existing["Phone"] = stored_phone(person["digits"], style)
             person["existing"] = existing
         people.append(person)
-    return People(people, [rng.randrange(PEOPLE) for _ in range(RECORDS)])
+    return People(people, [rng.randrange(PEOPLE) for _ in range(RECORDS)], region)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(
+    ("seed", "region"),
+    [*((seed, "CN") for seed in SEEDS), *((seed, None) for seed in DEFAULT_SETTINGS_SEEDS)],
+)
 def test_a_killed_run_resumed_with_other_spellings_leaves_exactly_the_expected_crm(
-    seed, tmp_path: Path
+    seed, region, tmp_path: Path
 ):
-    """SIGKILL mid-run, resume from the last STATE with every value respelled: exact CRM."""
+    """SIGKILL mid-run, resume from the last STATE with every value respelled: exact CRM.
+
+    Also with default settings (no default_phone_region), phones respelled in
+    national formats across the runs: one lead per person.
+    """
     rng = random.Random(seed)  # noqa: S311 - test data
-    data = make_people(rng)
+    data = make_people(rng, region)
+    regional = {"default_phone_region": region} if region else {}
     kills, sent = 0, []
     with ZohoSandbox(latency_ms=LATENCY_MS) as sandbox:
         sandbox.configure(coql_case_sensitive=True)
@@ -326,7 +359,7 @@ def test_a_killed_run_resumed_with_other_spellings_leaves_exactly_the_expected_c
             sandbox,
             tmp_path,
             unique_lead=True,
-            default_phone_region="CN",
+            **regional,
             batch_size_rows=rng.choice((7, 50, 200)),
             max_concurrency=2,
             max_retries=3,
