@@ -11,6 +11,7 @@ import contextlib
 import json
 import socket
 import threading
+import time
 import typing as t
 
 Handler = t.Callable[[socket.socket, threading.Event], None]
@@ -61,6 +62,7 @@ class Scripted:
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         self.routes: dict[str, Handler] = {}
         self.seen: list[str] = []  # request lines, in order
+        self.asked_at: list[float] = []  # time.monotonic() of each request
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self.token = answer(
@@ -100,6 +102,7 @@ class Scripted:
                 method, target = line.decode("latin-1").split()[:2]
                 path = target.split("?", 1)[0]
                 self.seen.append(f"{method} {path}")
+                self.asked_at.append(time.monotonic())
                 handler = self.token if path == "/oauth/v2/token" else self.routes.get(path)
                 (handler or answer(404, {"code": "NOT_FOUND"}))(conn, self._stop)
 
