@@ -7,6 +7,7 @@ command, with their time and peak memory, are in ``test_bounded_answers_runs.py`
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import time
@@ -292,3 +293,11 @@ def test_a_code_that_is_not_one_of_zoho_s_is_not_put_in_the_message():
     """A ``code`` holding a value reads as the HTTP status instead."""
     error = call_error("GET /crm/v8/Leads", 400, {"code": "lee@example.com"})
     assert str(error) == "GET /crm/v8/Leads: Zoho answered HTTP 400"
+
+
+def test_a_content_length_in_other_digits_is_not_a_length(zoho):
+    """``²`` passes ``str.isdigit``; it is not a length, and the answer ends as the socket does."""
+    zoho.routes["/odd"] = raw("HTTP/1.1 200 OK\r\nContent-Length: ²\r\n\r\n{}".encode())
+    with contextlib.suppress(ZohoTransientError):
+        got = Transport(requests.Session(), 5).send("GET", zoho.url, "/odd", name="GET /odd")
+        assert got.body == b"{}"

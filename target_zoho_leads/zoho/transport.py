@@ -208,8 +208,8 @@ def _read(raw: urllib3.BaseHTTPResponse, limit: int, name: str) -> bytes:
     Raises:
         ZohoAnswerTooLargeError: Declared or found longer than ``limit``.
     """
-    declared = raw.headers.get("Content-Length", "")
-    if declared.strip().isdigit() and int(declared) > limit:
+    declared = raw.headers.get("Content-Length", "").strip()
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise _too_large(name, limit)
     parts: list[bytes] = []
     size = 0
