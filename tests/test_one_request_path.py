@@ -129,7 +129,7 @@ def script_a_job(zoho, download_url: str, *, throttled: bool = False) -> None:
         "/crm/v8/org": [(200, {"org": [{"zgid": "42"}]})],
         "/crm/v8/upload": [
             *busy,
-            (200, {"status": "success", "details": {"file_id": "f1"}}),
+            (200, {"status": "success", "details": {"file_id": "4001"}}),
         ],
         "/crm/bulk/v8/write": [*busy, (201, {"status": "success", "details": {"id": "9"}})],
         "/crm/bulk/v8/write/9": [

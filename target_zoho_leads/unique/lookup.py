@@ -278,8 +278,7 @@ class LeadLookup:
                 criteria = search_criteria(field, ordered[start : start + SEARCH_CONDITIONS])
                 page, more = 1, True
                 while more:
-                    params = {"criteria": criteria, "page": page, "per_page": 200, **extra}
-                    answer = client.request("GET", f"/{module}/search", params=params)
-                    more = bool(answer and (answer.get("info") or {}).get("more_records"))
-                    yield from (answer or {}).get("data") or []
+                    # Read as a typed page: an answer of another shape is one line.
+                    rows, more = client.search(criteria, page, module, **extra)
+                    yield from rows
                     page += 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -10,7 +9,13 @@ import time
 import typing as t
 from urllib.parse import urlencode, urlsplit
 
-from target_zoho_leads.zoho.errors import ZohoAuthError, ZohoTransientError
+import msgspec
+
+from target_zoho_leads.zoho.errors import (
+    ZohoAnswerTooLargeError,
+    ZohoAuthError,
+    ZohoTransientError,
+)
 from target_zoho_leads.zoho.hosts import (
     DATA_CENTRES,
     admitted_only_by,
@@ -18,6 +23,7 @@ from target_zoho_leads.zoho.hosts import (
     check_api_domain,
 )
 from target_zoho_leads.zoho.retrying import BASE_WAIT_SECONDS, base_wait_seconds
+from target_zoho_leads.zoho.shapes import TokenAnswer, problem
 from target_zoho_leads.zoho.transport import Transport
 
 if t.TYPE_CHECKING:
@@ -52,6 +58,9 @@ HTTP_SERVER_ERROR = 500
 # What a token must look like to go into a header: anything else (a line
 # break above all) would let a token answer write headers of its own.
 _TOKEN = re.compile(r"[\x21-\x7e]+")
+# A token answer is a few hundred bytes (Zoho's OAuth page); an error page a few KB.
+MAX_TOKEN_ANSWER_BYTES = 64 * 1024
+_decode = msgspec.json.Decoder().decode
 
 
 def check_base_url(url: str, what: str = "accounts_url") -> str:
@@ -252,14 +261,22 @@ class ZohoAuth:
             ZohoTransientError: The accounts server failed or could not be reached.
         """
         where = data_centre_name(self.accounts_url)
-        response = self._transport.send(
-            "POST",
-            self.accounts_url,
-            TOKEN_PATH,
-            name=f"could not reach the Zoho accounts server {where}",
-            headers=FORM,
-            body=self._form,
-        )
+        try:
+            response = self._transport.send(
+                "POST",
+                self.accounts_url,
+                TOKEN_PATH,
+                name=f"could not reach the Zoho accounts server {where}",
+                headers=FORM,
+                body=self._form,
+                limit=MAX_TOKEN_ANSWER_BYTES,
+            )
+        except ZohoAnswerTooLargeError as exc:
+            msg = (
+                f"the accounts server {where} answered the token request with more than "
+                f"{exc.limit:,} bytes, which no token answer needs"
+            )
+            raise ZohoAuthError(msg, code=exc.code) from None
         if response.status in HTTP_REDIRECTS:
             # Following it would re-send the secrets to wherever it points.
             msg = (
@@ -277,24 +294,26 @@ class ZohoAuth:
             if is_mint_block(response.status, answer):
                 return refusal
             raise refusal
-        self._accept(answer)
+        self._accept(_token_answer(answer))
         return None
 
-    def _accept(self, answer: dict[str, t.Any]) -> None:
+    def _accept(self, answer: TokenAnswer) -> None:
         """Store a freshly minted token and the API domain that comes with it."""
-        if answer.get("api_domain"):
-            self._api_domain = self._checked_api_domain(answer["api_domain"])
+        if answer.api_domain:
+            self._api_domain = self._checked_api_domain(answer.api_domain)
         if self._api_domain is None:
             msg = (
                 "Zoho's token answer named no api_domain and "
                 f"{data_centre_name(self.accounts_url)} is not a known data centre"
             )
             raise ZohoAuthError(msg, code="NO_API_DOMAIN")
-        token = answer["access_token"]
+        token = answer.access_token
         if not isinstance(token, str) or not _TOKEN.fullmatch(token):
             msg = "Zoho's token answer held an access_token that cannot be sent in a header"
             raise ZohoAuthError(msg, code="INVALID_TOKEN_ANSWER")
-        lifetime = float(answer.get("expires_in") or 3600)
+        lifetime = answer.expires_in or 3600.0
+        if not 0 < lifetime < float("inf"):
+            lifetime = 3600.0  # Zoho's tokens live an hour; the margin below still applies
         self._expires_at = self._clock() + max(lifetime - EXPIRY_MARGIN_SECONDS, 1.0)
         self._token = token
         self.tokens_minted += 1
@@ -363,7 +382,20 @@ def is_mint_block(status: int, answer: dict[str, t.Any]) -> bool:
 def _json_object(body: bytes) -> dict[str, t.Any]:
     """Read a JSON object from an answer's body, or an empty dict if it is not one."""
     try:
-        answer = json.loads(body)
-    except ValueError:
+        answer = _decode(body)
+    except msgspec.MsgspecError:
         return {}
     return answer if isinstance(answer, dict) else {}
+
+
+def _token_answer(answer: dict[str, t.Any]) -> TokenAnswer:
+    """A token answer read into its typed form; a wrong shape is one line naming the field.
+
+    Raises:
+        ZohoAuthError: A member is of another type (``expires_in`` of ``"abc"``).
+    """
+    try:
+        return msgspec.convert(answer, TokenAnswer)
+    except msgspec.MsgspecError as exc:
+        msg = f"Zoho's token answer is not of the expected shape ({problem(exc)})"
+        raise ZohoAuthError(msg, code="UNEXPECTED_ANSWER") from None

@@ -30,7 +30,8 @@ from target_zoho_leads.zoho.replies import (
 )
 from target_zoho_leads.zoho.retrying import with_retries
 from target_zoho_leads.zoho.scopes import scope_for
-from target_zoho_leads.zoho.transport import Answer, Transport, new_session
+from target_zoho_leads.zoho.shapes import FIELDS, ROWS, Fields, Rows
+from target_zoho_leads.zoho.transport import MAX_JSON_BYTES, Answer, Transport, new_session
 from target_zoho_leads.zoho.write_items import WRITE_ANSWER, ItemDetails, ItemsAnswer, WriteItem
 
 if t.TYPE_CHECKING:
@@ -45,6 +46,12 @@ logger = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder().encode
 
 MAX_RECORDS_PER_WRITE = 100  # Zoho's limit for one insert or update call
+# The most bytes each kind of answer may have; nothing Zoho documents comes
+# near. A 100-record write answer, a COQL or search page of 200 rows, a job's
+# status: tens of kilobytes. A module's field metadata, picklists included,
+# is the largest JSON answer: a few MB for an org with hundreds of fields.
+MAX_ANSWER_BYTES = MAX_JSON_BYTES
+MAX_FIELDS_BYTES = 32 * 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +67,7 @@ class _Call:
     body: bytes | None
     credits: int  # what Zoho charges if it does the call
     heavy: bool  # counts against Zoho's sub-concurrency
+    limit: int  # the most bytes its answer may have
 
 
 class ZohoCRMClient:
@@ -134,7 +142,9 @@ class ZohoCRMClient:
         settle_ambiguous: bool = False,
         on_resend: Callable[[], None] | None = None,
         items: msgspec.json.Decoder[ItemsAnswer] | None = None,
+        shape: msgspec.json.Decoder[t.Any] | None = None,
         raw: bool = False,
+        limit: int = MAX_ANSWER_BYTES,
     ) -> t.Any:
         """Make one Zoho call and return its JSON answer (``None`` for 204).
 
@@ -158,12 +168,17 @@ class ZohoCRMClient:
                 again (it may then be applied twice).
             items: Reads an answer of per-record items straight into their
                 typed form (see :class:`WriteItem`); other answers are JSON.
+            shape: Reads the answer into this typed form (:mod:`shapes`).
             raw: Return the answer's bytes instead of its JSON (a result file).
+            limit: The most bytes the answer may have.
 
         Raises:
             ZohoUntrustedHostError: ``origin`` may not receive the token; nothing was sent.
             ZohoTransientError: A lost write answer, with ``settle_ambiguous``.
             ZohoRetriesExhaustedError: Transient failures outlasted the retries.
+            ZohoAnswerTooLargeError: The answer was longer than ``limit``.
+            ZohoAPIError: Zoho refused the call, or its answer is not of ``shape``
+                (``UNEXPECTED_ANSWER``).
         """
         call = self._call(
             method,
@@ -174,11 +189,12 @@ class ZohoCRMClient:
             body=body,
             headers=headers,
             params=params,
+            limit=limit,
         )
 
         def attempt() -> t.Any:
             answer = self._attempt(call)
-            return answer.body if raw else json_of(answer, call.name, items)
+            return answer.body if raw else json_of(answer, call.name, items, shape)
 
         def giveup(exc: Exception) -> bool:
             return settle_ambiguous and getattr(exc, "ambiguous", False)
@@ -210,6 +226,7 @@ class ZohoCRMClient:
         body: bytes | None,
         headers: Mapping[str, str] | None,
         params: dict[str, t.Any] | None,
+        limit: int,
     ) -> _Call:
         """Build the request once; refuse an origin the token may not go to."""
         if origin is None:
@@ -233,6 +250,7 @@ class ZohoCRMClient:
             body=body,
             credits=api_call_credits(method, path, json),
             heavy=is_heavy(method, path, json),
+            limit=limit,
         )
 
     def _check_origin(self, origin: str, name: str) -> None:
@@ -275,6 +293,7 @@ class ZohoCRMClient:
                     name=call.name,
                     headers=headers,
                     body=call.body,
+                    limit=call.limit,
                 )
                 ticket.answered(answer.status)
                 if charged(answer.status, token_refused=token_refused(answer)):
@@ -328,26 +347,46 @@ class ZohoCRMClient:
         return items
 
     def coql_page(self, query: str) -> tuple[list[dict[str, t.Any]], bool]:
-        """Run a COQL select; return its rows and whether more pages follow."""
-        answer = self.request("POST", "/coql", json={"select_query": query})
-        if not answer:
-            return [], False
-        more = bool((answer.get("info") or {}).get("more_records"))
-        return list(answer.get("data") or []), more
+        """Run a COQL select; return its rows and whether more pages follow.
 
-    def search(self, criteria: str, page: int = 1) -> tuple[list[dict[str, t.Any]], bool]:
-        """Run a Leads search; return the rows and whether more pages follow."""
-        params = {"criteria": criteria, "page": page, "per_page": 200}
-        answer = self.request("GET", "/Leads/search", params=params)
-        if not answer:
-            return [], False
-        more = bool((answer.get("info") or {}).get("more_records"))
-        return list(answer.get("data") or []), more
+        Raises:
+            ZohoAPIError: As for :meth:`request`; ``UNEXPECTED_ANSWER`` for
+                an answer that is not a page of rows.
+        """
+        return rows_of(self.request("POST", "/coql", json={"select_query": query}, shape=ROWS))
+
+    def search(
+        self, criteria: str, page: int = 1, module: str = "Leads", **extra: str
+    ) -> tuple[list[dict[str, t.Any]], bool]:
+        """Run a search of ``module``; return the rows and whether more pages follow.
+
+        Raises:
+            ZohoAPIError: As for :meth:`coql_page`.
+        """
+        params = {"criteria": criteria, "page": page, "per_page": 200, **extra}
+        return rows_of(self.request("GET", f"/{module}/search", params=params, shape=ROWS))
 
     def fields(self, module: str = "Leads") -> list[dict[str, t.Any]]:
-        """Return the module's field metadata."""
-        answer = self.request("GET", "/settings/fields", params={"module": module})
-        return list(answer.get("fields") or []) if answer else []
+        """Return the module's field metadata.
+
+        Raises:
+            ZohoAPIError: As for :meth:`coql_page`.
+        """
+        answer: Fields | None = self.request(
+            "GET",
+            "/settings/fields",
+            params={"module": module},
+            shape=FIELDS,
+            limit=MAX_FIELDS_BYTES,
+        )
+        return list(answer.fields or []) if answer else []
+
+
+def rows_of(answer: Rows | None) -> tuple[list[dict[str, t.Any]], bool]:
+    """The rows of a page (none for 204) and whether Zoho has more."""
+    if answer is None:
+        return [], False
+    return list(answer.data or []), bool(answer.info and answer.info.more_records)
 
 
 def _count_nothing(cost: int, concurrency: int | None) -> None:

@@ -38,6 +38,19 @@ class ZohoUntrustedHostError(ZohoAPIError):
     """A call would have taken the access token to a host that may not have it; not sent."""
 
 
+class ZohoAnswerTooLargeError(ZohoAPIError):
+    """An answer was longer than its call may have; it was not read further.
+
+    Attributes:
+        limit: The most bytes the call's answer may have.
+    """
+
+    def __init__(self, message: str, *, code: str = "ANSWER_TOO_LARGE", limit: int = 0) -> None:
+        """Keep the cap the answer went past."""
+        super().__init__(message, code=code)
+        self.limit = limit
+
+
 class ZohoTransientError(ZohoAPIError):
     """A failure worth retrying: 429, 5xx, a timeout or a dropped connection.
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import email.utils
+import re
+import time
 import typing as t
 
 import msgspec
 
 from target_zoho_leads.zoho.errors import ZohoAPIError, ZohoScopeError, ZohoTransientError
 from target_zoho_leads.zoho.scopes import BULK_SCOPES, SCOPES, scope_for
+from target_zoho_leads.zoho.shapes import problem
 from target_zoho_leads.zoho.transport import WRITE_METHODS
 
 if t.TYPE_CHECKING:
@@ -24,7 +28,12 @@ HTTP_BAD_REQUEST = 400
 HTTP_UNAUTHORIZED = 401
 HTTP_TOO_MANY_REQUESTS = 429
 HTTP_SERVER_ERROR = 500
-SAID_CHARS = 200  # of Zoho's words about an error kept in its message
+# Zoho's error codes are upper-case words (INVALID_DATA, OAUTH_SCOPE_MISMATCH);
+# anything else in ``code`` is not put in a message, which it might fill with
+# a value. Zoho's ``message`` never is: it may quote the value at fault.
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_$]{0,99}")  # a field's API name
+_SECONDS = re.compile(r"[0-9]{1,9}")  # RFC 9110: Retry-After = HTTP-date / delay-seconds
 TOO_MANY_REQUESTS_HINT = (
     "Zoho refuses calls once the org's API credits of the last 24 hours are spent, "
     "or while other programs hold its concurrency"
@@ -77,18 +86,29 @@ def checked(answer: Answer, name: str, scope: str) -> Answer:
 
 
 def json_of(
-    answer: Answer, name: str, items: msgspec.json.Decoder[ItemsAnswer] | None = None
+    answer: Answer,
+    name: str,
+    items: msgspec.json.Decoder[ItemsAnswer] | None = None,
+    shape: msgspec.json.Decoder[t.Any] | None = None,
 ) -> t.Any:
     """The JSON of a checked answer (``None`` for 204).
 
     With ``items``, an answer holding per-record items is returned as their
-    typed list; any other answer is read as JSON, as without.
+    typed list; any other answer is read as JSON, as without. With
+    ``shape``, the answer is read into that typed form (:mod:`shapes`).
 
     Raises:
-        ZohoAPIError: The body is not JSON.
+        ZohoAPIError: The body is not JSON, or not of ``shape``
+            (``UNEXPECTED_ANSWER``, naming the field).
     """
     if answer.status == HTTP_NO_CONTENT:
         return None
+    if shape is not None:
+        try:
+            return shape.decode(answer.body)
+        except msgspec.MsgspecError as exc:
+            msg = f"{name}: Zoho's answer is not of the expected shape ({problem(exc)})"
+            raise ZohoAPIError(msg, code="UNEXPECTED_ANSWER", status=answer.status) from None
     if items is not None:
         with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
             typed = items.decode(answer.body).data
@@ -102,12 +122,20 @@ def json_of(
 
 
 def retry_after(answer: Answer) -> float | None:
-    """Seconds from a numeric ``Retry-After`` header, if there is one."""
-    value = answer.headers.get("Retry-After", "")
+    """Seconds from ``Retry-After``: delay-seconds or an HTTP date; anything else is ignored.
+
+    ``float`` alone would take ``nan``, ``inf`` and digits of other scripts.
+    """
+    value = answer.headers.get("Retry-After", "").strip()
+    if _SECONDS.fullmatch(value):
+        return float(value)
     try:
-        return max(0.0, float(value))
-    except ValueError:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    if when.tzinfo is None:
+        return None  # RFC 9110 dates are GMT; one without a zone is not one
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _holds_items(answer: Answer) -> bool:
@@ -141,19 +169,22 @@ def call_error(name: str, status: int, body: t.Any, scope: str = "") -> ZohoAPIE
             f"the scopes {','.join(dict.fromkeys([*SCOPES, scope]))}"
         )
         return ZohoScopeError(msg, code=code, status=status)
-    said = _said(body)
-    msg = f"{name}: Zoho answered HTTP {status} {code}" + (f" ({said})" if said else "")
+    field = _field_of(body)
+    msg = f"{name}: Zoho answered HTTP {status}" + (f" {_code_of(body)}" if _code_of(body) else "")
+    msg += f" (field {field})" if field else ""
     return ZohoAPIError(msg, code=code, status=status)
 
 
-def _said(body: t.Any) -> str:
-    """What an error answer says in words: its message, or Zoho's header complaint."""
-    if not isinstance(body, dict):
-        return ""
-    for key in ("message", "x-error", "x-info"):
-        if isinstance(body.get(key), str) and body[key]:
-            return str(body[key])[:SAID_CHARS]
-    return ""
+def _field_of(body: t.Any) -> str:
+    """The API name of the field an error answer blames, if it names one.
+
+    Only the name: Zoho's ``message`` may quote the value, and a person's
+    value has no place in a log line (it goes to the rejected-records file
+    when a record's own write answer carries it).
+    """
+    details = body.get("details") if isinstance(body, dict) else None
+    name = details.get("api_name") if isinstance(details, dict) else None
+    return name if isinstance(name, str) and _FIELD.fullmatch(name) else ""
 
 
 def _json_or_none(answer: Answer) -> t.Any:
@@ -164,4 +195,6 @@ def _json_or_none(answer: Answer) -> t.Any:
 
 
 def _code_of(body: t.Any) -> str:
-    return str(body.get("code") or "") if isinstance(body, dict) else ""
+    """An answer's ``code`` if it reads as one of Zoho's codes; else empty."""
+    code = body.get("code") if isinstance(body, dict) else None
+    return code if isinstance(code, str) and _CODE.fullmatch(code) else ""

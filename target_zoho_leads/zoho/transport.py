@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import http.client
 import logging
 import re
 import socket
@@ -21,7 +22,7 @@ import urllib3
 import urllib3.connection
 import urllib3.exceptions
 
-from target_zoho_leads.zoho.errors import ZohoTransientError
+from target_zoho_leads.zoho.errors import ZohoAnswerTooLargeError, ZohoTransientError
 from target_zoho_leads.zoho.hosts import is_loopback_host
 
 if t.TYPE_CHECKING:
@@ -30,6 +31,13 @@ if t.TYPE_CHECKING:
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NO_ANSWER_IN_TIME = "no answer within request_timeout"
 DROPPED = "connection failed or dropped"
+CUT = "the answer was cut short"
+MAX_JSON_BYTES = 4 * 1024 * 1024  # an answer's bytes when the caller names no cap
+READ_CHUNK = 64 * 1024
+# Asked of every server: a compressed answer would be inflated whole by
+# urllib3 before any cap could count it (a 1 MB gzip answer became 2 GB).
+# An answer compressed anyway is not inflated: its bytes are not JSON.
+PLAIN = {"Accept-Encoding": "identity"}
 
 
 class Answer(t.NamedTuple):
@@ -82,6 +90,7 @@ class Transport:
         name: str,
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
+        limit: int = MAX_JSON_BYTES,
     ) -> Answer:
         """Send one request and read its whole answer; redirects are answers too.
 
@@ -92,37 +101,49 @@ class Transport:
             name: Names the call in a failure's message (no URL, no body).
             headers: Added to the session's default headers.
             body: The request body.
+            limit: The most bytes the answer's body may have.
 
         Raises:
-            ZohoTransientError: The network failed or the deadline passed;
-                ``ambiguous`` when a write may have reached the server.
+            ZohoTransientError: The network failed, the deadline passed or
+                the answer was cut short; ``ambiguous`` when a write may have
+                reached the server.
+            ZohoAnswerTooLargeError: The answer is longer than ``limit``.
         """
         route = self._route(origin)
         call = _Call(time.monotonic() + self.timeout)
         _DEADLINES.watch(call)
         _current.call = call
+        raw: urllib3.BaseHTTPResponse | None = None
+        data: bytes | None = None
         try:
             raw = route.pool.urlopen(
                 method,
                 origin + target if route.absolute else target,
                 body=body,
-                headers={**route.headers, **headers} if headers else route.headers,
+                headers={**route.headers, **PLAIN, **(headers or {})},
                 retries=False,
                 redirect=False,
                 assert_same_host=False,
                 timeout=self._per_step,
-                preload_content=True,
+                preload_content=False,
+                decode_content=False,
             )
-        except urllib3.exceptions.HTTPError as exc:
-            what, sent = (NO_ANSWER_IN_TIME, True) if call.cut else _network_failure(exc)
-            msg = f"{name}: {what}"
-            raise ZohoTransientError(
-                msg, code="NETWORK", ambiguous=sent and method in WRITE_METHODS
-            ) from None
+            data = _read(raw, limit, name)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            failure: tuple[str, bool] = (
+                (NO_ANSWER_IN_TIME, True) if call.cut else _network_failure(exc)
+            )
+            raise _transient(name, method, *failure) from None
         finally:
             _current.call = None
             _DEADLINES.unwatch(call)
-        return Answer(raw.status, raw.headers, raw.data, method)
+            if raw is not None:
+                _release(raw, whole=data is not None)
+        if call.cut or data is None or raw is None:
+            # The deadline shut the socket: a close-delimited body ends there
+            # as if whole, yet is only what came before the deadline.
+            raise _transient(name, method, NO_ANSWER_IN_TIME, sent=True)
+        return Answer(raw.status, raw.headers, data, method)
 
     def _route(self, origin: str) -> _Route:
         """How to reach ``origin``: worked out once, then reused."""
@@ -178,14 +199,55 @@ def new_session(pool_size: int) -> requests.Session:
     return session
 
 
-def _network_failure(exc: urllib3.exceptions.HTTPError) -> tuple[str, bool]:
+def _read(raw: urllib3.BaseHTTPResponse, limit: int, name: str) -> bytes:
+    """The answer's body, read as it comes and refused once longer than ``limit``.
+
+    A body shorter than its ``Content-Length``, or a chunked one cut short,
+    raises urllib3's ``ProtocolError``: a cut answer is never an answer.
+
+    Raises:
+        ZohoAnswerTooLargeError: Declared or found longer than ``limit``.
+    """
+    declared = raw.headers.get("Content-Length", "").strip()
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise _too_large(name, limit)
+    parts: list[bytes] = []
+    size = 0
+    while chunk := raw.read(READ_CHUNK, decode_content=False):
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(name, limit)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _too_large(name: str, limit: int) -> ZohoAnswerTooLargeError:
+    msg = f"{name}: the answer is longer than the {limit:,} bytes this call may have"
+    return ZohoAnswerTooLargeError(msg, code="ANSWER_TOO_LARGE", limit=limit)
+
+
+def _release(raw: urllib3.BaseHTTPResponse, *, whole: bool) -> None:
+    """Give the connection back to its pool; closed first if its answer was not read whole."""
+    if not whole:
+        with contextlib.suppress(Exception):
+            raw.close()  # the rest of the answer would be read as the next one
+    raw.release_conn()
+
+
+def _transient(name: str, method: str, what: str, sent: bool) -> ZohoTransientError:  # noqa: FBT001
+    return ZohoTransientError(
+        f"{name}: {what}", code="NETWORK", ambiguous=sent and method in WRITE_METHODS
+    )
+
+
+def _network_failure(exc: Exception) -> tuple[str, bool]:
     """Name a request's failure (no URL, no body); tell if it may have reached the server.
 
     Only a connection never made (refused, timed out connecting) is known
     not to have reached the server; any later failure may have followed a write.
     """
     if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
-        exc = exc.reason  # type: ignore[assignment]
+        exc = exc.reason
     if isinstance(exc, urllib3.exceptions.NewConnectionError):
         return DROPPED, False
     if isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
@@ -198,8 +260,17 @@ def _network_failure(exc: urllib3.exceptions.HTTPError) -> tuple[str, bool]:
         | urllib3.exceptions.SSLError
         | urllib3.exceptions.ProxyError,
     ):
+        return CUT if _cut(exc) else DROPPED, True
+    if isinstance(exc, OSError):
         return DROPPED, True
     return type(exc).__name__, True
+
+
+def _cut(exc: Exception) -> bool:
+    """Whether a protocol error is a body shorter than announced (not a dropped connection)."""
+    return isinstance(exc.__context__ or exc.__cause__, http.client.IncompleteRead) or (
+        "IncompleteRead" in str(exc)
+    )
 
 
 # urllib3's log lines ----------------------------------------------------
@@ -242,12 +313,16 @@ def hide_urls_in_urllib3_logs() -> None:
 class _Call:
     """One call in flight: when it must end, and the connection carrying it."""
 
-    __slots__ = ("conn", "cut", "deadline")
+    __slots__ = ("cut", "deadline", "sock")
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
-        self.conn: urllib3.connection.HTTPConnection | None = None
-        self.cut = False  # the deadline passed and its connection was shut
+        # The socket itself, not the connection: http.client lets go of a
+        # connection's socket once it reads a close-delimited answer, and a
+        # deadline that looked for it there found nothing to shut (a call
+        # held 46 s past a 3 s request_timeout).
+        self.sock: socket.socket | None = None
+        self.cut = False  # the deadline passed and its socket was shut
 
 
 class _Deadlines:
@@ -285,8 +360,8 @@ class _Deadlines:
                 now = time.monotonic()
                 for call in [call for call in self._calls if call.deadline <= now]:
                     self._calls.discard(call)
-                    call.cut = True  # before reading conn: see _attach
-                    _shut(call.conn)
+                    call.cut = True  # before reading sock: see _attach
+                    _shut(call.sock)
                 self._until = min((call.deadline for call in self._calls), default=float("inf"))
                 self._changed.wait(self._until - now if self._calls else None)
 
@@ -296,17 +371,16 @@ _current = threading.local()  # .call: the _Call this thread is making
 
 
 def _attach(conn: urllib3.connection.HTTPConnection) -> None:
-    """Tell this thread's call which connection carries it; shut it if already late."""
+    """Tell this thread's call which socket carries it; shut it if already late."""
     call: _Call | None = getattr(_current, "call", None)
-    if call is not None:
-        call.conn = conn
+    if call is not None and conn.sock is not None:
+        call.sock = conn.sock
         if call.cut:
-            _shut(conn)
+            _shut(conn.sock)
 
 
-def _shut(conn: urllib3.connection.HTTPConnection | None) -> None:
-    """End the connection's socket so that a read blocked on it returns at once."""
-    sock = conn.sock if conn is not None else None
+def _shut(sock: socket.socket | None) -> None:
+    """End the socket so that a read blocked on it returns at once."""
     if sock is not None:
         with contextlib.suppress(OSError):
             # The plain socket's shutdown: an SSLSocket's own would also drop

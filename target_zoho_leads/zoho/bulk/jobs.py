@@ -26,17 +26,24 @@ from target_zoho_leads.zoho.bulk.csv_file import (
     field_mappings,
 )
 from target_zoho_leads.zoho.bulk.errors import BulkJobFailedError, BulkWriteError
-from target_zoho_leads.zoho.bulk.result import outcomes_of, result_table
+from target_zoho_leads.zoho.bulk.result import MAX_RESULT_BYTES, outcomes_of, result_table
 from target_zoho_leads.zoho.bulk.unavailable import BulkResultUnavailableError
-from target_zoho_leads.zoho.errors import ZohoAPIError, ZohoTransientError, ZohoUntrustedHostError
+from target_zoho_leads.zoho.errors import (
+    ZohoAnswerTooLargeError,
+    ZohoAPIError,
+    ZohoTransientError,
+    ZohoUntrustedHostError,
+)
 from target_zoho_leads.zoho.hosts import split_link
 from target_zoho_leads.zoho.scopes import BULK_SCOPE, BULK_SCOPES, FILES_SCOPE, ORG_SCOPE
+from target_zoho_leads.zoho.shapes import JOB_CREATED, JOB_STATUS, ORG, UPLOADED, id_text
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from target_zoho_leads.zoho.client import ZohoCRMClient
     from target_zoho_leads.zoho.outcomes import Outcome
+    from target_zoho_leads.zoho.shapes import JobCreated, JobStatus, OrgAnswer, Uploaded
 
 logger = logging.getLogger(__name__)
 
@@ -169,14 +176,16 @@ class BulkWriter:
         """The org's id for X-CRM-ORG (its ``zgid``), asked once per writer."""
         with self._org_lock:
             if self._org_id is None:
-                answer = _object(self.client.request("GET", "/org", scope=ORG_SCOPE), "GET /org")
-                orgs = answer.get("org")
-                org = orgs[0] if isinstance(orgs, list) and orgs else {}
-                found = org.get("zgid") or org.get("id") if isinstance(org, dict) else None
+                # Typed: the zgid goes into a header, so it must be digits.
+                answer: OrgAnswer | None = self.client.request(
+                    "GET", "/org", scope=ORG_SCOPE, shape=ORG
+                )
+                org = answer.org[0] if answer and answer.org else None
+                found = id_text(org.zgid or org.id) if org else ""
                 if not found:
                     msg = "GET /org: Zoho's answer names no org id (zgid)"
                     raise ZohoAPIError(msg, code="UNEXPECTED_ANSWER")
-                self._org_id = str(found)
+                self._org_id = found
             return self._org_id
 
     # One write, in as many jobs as it takes ---------------------------------
@@ -209,26 +218,24 @@ class BulkWriter:
         """Upload ``file`` and create its job; return the job's id."""
         data, kind = _multipart(file.data)
         origin, path = self._upload_url()
-        upload = _object(
-            self.client.request(
-                "POST",
-                path,
-                origin=origin,
-                scope=FILES_SCOPE,
-                headers=self._upload_headers(kind),
-                body=data,
-            ),
-            "POST /upload",
+        upload: Uploaded | None = self.client.request(
+            "POST",
+            path,
+            origin=origin,
+            scope=FILES_SCOPE,
+            headers=self._upload_headers(kind),
+            body=data,
+            shape=UPLOADED,
         )
-        file_id = (upload.get("details") or {}).get("file_id")
-        if upload.get("status") != "success" or not file_id:
-            code = str(upload.get("code") or "UNEXPECTED_ANSWER")
+        file_id = id_text(upload.details.file_id) if upload and upload.details else ""
+        if upload is None or upload.status != "success" or not file_id:
+            code = (upload and upload.code) or "UNEXPECTED_ANSWER"
             msg = f"POST /upload: Zoho did not take the file of {file.count} records ({code})"
             raise BulkWriteError(msg, code=code)
         resource: dict[str, t.Any] = {
             "type": "data",
             "module": {"api_name": "Leads"},
-            "file_id": str(file_id),
+            "file_id": file_id,
             "field_mappings": mappings,
         }
         if operation == "update":
@@ -255,7 +262,7 @@ class BulkWriter:
 
         try:
             origin, path = self._jobs_url("")
-            answer = self.client.request(
+            answer: JobCreated | None = self.client.request(
                 "POST",
                 path,
                 origin=origin,
@@ -263,28 +270,42 @@ class BulkWriter:
                 json=body,
                 settle_ambiguous=self.settle_ambiguous,
                 on_resend=resent,
+                shape=JOB_CREATED,
             )
         except ZohoTransientError as exc:
             msg = f"a bulk job of {count} records was sent but no answer came back: {exc}"
             raise BulkWriteError(msg, code=exc.code, ambiguous=True) from exc
-        job_id = (answer.get("details") or {}).get("id") if isinstance(answer, dict) else None
+        except ZohoAPIError as exc:
+            if exc.code != "UNEXPECTED_ANSWER":
+                raise
+            # The job may have been created: its records are settled by lookup.
+            raise BulkWriteError(str(exc), code=exc.code, ambiguous=True) from None
+        # Typed: the id goes into the status URL, so it is digits (never ``../``).
+        job_id = id_text(answer.details.id) if answer and answer.details else ""
         if not job_id:
             msg = "POST /crm/bulk/write: Zoho's answer names no job id"
             raise BulkWriteError(msg, code="UNEXPECTED_ANSWER", ambiguous=True)
-        return str(job_id)
+        return job_id
 
     def _result(self, job_id: str, count: int) -> bytes:
         """Wait for the job to complete and download its result file."""
         job = self._wait(job_id, count)
-        link = (job.get("result") or {}).get("download_url")
+        link = job.result.download_url if job.result else None
         if not isinstance(link, str) or not link:
             msg = f"bulk job {job_id} COMPLETED without a result link"
             raise BulkWriteError(msg, code="UNEXPECTED_ANSWER")
         try:
             origin, path = split_link(link)
             result: bytes = self.client.request(
-                "GET", path, origin=origin, scope=BULK_SCOPE, raw=True
+                "GET", path, origin=origin, scope=BULK_SCOPE, raw=True, limit=MAX_RESULT_BYTES
             )
+        except ZohoAnswerTooLargeError as exc:
+            msg = (
+                f"bulk job {job_id} of {count} records COMPLETED, but its result file is "
+                f"longer than {exc.limit:,} bytes and was not read, so its records' "
+                "outcomes are unknown"
+            )
+            raise BulkResultUnavailableError(msg) from None
         except (ValueError, ZohoUntrustedHostError):
             msg = (
                 f"bulk job {job_id} of {count} records COMPLETED, but its result link is not "
@@ -294,18 +315,18 @@ class BulkWriter:
             raise BulkResultUnavailableError(msg) from None
         return result
 
-    def _wait(self, job_id: str, count: int) -> dict[str, t.Any]:
+    def _wait(self, job_id: str, count: int) -> JobStatus:
         """Poll the job with backoff until COMPLETED; FAILED or too long is an error."""
         started = last_note = self.clock()
         wait = self.poll_first
         url = self._jobs_url(f"/{job_id}")
         while True:
             self.sleep(wait)
-            job = _object(
-                self.client.request("GET", url[1], origin=url[0], scope=BULK_SCOPE), "GET bulk job"
+            job: JobStatus | None = self.client.request(
+                "GET", url[1], origin=url[0], scope=BULK_SCOPE, shape=JOB_STATUS
             )
-            status = str(job.get("status") or "")
-            if status == "COMPLETED":
+            status = (job and job.status) or ""
+            if job is not None and status == "COMPLETED":
                 return job
             if status not in RUNNING:
                 msg = (
@@ -353,14 +374,6 @@ def first_poll_seconds() -> float:
 def _multipart(data: bytes) -> tuple[bytes, str]:
     """A ``multipart/form-data`` body holding ``data`` as the ``file`` field, and its type."""
     return urllib3.encode_multipart_formdata({"file": ("leads.zip", data, "application/zip")})
-
-
-def _object(answer: t.Any, name: str) -> dict[str, t.Any]:
-    """``answer`` if it is a JSON object, as every Bulk Write answer is."""
-    if not isinstance(answer, dict):
-        msg = f"{name}: Zoho answered without a JSON object"
-        raise ZohoAPIError(msg, code="UNEXPECTED_ANSWER")
-    return answer
 
 
 def _counter(

@@ -27,9 +27,11 @@ import csv
 import io
 import typing as t
 import zipfile
+import zlib
 
-from target_zoho_leads.zoho.bulk.csv_file import ECHOED
+from target_zoho_leads.zoho.bulk.csv_file import ECHOED, MAX_BYTES, MAX_ROWS
 from target_zoho_leads.zoho.bulk.errors import BulkResultMismatchError
+from target_zoho_leads.zoho.bulk.unavailable import BulkResultUnavailableError
 from target_zoho_leads.zoho.outcomes import CREATED, REJECTED, UPDATED, Outcome
 
 if t.TYPE_CHECKING:
@@ -58,27 +60,78 @@ MESSAGES = {
 
 Row = dict[str, str]
 
+# A result row repeats three cells of the row sent, then an id, a status and
+# the errors: all of it fits in the CSV uploaded (at most MAX_BYTES) and a
+# kilobyte a row. A result past that is not read (a 1 MB zip once held a
+# 1 GiB cell, and reading it took 6 GB): the download, and the CSV in it.
+ROW_EXTRA_BYTES = 1024
+MAX_RESULT_BYTES = MAX_BYTES + MAX_ROWS * ROW_EXTRA_BYTES
+# Zoho's longest text field holds 32,000 characters (Multi-Line (Large));
+# a cell of more is not Zoho's. csv's limit is process-wide: set once, here.
+MAX_CELL_CHARS = 131_072
+csv.field_size_limit(MAX_CELL_CHARS)
+MAX_ZIP_ENTRIES = 16  # one CSV, maybe a folder; looked at before the zip is opened
+_END_OF_DIRECTORY = b"PK\x05\x06"
+_ENCRYPTED = 0x1  # general purpose flag bit 0 (APPNOTE.TXT 4.4.4)
+_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})  # what Zoho's zips use
+
 
 def result_table(data: bytes, job_id: str) -> tuple[list[str], list[list[str]]]:
     """The header and rows of the one CSV in a result zip.
 
     Raises:
         BulkResultMismatchError: Not a zip holding one CSV.
+        BulkResultUnavailableError: A CSV that cannot be read within the caps
+            (:data:`MAX_RESULT_BYTES`, :data:`MAX_CELL_CHARS`), encrypted, or
+            compressed by another method: the job's records are settled by lookup.
     """
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = [info for info in archive.infolist() if not info.is_dir()]
-            if len(names) != 1:
-                msg = f"bulk job {job_id}: the result zip holds {len(names)} files, not one CSV"
-                raise BulkResultMismatchError(msg, code="RESULT_MISMATCH")
-            text = archive.read(names[0]).decode("utf-8-sig")
-    except (zipfile.BadZipFile, UnicodeDecodeError):
+        text = _csv_text(data, job_id).decode("utf-8-sig")
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError):
         msg = f"bulk job {job_id}: the result file is not a zipped UTF-8 CSV"
         raise BulkResultMismatchError(msg, code="RESULT_MISMATCH") from None
-    table = list(csv.reader(io.StringIO(text, newline="")))
+    try:
+        table = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error:
+        why = f"cannot be read as CSV (a cell of more than {MAX_CELL_CHARS:,} characters?)"
+        raise _unreadable(job_id, why) from None
     if not table:
         return [], []
     return table[0], table[1:]
+
+
+def _csv_text(data: bytes, job_id: str) -> bytes:
+    """The bytes of the one CSV in a result zip, read no further than the cap."""
+    end = data.rfind(_END_OF_DIRECTORY, max(0, len(data) - 65_557))
+    entries = int.from_bytes(data[end + 10 : end + 12], "little") if end >= 0 else 0
+    if entries > MAX_ZIP_ENTRIES:
+        raise _not_one_csv(job_id, entries)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = [info for info in archive.infolist() if not info.is_dir()]
+        if len(members) != 1:
+            raise _not_one_csv(job_id, len(members))
+        info = members[0]
+        if info.flag_bits & _ENCRYPTED or info.compress_type not in _METHODS:
+            raise _unreadable(job_id, "is encrypted or compressed by a method other than deflate")
+        if info.file_size > MAX_RESULT_BYTES:
+            raise _unreadable(job_id, f"says it holds more than {MAX_RESULT_BYTES:,} bytes")
+        with archive.open(info) as member:
+            # The declared size may lie: the read stops one byte past the cap.
+            text = member.read(MAX_RESULT_BYTES + 1)
+    if len(text) > MAX_RESULT_BYTES:
+        raise _unreadable(job_id, f"holds more than {MAX_RESULT_BYTES:,} bytes")
+    return text
+
+
+def _not_one_csv(job_id: str, files: int) -> BulkResultMismatchError:
+    msg = f"bulk job {job_id}: the result zip holds {files} files, not one CSV"
+    return BulkResultMismatchError(msg, code="RESULT_MISMATCH")
+
+
+def _unreadable(job_id: str, why: str) -> BulkResultUnavailableError:
+    """The job ran but its result cannot be read: its records are settled by lookup."""
+    msg = f"bulk job {job_id}: its result CSV {why}; its records' outcomes are unknown"
+    return BulkResultUnavailableError(msg)
 
 
 def read_errors(text: str) -> tuple[str, str | None, str]:
