@@ -26,6 +26,10 @@ from zoho_sandbox import ZohoSandbox
 from tests.conftest import ROOT, target_command
 from tests.support.scripted_server import Reply, Request, ScriptedServer
 
+# One xdist group, so one worker: its session fixtures build the Meltano and
+# Airflow virtualenvs with make, which two workers at once would race on.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipelines")]
+
 if t.TYPE_CHECKING:
     from pathlib import Path
 

@@ -32,6 +32,8 @@ from tests.reliability_helpers import (
     states,
 )
 
+pytestmark = pytest.mark.slow
+
 PEOPLE = [
     {
         "name": f"Person {i}",

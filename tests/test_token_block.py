@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from target_zoho_leads.zoho.retrying import BACKOFF_BASE_ENV
 from tests.conftest import singer_lines
+
+pytestmark = pytest.mark.slow
 
 QUICK_BACKOFF = {BACKOFF_BASE_ENV: "0.01"}
 PEOPLE = [{"name": f"P{i}", "anonymous_id": f"a{i}"} for i in range(250)]

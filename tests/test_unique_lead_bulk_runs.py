@@ -22,6 +22,8 @@ from target_zoho_leads.zoho.bulk.jobs import POLL_FIRST_ENV
 from tests import test_unique_lead_runs as runs
 from tests.reliability_helpers import error_lines, load_chaos, outputs, start_target, states
 
+pytestmark = pytest.mark.slow
+
 if t.TYPE_CHECKING:
     from pathlib import Path
 

@@ -32,6 +32,8 @@ from tests.reliability_helpers import (
 from tests.test_crash_resume import kill_after_calls
 from tests.test_unique_lead import run_in_process
 
+pytestmark = pytest.mark.slow
+
 if t.TYPE_CHECKING:
     from pathlib import Path
 
