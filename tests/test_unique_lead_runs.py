@@ -110,13 +110,6 @@ def singer_text(records: t.Sequence[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="module")
-def shared_sandbox():
-    """One sandbox for the module; each example resets it."""
-    with ZohoSandbox() as zoho:
-        yield zoho
-
-
 # Property: random people, spellings, splits into runs and batch sizes.
 
 
