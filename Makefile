@@ -75,13 +75,16 @@ demo: $(STAMP)
 sandbox: $(STAMP)
 	$(BIN)/python -m zoho_sandbox --port 8765
 
-# The package's own bytecode too: the tests start the real command hundreds of times.
+# Every test on every core. The package's own bytecode first: the tests start the
+# real command hundreds of times. loadgroup keeps the Meltano/Airflow pipeline
+# tests (xdist_group "pipelines") on one worker, so they never run at once.
 test: $(STAMP) $(MELTANO_STAMP) $(AIRFLOW_STAMP)
 	$(BIN)/python -m compileall -q target_zoho_leads sandbox/zoho_sandbox
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
-# Everything but the pipeline, chaos, crash and fuzz tests (marked slow in
-# tests/conftest.py), on every core: about a minute on 2 quiet cores.
+# Everything but the pipeline, chaos, crash and fuzz tests (modules marked slow
+# by their pytestmark, fuzz tests by tests/conftest.py), on every core: about a
+# minute on 2 quiet cores.
 test-fast: $(STAMP)
 	$(BIN)/python -m compileall -q target_zoho_leads sandbox/zoho_sandbox
 	$(BIN)/python -m pytest -m "not slow" -n auto -q

@@ -5,11 +5,9 @@ A scripted accounts server on loopback plays Zoho's token endpoint.
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
@@ -18,42 +16,22 @@ import requests
 from target_zoho_leads.zoho.auth import ZohoAuth, data_centre_name
 from target_zoho_leads.zoho.errors import ZohoAuthError, ZohoTransientError
 from target_zoho_leads.zoho.hosts import check_accounts_url, check_api_domain
+from tests.support.scripted_server import ScriptedServer
 
 
-class TokenEndpoint(BaseHTTPRequestHandler):
-    """Answers each token request with the next scripted answer; notes what was sent."""
+class Accounts(ScriptedServer):
+    """Zoho's token endpoint: the scripted answers in order, the last one again and again."""
 
-    def do_POST(self) -> None:
-        server = self.server
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        server.seen.append((self.path, self.headers.get("Content-Type"), body))  # type: ignore[attr-defined]
-        script = server.script  # type: ignore[attr-defined]
-        status, payload, headers = script.pop(0) if len(script) > 1 else script[0]
-        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        """Quiet."""
+    @property
+    def seen(self) -> list[tuple[str, str | None, bytes]]:
+        """Each token request's path, content type and body."""
+        return [(r.path, r.headers.get("Content-Type"), r.body) for r in self.requests]
 
 
 @pytest.fixture
 def accounts():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), TokenEndpoint)
-    server.daemon_threads = True
-    server.url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
-    server.script = [(200, good(), {})]  # type: ignore[attr-defined]
-    server.seen = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with Accounts([(200, good(), {})], repeat_last=True) as server:
+        yield server
 
 
 def good(token: str = "tok-1", **extra: object) -> dict:

@@ -15,6 +15,8 @@ from target_zoho_leads.singer_input.reader import LeadMessageReader
 from tests.conftest import target_command
 from tests.reliability_helpers import TRACEBACK, error_lines
 
+pytestmark = pytest.mark.slow
+
 SCHEMA = {"type": "SCHEMA", "stream": "web", "schema": {"properties": {}}, "key_properties": []}
 RECORD = {"type": "RECORD", "stream": "web", "record": {"name": "Before"}}
 # Peak memory the whole target process may reach on a 64 MB line (the issue's

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import singer_lines
+
+pytestmark = pytest.mark.slow
 
 BAD = set(range(1_000, 50_000, 2_450))  # 20 records whose email Zoho refuses
 

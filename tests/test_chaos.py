@@ -14,6 +14,8 @@ import pytest
 
 from tests.reliability_helpers import DEBUG_ENV, load_chaos
 
+pytestmark = pytest.mark.slow
+
 chaos = load_chaos()
 MAX_CONCURRENCY = 3
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -22,62 +21,36 @@ from target_zoho_leads.zoho.errors import (
     ZohoScopeError,
     ZohoTransientError,
 )
+from tests.support.scripted_server import DROP, Reply, Request, Scripted, ScriptedServer
 
-DROP = "drop"
 
-
-class Scripted(BaseHTTPRequestHandler):
+class Zoho(ScriptedServer):
     """Answers each /crm call with the next scripted answer; tokens always work."""
 
-    def _answer(self) -> None:
-        server = self.server
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        if self.path.startswith("/oauth"):
-            server.tokens += 1  # type: ignore[attr-defined]
-            token = f"tok-{server.tokens}"  # type: ignore[attr-defined]
-            self._send(200, {"access_token": token, "api_domain": server.url, "expires_in": 3600})  # type: ignore[attr-defined]
-            return
-        server.seen.append((self.command, self.path, self.headers.get("Authorization"), body))  # type: ignore[attr-defined]
-        answer = server.script.pop(0) if server.script else (200, {"data": []}, {})  # type: ignore[attr-defined]
-        if answer == DROP:
-            self.close_connection = True
-            self.connection.shutdown(2)
-            return
-        status, payload, headers = answer
-        self._send(status, payload, headers)
+    tokens = 0
 
-    def _send(self, status: int, payload: object, headers: dict | None = None) -> None:
-        data = b"" if payload is None else json.dumps(payload).encode()
-        self.send_response(status)
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    def answer(self, request: Request) -> Scripted:
+        """A fresh token for each token request, the script for the rest."""
+        if not request.path.startswith("/oauth"):
+            return super().answer(request)
+        self.tokens += 1
+        token = {"access_token": f"tok-{self.tokens}", "api_domain": self.url}
+        return Reply(200, {**token, "expires_in": 3600})
 
-    do_GET = do_POST = do_PUT = _answer
-
-    def log_message(self, *args: object) -> None:
-        """Quiet."""
+    @property
+    def seen(self) -> list[tuple[str, str, str | None, bytes]]:
+        """Each /crm call's method, path, Authorization header and body."""
+        return [
+            (r.method, r.path, r.headers.get("Authorization"), r.body)
+            for r in self.requests
+            if not r.path.startswith("/oauth")
+        ]
 
 
 @pytest.fixture
 def zoho():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
-    server.daemon_threads = True
-    server.url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
-    server.script = []  # type: ignore[attr-defined]
-    server.seen = []  # type: ignore[attr-defined]
-    server.tokens = 0  # type: ignore[attr-defined]
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with Zoho(default=(200, {"data": []}, {})) as server:
+        yield server
 
 
 @pytest.fixture

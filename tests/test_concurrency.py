@@ -12,6 +12,8 @@ from target_zoho_leads.zoho.concurrency import AIMD, SUB_CONCURRENCY, InFlightLi
 from target_zoho_leads.zoho.retrying import BACKOFF_BASE_ENV
 from tests.conftest import singer_lines
 
+pytestmark = pytest.mark.slow
+
 
 def succeed(aimd: AIMD, times: int) -> None:
     for _ in range(times):

@@ -28,6 +28,8 @@ from tests.reliability_helpers import (
     states,
 )
 
+pytestmark = pytest.mark.slow
+
 if t.TYPE_CHECKING:
     from pathlib import Path
 

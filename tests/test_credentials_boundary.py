@@ -7,94 +7,28 @@ attacker's host, which must receive nothing at all.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from target_zoho_leads.zoho.hosts import check_accounts_url
 from tests.conftest import singer_lines
+from tests.support.scripted_server import Raw, Reply, ScriptedServer
 
 PERSON = {"name": "Person", "email": "boundary@example.com", "anonymous_id": "t1"}
 NO_PROXY_SET = {"NO_PROXY": "", "no_proxy": ""}
 
 
-class Capture:
-    """A listener that notes every connection made to it: each is a leak."""
-
-    def __init__(self, host: str = "127.0.0.2") -> None:
-        self._listener = socket.create_server((host, 0))
-        self._listener.settimeout(0.1)
-        self.host, self.port = self._listener.getsockname()[:2]
-        self.url = f"http://{self.host}:{self.port}"
-        self.received: list[bytes] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.settimeout(1)
-                with contextlib.suppress(OSError):
-                    self.received.append(conn.recv(65536))
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._listener.close()
-
-
 @pytest.fixture
 def capture():
-    """The attacker's host, on a loopback address of its own."""
-    server = Capture()
-    yield server
-    server.close()
+    """The attacker's host, on a loopback address of its own: any connection is a leak."""
+    with ScriptedServer(host="127.0.0.2") as server:
+        yield server
 
 
-class Accounts(BaseHTTPRequestHandler):
-    """A token endpoint that gives the server's scripted answer to every request."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.server.requests += 1  # type: ignore[attr-defined]
-        status, headers, payload = self.server.answer  # type: ignore[attr-defined]
-        body = json.dumps(payload).encode() if payload is not None else b""
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        """Quiet."""
-
-
-@contextlib.contextmanager
-def accounts_server(status: int, headers: dict, payload: object):
+def accounts_server(status: int, headers: dict, payload: object) -> ScriptedServer:
     """An accounts server on loopback giving one answer to every token request."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Accounts)
-    server.daemon_threads = True
-    server.answer = (status, headers, payload)  # type: ignore[attr-defined]
-    server.requests = 0  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield server, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    return ScriptedServer(default=Reply(status, payload, headers))
 
 
 def assert_one_line_failure(run, *words: str) -> None:
@@ -112,12 +46,12 @@ def test_a_redirected_token_request_fails_naming_accounts_url_and_sends_the_secr
 ):
     """A 307 to another host: one line naming accounts_url; that host receives nothing."""
     moved = {"Location": f"{capture.url}/steal"}
-    with accounts_server(307, moved, None) as (server, url):
-        config.update(accounts_url=url, max_retries=3)
+    with accounts_server(307, moved, None) as server:
+        config.update(accounts_url=server.url, max_retries=3)
         run = run_target(config, singer_lines("web", [PERSON]))
     assert_one_line_failure(run, "accounts_url", "redirect")
-    assert server.requests == 1
-    assert capture.received == []
+    assert len(server.requests) == 1
+    assert capture.connections == 0
     assert config["client_secret"] not in run.stderr
 
 
@@ -136,11 +70,11 @@ def test_a_token_answer_cannot_send_the_api_calls_elsewhere(
 ):
     """An api_domain that is not Zoho's (nor plain loopback) stops the run; no call is made."""
     answer = {"access_token": "minted", "api_domain": api_domain.format(port=capture.port)}
-    with accounts_server(200, {}, {**answer, "expires_in": 3600}) as (_, url):
-        config.update(accounts_url=url, max_retries=3)
+    with accounts_server(200, {}, {**answer, "expires_in": 3600}) as server:
+        config.update(accounts_url=server.url, max_retries=3)
         run = run_target(config, singer_lines("web", [PERSON]))
     assert_one_line_failure(run, "api_domain")
-    assert capture.received == []
+    assert capture.connections == 0
     assert "minted" not in run.stderr
 
 
@@ -162,48 +96,20 @@ def test_an_accounts_url_the_credentials_may_not_go_to_stops_the_run_at_start_up
     assert run.returncode != 0
     assert "accounts_url" in run.stderr
     assert "Traceback" not in run.stderr
-    assert capture.received == []
+    assert capture.connections == 0
     with pytest.raises(ValueError, match="accounts_url"):
         check_accounts_url(config["accounts_url"])
 
 
-@contextlib.contextmanager
-def dribbling_server():
+def dribbling_server() -> ScriptedServer:
     """Answers a byte every 0.3 s, for a minute: each read is quick, the answer never ends."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.1)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=dribble, args=(conn,), daemon=True).start()
-
-    def dribble(conn: socket.socket) -> None:
-        with conn, contextlib.suppress(OSError):
-            conn.recv(65536)
-            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200:
-                if stop.wait(0.3):
-                    return
-                conn.sendall(bytes([byte]))
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join()
-        listener.close()
+    return ScriptedServer(default=Raw(tail=b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200, every=0.3))
 
 
 def test_a_server_dribbling_its_answer_cannot_hold_the_run_past_request_timeout(config, run_target):
     """request_timeout bounds the whole call: the run fails with the timeout named, not a hang."""
-    with dribbling_server() as url:
-        config.update(accounts_url=url, request_timeout=1, max_retries=2)
+    with dribbling_server() as server:
+        config.update(accounts_url=server.url, request_timeout=1, max_retries=2)
         started = time.monotonic()
         run = run_target(config, singer_lines("web", [PERSON]), env={"LOGLEVEL": "INFO"})
         seconds = time.monotonic() - started
@@ -219,4 +125,4 @@ def test_proxy_variables_are_not_used_for_the_loopback_sandbox(
     run = run_target(config, singer_lines("web", [PERSON]), env={**proxy, **NO_PROXY_SET})
     assert run.returncode == 0, run.stderr[-3000:]
     assert [lead["Email"] for lead in sandbox.leads()] == [PERSON["email"]]
-    assert capture.received == []
+    assert capture.connections == 0

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.conftest import singer_lines
+from tests.support.scripted_server import Reply, Request, ScriptedServer
 
 WRITES = ("POST", "PUT")
 
@@ -157,61 +158,38 @@ def test_reject_policy_sends_nothing_of_a_lead_with_a_bad_value(
 
 def test_a_server_without_field_metadata_gets_the_leads_as_mapped(sandbox, config, run_target):
     """SPEC §3 checks "when the metadata is available": a 404 there is a warning, not a stop."""
-    import threading  # noqa: PLC0415
     import urllib.error  # noqa: PLC0415
     import urllib.request  # noqa: PLC0415
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: PLC0415
 
-    class NoFields(BaseHTTPRequestHandler):
+    class NoFields(ScriptedServer):
         """Relays everything to the sandbox except the field metadata, which it lacks."""
 
-        def _relay(self) -> None:
-            if "/settings/fields" in self.path:
+        def answer(self, request: Request) -> Reply:
+            if "/settings/fields" in request.path:
                 body = (
                     b'{"code":"INVALID_URL_PATTERN","details":{},'
                     b'"message":"not here","status":"error"}'
                 )
-                self.send_response(404)
-            else:
-                length = int(self.headers.get("Content-Length") or 0)
-                request = urllib.request.Request(  # noqa: S310
-                    sandbox.url + self.path,
-                    data=self.rfile.read(length) if length else None,
-                    headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
-                    method=self.command,
-                )
-                try:
-                    with urllib.request.urlopen(request) as answer:  # noqa: S310
-                        status, body = answer.status, answer.read()
-                except urllib.error.HTTPError as error:
-                    status, body = error.code, error.read()
-                # The token answer names the API domain: make it this relay.
-                body = body.replace(sandbox.url.encode(), self.server.url.encode())
-                self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+                return Reply(404, body)
+            relayed = urllib.request.Request(  # noqa: S310
+                sandbox.url + request.path,
+                data=request.body or None,
+                headers={k: v for k, v in request.headers.items() if k.lower() != "host"},
+                method=request.method,
+            )
+            try:
+                with urllib.request.urlopen(relayed) as answer:  # noqa: S310
+                    status, body = answer.status, answer.read()
+            except urllib.error.HTTPError as error:
+                status, body = error.code, error.read()
+            # The token answer names the API domain: make it this relay.
+            return Reply(status, body.replace(sandbox.url.encode(), self.url.encode()))
 
-        do_GET = do_POST = do_PUT = _relay
-
-        def log_message(self, *args: object) -> None:
-            """Quiet."""
-
-    relay = ThreadingHTTPServer(("127.0.0.1", 0), NoFields)
-    relay.url = f"http://127.0.0.1:{relay.server_port}"
-    thread = threading.Thread(
-        target=relay.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
+    with NoFields() as relay:
         config["accounts_url"] = relay.url
         run = run_target(
             config, singer_lines("web", [{"name": "Mapped", "email": "m@example.com"}])
         )
-    finally:
-        relay.shutdown()
-        relay.server_close()
-        thread.join()
     assert run.returncode == 0, run.stderr
     assert "Zoho gave no Leads field metadata" in run.stderr
     assert [lead["Last_Name"] for lead in sandbox.leads()] == ["Mapped"]

@@ -10,13 +10,11 @@ test then feeds random Singer lines to the target in-process.
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
 import os
 import stat
 import subprocess
-import threading
 import typing as t
 
 import pytest
@@ -34,6 +32,7 @@ from tests.reliability_helpers import (
     error_lines,
     states,
 )
+from tests.support.scripted_server import Reply, ScriptedServer
 
 STREAM = "web"
 SCHEMA = {
@@ -289,37 +288,15 @@ def test_a_schema_the_compiler_chokes_on_is_a_clear_error(hostile_run, broken):
 
 def test_a_schema_referring_to_another_document_is_refused_without_fetching_it(hostile_run):
     """A `$ref` to a URL would be fetched by the compiler: the SCHEMA is refused, nobody asked."""
-    fetched: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            fetched.append(self.path)
-            body = b'{"type": "string"}'
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            """Quiet."""
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/schema.json"
+    schema_host = ScriptedServer(default=Reply(200, {"type": "string"}))
+    with schema_host:
+        url = f"{schema_host.url}/schema.json"
         schema = {
             "type": "object",
             "properties": {"name": {"$ref": url}, "local": {"$ref": "#/definitions/x"}},
         }
         code, stdout, stderr = hostile_run(line({**SCHEMA, "schema": schema}))
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-    assert fetched == []
+    assert schema_host.requests == []
     assert code == 1
     assert (
         "input line 5: the SCHEMA of stream 'web' has a $ref to another document"

@@ -18,14 +18,17 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 import typing as t
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from zoho_sandbox import ZohoSandbox
 
 from tests.conftest import ROOT, target_command
+from tests.support.scripted_server import Reply, Request, ScriptedServer
+
+# One xdist group, so one worker: its session fixtures build the Meltano and
+# Airflow virtualenvs with make, which two workers at once would race on.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipelines")]
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -405,41 +408,20 @@ FAILURES = {
 }
 
 
-class ScopeMismatchZoho(ThreadingHTTPServer):
+class ScopeMismatchZoho(ScriptedServer):
     """A Zoho whose token lacks the CRM scopes (the sandbox only takes COQL's away)."""
 
-    def __init__(self) -> None:
-        """Listen on a free loopback port."""
-        super().__init__(("127.0.0.1", 0), ScopeMismatchHandler)
-        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+    def answer(self, request: Request) -> Reply:
+        """Mint a token, then answer every API call OAUTH_SCOPE_MISMATCH as Zoho does."""
+        if request.path.startswith("/oauth/v2/token"):
+            token = {"access_token": "1000.t", "api_domain": self.url}
+            return Reply(200, {**token, "expires_in": 3600}, JSON)
+        message = "invalid oauth scope to access this URL"
+        error = {"code": "OAUTH_SCOPE_MISMATCH", "details": {}, "status": "error"}
+        return Reply(401, {**error, "message": message}, JSON)
 
 
-class ScopeMismatchHandler(BaseHTTPRequestHandler):
-    """Mints a token, then answers every API call OAUTH_SCOPE_MISMATCH as Zoho does."""
-
-    server: ScopeMismatchZoho
-
-    def log_message(self, *_: object) -> None:
-        """Keep the test output quiet."""
-
-    def answer(self) -> None:
-        """Answer one request."""
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.path.startswith("/oauth/v2/token"):
-            token = {"access_token": "1000.t", "api_domain": self.server.url}
-            status, body = 200, {**token, "expires_in": 3600}
-        else:
-            message = "invalid oauth scope to access this URL"
-            error = {"code": "OAUTH_SCOPE_MISMATCH", "details": {}, "status": "error"}
-            status, body = 401, {**error, "message": message}
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = answer
+JSON = {"Content-Type": "application/json"}
 
 
 def printed_lines(settings: dict, tmp_path: Path) -> set[str]:
@@ -478,13 +460,8 @@ def test_the_readme_troubleshooting_quotes_are_what_the_target_prints(tmp_path):
                 "refresh_token": zoho.refresh_token,
             }
             printed |= printed_lines({**credentials, **settings}, tmp_path)
-    server = ScopeMismatchZoho()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with ScopeMismatchZoho() as server:
         printed |= printed_lines({"accounts_url": server.url}, tmp_path)
-    finally:
-        server.shutdown()
-        server.server_close()
 
     blocks = code_blocks(readme_section("troubleshooting"), "text")
     quoted = [line for block in blocks for line in block.splitlines()]

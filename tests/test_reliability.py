@@ -33,6 +33,8 @@ from tests.reliability_helpers import (
     states,
 )
 
+pytestmark = pytest.mark.slow
+
 PEOPLE = [
     {
         "name": f"Person {i}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from tests.conftest import singer_lines
+from tests.conftest import sandbox_token, singer_lines
 from tests.sandbox.oas import request_schema, response_schema, validate
 
 RECORDS = "/crm/v8/{module_api_name}"
@@ -75,15 +75,7 @@ def test_the_sandbox_answers_the_target_reads_conform(sandbox):
     import requests  # noqa: PLC0415
 
     with requests.Session() as session:
-        token = session.post(
-            f"{sandbox.url}/oauth/v2/token",
-            data={
-                "grant_type": "refresh_token",
-                "client_id": sandbox.client_id,
-                "client_secret": sandbox.client_secret,
-                "refresh_token": sandbox.refresh_token,
-            },
-        ).json()["access_token"]
+        token = sandbox_token(sandbox, session)
         answer = session.post(
             f"{sandbox.url}/crm/v8/Leads",
             json={"data": [{"Last_Name": "A"}, {"Email": "x@y.z"}]},

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 
-from target_zoho_leads.zoho.retrying import BACKOFF_BASE_ENV
+import pytest
+
 from tests.conftest import singer_lines
 
-QUICK_BACKOFF = {BACKOFF_BASE_ENV: "0.01"}
+pytestmark = pytest.mark.slow
+
 PEOPLE = [{"name": f"P{i}", "anonymous_id": f"a{i}"} for i in range(250)]
 THROTTLE_LINE = (
     "Zoho refused the token request at 127.0.0.1 (Access Denied): Zoho is throttling token "
@@ -28,7 +30,7 @@ def test_a_mid_run_token_block_longer_than_the_retry_budget_is_waited_out(
     """Tokens die every 3 calls, a second mint meets a 2 s block: the run waits and completes."""
     sandbox.configure(token_limit=1, token_block_seconds=2, token_expiry_calls=3)
     config.update(max_retries=2, batch_size_rows=50)
-    run = run_target(config, singer_lines("web", PEOPLE, state_every=50), env=QUICK_BACKOFF)
+    run = run_target(config, singer_lines("web", PEOPLE, state_every=50))
     stats = sandbox.stats()
     waits = re.findall(r"Zoho's token-mint block passed after (\d+) s", run.stderr)
     print(
@@ -47,7 +49,7 @@ def test_a_block_past_token_wait_max_fails_with_one_clear_line(sandbox, config, 
     """Blocked for ten minutes, token_wait_max 1 s: exit 1, the throttle's line, STATE holds."""
     sandbox.configure(token_limit=1, token_block_seconds=600, token_expiry_calls=2)
     config.update(max_retries=3, batch_size_rows=50, max_concurrency=4, token_wait_max=1)
-    run = run_target(config, singer_lines("web", PEOPLE[:200], state_every=50), env=QUICK_BACKOFF)
+    run = run_target(config, singer_lines("web", PEOPLE[:200], state_every=50))
     assert run.returncode == 1
     assert len(run.errors) == 1
     assert run.errors[0].endswith(f"{THROTTLE_LINE} (still refused after waiting token_wait_max)")

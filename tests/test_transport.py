@@ -12,15 +12,21 @@ import ipaddress
 import json
 import logging
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
 from target_zoho_leads.zoho.errors import ZohoTransientError
 from target_zoho_leads.zoho.transport import NO_ANSWER_IN_TIME, Transport
+from tests.support.scripted_server import (
+    Raw,
+    Reply,
+    Request,
+    Scripted,
+    ScriptedServer,
+    request_line,
+)
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
@@ -36,48 +42,32 @@ def own_address() -> str | None:
     return None if ipaddress.ip_address(address).is_loopback else address
 
 
-class Recorder(BaseHTTPRequestHandler):
-    """Answers every request with who it is, and notes the request line."""
+class Recorder(ScriptedServer):
+    """Answers every request with ``default``; refuses tunnels, having seen the ask."""
 
-    def _answer(self) -> None:
-        self.server.seen.append(f"{self.command} {self.path}")  # type: ignore[attr-defined]
-        if self.command == "CONNECT":  # no tunnels: seeing the ask is enough
-            self.send_response(403)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
-        status, headers, body = self.server.answer  # type: ignore[attr-defined]
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    def answer(self, request: Request) -> Scripted:
+        """No tunnels: seeing the CONNECT is enough."""
+        return Reply(403) if request.method == "CONNECT" else super().answer(request)
 
-    do_GET = do_POST = do_CONNECT = _answer
+    @property
+    def origin(self) -> str:
+        """Where the server listens, as a URL."""
+        return self.url
 
-    def log_message(self, *args: object) -> None:
-        """Quiet."""
+    @property
+    def server_port(self) -> int:
+        """The port it listens on."""
+        return self.port
+
+    @property
+    def seen(self) -> list[str]:
+        """Each request line, in order."""
+        return [request_line(request) for request in self.requests]
 
 
-@contextlib.contextmanager
-def recorder(host: str = "127.0.0.1", answer: tuple | None = None):
+def recorder(host: str = "127.0.0.1", answer: Reply | None = None) -> Recorder:
     """A server on ``host`` that notes each request line in ``.seen``."""
-    server = ThreadingHTTPServer((host, 0), Recorder)
-    server.daemon_threads = True
-    server.seen = []  # type: ignore[attr-defined]
-    server.answer = answer or (200, {}, b'{"ok": true}')  # type: ignore[attr-defined]
-    server.origin = f"http://{host}:{server.server_port}"  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    return Recorder(host=host, default=answer or Reply(200, b'{"ok": true}'))
 
 
 @pytest.fixture
@@ -166,34 +156,16 @@ def test_a_loopback_host_is_never_reached_through_a_proxy(proxy_env):
 def test_a_redirect_is_handed_back_not_followed(proxy_env):
     """A 307 is the answer: the place it points to receives nothing."""
     with recorder("127.0.0.2") as elsewhere:
-        moved = (307, {"Location": f"{elsewhere.origin}/steal"}, b"")
+        moved = Reply(307, b"", {"Location": f"{elsewhere.origin}/steal"})
         with recorder(answer=moved) as host:
             answer = transport().send("POST", host.origin, "/t", name="t", body=b"secret=1")
     assert answer.status == 307
     assert elsewhere.seen == []
 
 
-@contextlib.contextmanager
-def dribbler(head: bytes, tail: bytes):
+def dribbler(head: bytes, tail: bytes) -> ScriptedServer:
     """A server that sends ``head`` at once, then ``tail`` one byte every 0.25 s, for 30 s."""
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def serve() -> None:
-        with contextlib.suppress(OSError):
-            conn, _ = listener.accept()
-            with conn:
-                conn.recv(65536)
-                conn.sendall(head)
-                for byte in tail[:120]:
-                    time.sleep(0.25)
-                    conn.sendall(bytes([byte]))
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        listener.close()
+    return ScriptedServer(default=Raw(head, tail[:120], every=0.25))
 
 
 @pytest.mark.parametrize(
@@ -206,7 +178,8 @@ def dribbler(head: bytes, tail: bytes):
 )
 def test_a_server_dribbling_bytes_cannot_hold_a_call_past_its_timeout(head, tail):
     """A byte every 0.25 s beats each read's 1 s timeout, but the call ends by its deadline."""
-    with dribbler(head, tail) as origin:
+    with dribbler(head, tail) as server:
+        origin = server.url
         started = time.monotonic()
         with pytest.raises(ZohoTransientError) as caught:
             transport(timeout=1).send("GET", origin, "/", name="GET slow")
@@ -223,7 +196,7 @@ def test_a_deadline_cuts_only_its_own_call():
         assert client.send("GET", host.origin, "/a", name="a").status == 200
         slow_answer = b"HTTP/1.1 200 OK\r\n" + b"X: " + b"a" * 100
         with dribbler(b"", slow_answer) as slow, pytest.raises(ZohoTransientError):
-            client.send("GET", slow, "/", name="slow")
+            client.send("GET", slow.url, "/", name="slow")
         assert client.send("GET", host.origin, "/b", name="b").status == 200
     assert host.seen == ["GET /a", "GET /b"]
 
@@ -231,21 +204,9 @@ def test_a_deadline_cuts_only_its_own_call():
 def test_urllib3_log_lines_keep_no_url(caplog):
     """A malformed answer header makes urllib3 warn; the search URL (an email) is not logged."""
     broken = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nnot a header\r\nX-A: b\r\n\r\n{}"
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def serve() -> None:
-        conn, _ = listener.accept()
-        with conn:
-            conn.recv(65536)
-            conn.sendall(broken)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    origin = f"http://127.0.0.1:{listener.getsockname()[1]}"
     target = "/crm/v8/Leads/search?criteria=%28Email%3Aequals%3Aperson%40example.com%29"
-    with caplog.at_level(logging.DEBUG):
-        answer = transport().send("GET", origin, target, name="GET search")
-    listener.close()
+    with ScriptedServer(default=Raw(broken)) as server, caplog.at_level(logging.DEBUG):
+        answer = transport().send("GET", server.url, target, name="GET search")
     assert json.loads(answer.body) == {}
     from_urllib3 = [r for r in caplog.records if r.name.startswith("urllib3")]
     assert any(r.levelno == logging.WARNING for r in from_urllib3)

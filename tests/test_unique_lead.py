@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import typing as t
 
 import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from zoho_sandbox import ZohoSandbox
 
 from target_zoho_leads.target import TargetZohoLeads
 from target_zoho_leads.unique.identities import EMAIL, PHONE, normal_email, normal_phone
@@ -18,15 +18,11 @@ from target_zoho_leads.zoho.auth import ZohoAuth
 from target_zoho_leads.zoho.client import ZohoCRMClient
 from tests.conftest import singer_lines
 
+if t.TYPE_CHECKING:
+    from zoho_sandbox import ZohoSandbox
+
 MAPPING = "Last_Name=name,Email=email,Phone=phone,Phone=wxPhone,CDP_ID=anonymous_id,City=city"
 SYSTEM_FIELDS = {"Modified_Time", "Modified_By", "CDP_ID"}
-
-
-@pytest.fixture(scope="module")
-def shared_sandbox():
-    """One sandbox for the module; tests reset it."""
-    with ZohoSandbox() as zoho:
-        yield zoho
 
 
 def unique_config(sandbox: ZohoSandbox, **extra) -> dict:

@@ -16,7 +16,6 @@ import pytest
 from target_zoho_leads.loading.results import Route, WriteResult
 from target_zoho_leads.loading.unique_writes import UniqueLeadWriter
 from target_zoho_leads.zoho.bulk.errors import BulkJobFailedError
-from target_zoho_leads.zoho.bulk.jobs import POLL_FIRST_ENV
 from target_zoho_leads.zoho.outcomes import (
     CREATED,
     EXISTS_AS_CONTACT,
@@ -27,7 +26,7 @@ from target_zoho_leads.zoho.outcomes import (
     UPDATED,
     Outcome,
 )
-from tests.conftest import singer_lines
+from tests.conftest import QUICK_POLLS, singer_lines
 from tests.test_contacts_and_converted import (
     EVENTS,
     FakeClient,
@@ -41,7 +40,6 @@ if t.TYPE_CHECKING:
 
     from zoho_sandbox import ZohoSandbox
 
-QUICK_POLLS = {POLL_FIRST_ENV: "0.05"}  # the sandbox's jobs complete at once
 BULK_WRITE = "/crm/bulk/v8/write"
 EXISTING = [
     {"Last_Name": "Old Wang", "Email": "wang@example.cn", "City": "Keep", "CDP_ID": "old"},

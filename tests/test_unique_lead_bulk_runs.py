@@ -20,22 +20,17 @@ from zoho_sandbox import ZohoSandbox
 
 from target_zoho_leads.zoho.bulk.jobs import POLL_FIRST_ENV
 from tests import test_unique_lead_runs as runs
+from tests.conftest import QUICK_POLLS, sandbox_token
 from tests.reliability_helpers import error_lines, load_chaos, outputs, start_target, states
+
+pytestmark = pytest.mark.slow
 
 if t.TYPE_CHECKING:
     from pathlib import Path
 
 chaos = load_chaos()
-QUICK_POLLS = {POLL_FIRST_ENV: "0.05"}
 BULK_WRITE = "/crm/bulk/v8/write"
 RUN_TIMEOUT = 120
-
-
-@pytest.fixture(scope="module")
-def shared_sandbox():
-    """One sandbox for the module; each example resets it."""
-    with ZohoSandbox() as zoho:
-        yield zoho
 
 
 # The property of tests/test_unique_lead_runs.py, every write by Bulk Write.
@@ -103,16 +98,7 @@ def finish_job(sandbox: ZohoSandbox, path: str) -> dict[str, t.Any]:
     # the resumed run's own jobs still take BULK_JOB_SECONDS of real time.
     sandbox.advance_clock(BULK_JOB_SECONDS)
     with requests.Session() as session:
-        token = session.post(
-            f"{sandbox.url}/oauth/v2/token",
-            data={
-                "grant_type": "refresh_token",
-                "client_id": sandbox.client_id,
-                "client_secret": sandbox.client_secret,
-                "refresh_token": sandbox.refresh_token,
-            },
-            timeout=10,
-        ).json()["access_token"]
+        token = sandbox_token(sandbox, session)
         answer = session.get(
             f"{sandbox.url}{path}",
             headers={"Authorization": f"Zoho-oauthtoken {token}"},

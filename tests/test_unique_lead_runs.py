@@ -32,6 +32,8 @@ from tests.reliability_helpers import (
 from tests.test_crash_resume import kill_after_calls
 from tests.test_unique_lead import run_in_process
 
+pytestmark = pytest.mark.slow
+
 if t.TYPE_CHECKING:
     from pathlib import Path
 
@@ -108,13 +110,6 @@ def singer_text(records: t.Sequence[dict]) -> str:
     ]
     lines += [json.dumps({"type": "RECORD", "stream": "cdp", "record": r}) for r in records]
     return "\n".join(lines) + "\n"
-
-
-@pytest.fixture(scope="module")
-def shared_sandbox():
-    """One sandbox for the module; each example resets it."""
-    with ZohoSandbox() as zoho:
-        yield zoho
 
 
 # Property: random people, spellings, splits into runs and batch sizes.
