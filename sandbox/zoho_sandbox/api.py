@@ -113,7 +113,7 @@ class ZohoAPI:
         return handler(call, found.params)
 
     def settle_jobs(self) -> None:
-        """Run the Bulk Write jobs whose delay is over, before anything reads the leads."""
+        """Run the unread Bulk Write jobs whose delay is over, before anything reads the leads."""
         self.bulk.settle(self._rules(Call("POST", "/crm/v8/Leads", {}, b"")))
 
     def _store(self, call: Call) -> RecordStore:

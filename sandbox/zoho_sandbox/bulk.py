@@ -70,14 +70,17 @@ class BulkWrite:
             self._created_since_armed = 0
 
     def settle(self, rules: WriteRules) -> None:
-        """Run every job whose delay is over, read or not, as Zoho runs them unpolled.
+        """Run the jobs whose create answer was lost, once their delay is over.
 
-        A client whose create answer was lost never reads its job; the job's
-        leads must appear all the same.
+        Their client never reads them, yet Zoho runs them: their leads must
+        appear all the same. Other jobs still run when their details are
+        read, as before (tests rely on a job lost by ``lose_answers`` never
+        running).
         """
         with self._lock:
             for job in self._jobs.values():
-                self._advance(job, rules)
+                if job.runs_unpolled:
+                    self._advance(job, rules)
 
     def handle(self, handler: str, call: Call, params: dict[str, str], rules: WriteRules) -> Answer:
         """Answer one authenticated call routed to ``handler``.
@@ -191,6 +194,7 @@ class BulkWrite:
             self.jobs_created += 1
             self._created_since_armed += 1
             lost = self._created_since_armed == knobs.bulk_lose_create_answer
+            job.runs_unpolled = lost
         details = {"id": job.id, "created_by": dict(MINIFIED_USER)}
         body = {"status": "success", "code": "SUCCESS", "message": "success", "details": details}
         return Answer(201, body, lost=lost)

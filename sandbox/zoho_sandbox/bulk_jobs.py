@@ -33,6 +33,7 @@ class Job:
     version: str
     fails: bool = False
     fails_after_write: bool = False
+    runs_unpolled: bool = False  # its create answer was lost: it runs unread
     started: float = 0.0  # the sandbox clock's monotonic reading at creation
     created_time: str = ""
     status: str = "ADDED"

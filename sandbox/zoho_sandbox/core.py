@@ -185,7 +185,8 @@ class ZohoSandbox:
     def leads(self) -> list[dict[str, t.Any]]:
         """All stored leads in insertion order, each with its ``id``.
 
-        Bulk Write jobs whose delay is over run first, as they would have by now.
+        Bulk Write jobs whose create answer was lost run first once their
+        delay is over, as they would have by now.
         """
         self.api.settle_jobs()
         return self.store.all()

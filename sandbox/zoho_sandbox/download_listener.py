@@ -36,6 +36,9 @@ class DownloadHandler(SandboxHandler):
                 "listener": LISTENER,
                 "method": self.command,
                 "path": path,
+                "query": {},
+                "json": None,
+                "form": None,
                 "authorization": self.headers.get("Authorization") is not None,
                 "status": None,
             }

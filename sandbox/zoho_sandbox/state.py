@@ -119,7 +119,9 @@ class Knobs:
             no result link.
         bulk_lose_create_answer: N (0: off): the N-th job created from now
             (an accepted ``POST /crm/bulk/vN/write``) is queued and will run,
-            but the connection is hung up on before its answer.
+            but the connection is hung up on before its answer; that job runs
+            once ``bulk_job_seconds`` is over, on the next API call or
+            ``leads()``, though nobody reads it.
         bulk_result_id_column: The result CSV's id column: ``RECORD_ID`` or
             ``ID`` (Zoho's Download Result page names it both ways).
         bulk_result_status_case: The case of the result rows' statuses:
