@@ -8,6 +8,7 @@ import sys
 import threading
 import typing as t
 
+from zoho_sandbox import cli_variants
 from zoho_sandbox.clock import ManualClock
 from zoho_sandbox.core import ZohoSandbox
 
@@ -196,6 +197,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="answer COQL calls with OAUTH_SCOPE_MISMATCH",
     )
+    cli_variants.add_options(parser)
     return parser.parse_args(argv)
 
 
@@ -227,6 +229,7 @@ def knobs_from(args: argparse.Namespace) -> dict[str, t.Any]:
         "coql_hides_converted": not args.coql_shows_converted,
         "duplicate_check_preference": args.duplicate_check_preference,
         "duplicate_check_fields": args.duplicate_check_fields or ["Email", "Phone"],
+        **cli_variants.knobs_from(args),
     }
 
 

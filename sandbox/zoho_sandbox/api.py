@@ -97,6 +97,7 @@ class ZohoAPI:
         Returns:
             The answer to send.
         """
+        self.settle_jobs()
         refused = refuse(found)
         if refused:
             return refused
@@ -110,6 +111,10 @@ class ZohoAPI:
             return READERS[found.handler](call, self.stores, self.knobs)
         handler: t.Callable[[Call, dict[str, str]], Answer] = getattr(self, f"do_{found.handler}")
         return handler(call, found.params)
+
+    def settle_jobs(self) -> None:
+        """Run the unread Bulk Write jobs whose delay is over, before anything reads the leads."""
+        self.bulk.settle(self._rules(Call("POST", "/crm/v8/Leads", {}, b"")))
 
     def _store(self, call: Call) -> RecordStore:
         """The store of the call's module."""

@@ -14,6 +14,7 @@ import typing as t
 from zoho_sandbox import bulk_jobs
 from zoho_sandbox.bulk_files import CsvFile, FileRefused, multipart_file, read_upload
 from zoho_sandbox.bulk_jobs import Job
+from zoho_sandbox.bulk_variants import ResultShape
 from zoho_sandbox.clock import iso
 from zoho_sandbox.field_catalog import LEADS_MODULE
 from zoho_sandbox.items import MINIFIED_USER, error_item
@@ -60,6 +61,26 @@ class BulkWrite:
         self._jobs: dict[str, Job] = {}
         self._ids = itertools.count(1)
         self.jobs_created = 0
+        self._created_since_armed = 0  # for bulk_lose_create_answer
+        self.other_origin: str | None = None  # the download listener's, when it runs
+
+    def arm_lost_create(self) -> None:
+        """Count jobs afresh for ``bulk_lose_create_answer``, from now."""
+        with self._lock:
+            self._created_since_armed = 0
+
+    def settle(self, rules: WriteRules) -> None:
+        """Run the jobs whose create answer was lost, once their delay is over.
+
+        Their client never reads them, yet Zoho runs them: their leads must
+        appear all the same. Other jobs still run when their details are
+        read, as before (tests rely on a job lost by ``lose_answers`` never
+        running).
+        """
+        with self._lock:
+            for job in self._jobs.values():
+                if job.runs_unpolled:
+                    self._advance(job, rules)
 
     def handle(self, handler: str, call: Call, params: dict[str, str], rules: WriteRules) -> Answer:
         """Answer one authenticated call routed to ``handler``.
@@ -93,8 +114,23 @@ class BulkWrite:
         if handler == "bulk_job":
             if job is None:
                 return _not_found()
-            host = {k.lower(): v for k, v in call.headers.items()}.get("host", "127.0.0.1")
-            return Answer(200, bulk_jobs.details(job, f"http://{host}", ORG_ZGID))
+            return Answer(200, bulk_jobs.details(job, self._origin(call), ORG_ZGID))
+        return self.download(params)
+
+    def _origin(self, call: Call) -> str:
+        """The origin a job's result link names (``bulk_download_origin``)."""
+        wanted = self.knobs.bulk_download_origin
+        if wanted == "other" and self.other_origin:
+            return self.other_origin
+        if wanted and wanted != "other":
+            return wanted
+        host = {k.lower(): v for k, v in call.headers.items()}.get("host", "127.0.0.1")
+        return f"http://{host}"
+
+    def download(self, params: dict[str, str]) -> Answer:
+        """A job's result zip by its link's parts, or Zoho's 403 for a link not valid."""
+        with self._lock:
+            job = self._jobs.get(params.get("id", ""))
         link = (params.get("zgid"), params.get("file"))
         if job is None or job.result is None or link != (ORG_ZGID, f"{job.id}.zip"):
             return Answer(403, dict(LINK_NOT_VALID))
@@ -146,16 +182,22 @@ class BulkWrite:
         job = self._job_of(body, call.path.split("/")[3])
         if isinstance(job, Answer):
             return job
+        knobs = self.knobs
         with self._lock:
-            if self.knobs.bulk_fail_jobs > 0:
-                self.knobs.bulk_fail_jobs -= 1
+            if knobs.bulk_fail_jobs > 0:
+                knobs.bulk_fail_jobs -= 1
                 job.fails = True
+            elif knobs.bulk_fail_after_write > 0:
+                knobs.bulk_fail_after_write -= 1
+                job.fails_after_write = True
             self._jobs[job.id] = job
             self.jobs_created += 1
+            self._created_since_armed += 1
+            lost = self._created_since_armed == knobs.bulk_lose_create_answer
+            job.runs_unpolled = lost
         details = {"id": job.id, "created_by": dict(MINIFIED_USER)}
-        return Answer(
-            201, {"status": "success", "code": "SUCCESS", "message": "success", "details": details}
-        )
+        body = {"status": "success", "code": "SUCCESS", "message": "success", "details": details}
+        return Answer(201, body, lost=lost)
 
     def _job_of(self, body: dict[str, t.Any], version: str) -> Job | Answer:  # noqa: PLR0911
         """The job a create request asks for, or Zoho's 400 refusing it."""
@@ -261,9 +303,17 @@ class BulkWrite:
         if job.fails:
             job.status = "FAILED"
             return
-        bulk_jobs.run(job, self.store, rules, int(self.knobs.bulk_drop_result_rows))
-        self.recorder.add("records_created", job.counts["added_count"])
-        self.recorder.add("records_updated", job.counts["updated_count"])
+        knobs = self.knobs
+        shape = ResultShape(
+            knobs.bulk_result_id_column,
+            knobs.bulk_result_status_case,
+            knobs.bulk_result_order,
+            knobs.seed,
+            int(knobs.bulk_drop_result_rows),
+        )
+        counts = bulk_jobs.run(job, self.store, rules, shape)
+        self.recorder.add("records_created", counts["added_count"])
+        self.recorder.add("records_updated", counts["updated_count"])
 
 
 def _not_found() -> Answer:

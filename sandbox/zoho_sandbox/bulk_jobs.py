@@ -5,13 +5,8 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-from zoho_sandbox.bulk_files import (
-    ECHOED_COLUMNS,
-    RESULT_COLUMNS,
-    CsvFile,
-    cell_value,
-    result_zip,
-)
+from zoho_sandbox.bulk_files import ECHOED_COLUMNS, CsvFile, cell_value, result_zip
+from zoho_sandbox.bulk_variants import ResultShape, shaped
 from zoho_sandbox.field_catalog import LEADS_MODULE
 from zoho_sandbox.items import MINIFIED_USER, error_item
 
@@ -37,6 +32,8 @@ class Job:
     callback: dict[str, t.Any] | None
     version: str
     fails: bool = False
+    fails_after_write: bool = False
+    runs_unpolled: bool = False  # its create answer was lost: it runs unread
     started: float = 0.0  # the sandbox clock's monotonic reading at creation
     created_time: str = ""
     status: str = "ADDED"
@@ -44,14 +41,21 @@ class Job:
     result: bytes | None = None
 
 
-def run(job: Job, store: RecordStore, rules: WriteRules, drop_rows: int = 0) -> None:
+def run(job: Job, store: RecordStore, rules: WriteRules, shape: ResultShape) -> dict[str, int]:
     """Write the job's rows as the records API would; keep its counts and result file.
+
+    A job with ``fails_after_write`` writes its rows, then ends FAILED with
+    no counts and no result, as if Zoho lost track of it.
 
     Args:
         job: The job, not yet run.
         store: The Leads store written to.
         rules: The write rules its rows are checked against.
-        drop_rows: Rows to leave off the end of the result file (a fault).
+        shape: How the result file is written (id column, status case, row
+            order, rows dropped off its end).
+
+    Returns:
+        How many rows were added, updated and skipped, reported or not.
     """
     records = [_record(job, row, store) for row in job.file.rows]
     items = _items(job, records, store, rules)
@@ -60,16 +64,21 @@ def run(job: Job, store: RecordStore, rules: WriteRules, drop_rows: int = 0) -> 
         echoed = [_cell(row, m["index"]) for m in job.mappings[:ECHOED_COLUMNS]]
         rows.append(echoed + _result_cells(item, job.operation))
     statuses = [row[-2] for row in rows]
-    job.counts = {
+    counts = {
         "added_count": statuses.count("ADDED"),
         "updated_count": statuses.count("UPDATED"),
         "skipped_count": statuses.count("SKIPPED"),
     }
-    kept = rows[: len(rows) - drop_rows] if drop_rows > 0 else rows
-    header = [m["api_name"] for m in job.mappings[:ECHOED_COLUMNS]] + list(RESULT_COLUMNS)
+    if job.fails_after_write:
+        job.status = "FAILED"
+        return counts
+    job.counts = counts
+    columns = [m["api_name"] for m in job.mappings[:ECHOED_COLUMNS]]
+    header, kept = shaped(shape, job.id, columns, rows)
     stem = job.file.name.rsplit(".", 1)[0]
     job.result = result_zip(f"Leads-{stem}.csv", header, kept)
     job.status = "COMPLETED"
+    return counts
 
 
 def _record(job: Job, row: list[str], store: RecordStore) -> dict[str, t.Any]:

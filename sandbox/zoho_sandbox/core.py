@@ -7,6 +7,7 @@ import typing as t
 
 from zoho_sandbox.api import ZohoAPI
 from zoho_sandbox.clock import Clock, SystemClock
+from zoho_sandbox.download_listener import DownloadListener
 from zoho_sandbox.field_catalog import (
     CONTACTS_MODULE,
     default_contacts_fields,
@@ -15,15 +16,13 @@ from zoho_sandbox.field_catalog import (
 )
 from zoho_sandbox.gates import ConcurrencyGates
 from zoho_sandbox.lost_answers import AnswerLoser
-from zoho_sandbox.server import SandboxServer
+from zoho_sandbox.server import POLL_SECONDS, SandboxServer
 from zoho_sandbox.state import FaultDice, Knobs, Recorder
 from zoho_sandbox.store import RecordStore
 from zoho_sandbox.tokens import Credentials, TokenIssuer
 
 if t.TYPE_CHECKING:
     import types
-
-POLL_SECONDS = 0.01  # how soon the serving loop notices stop(); tests stop often
 
 
 class ZohoSandbox:
@@ -88,6 +87,7 @@ class ZohoSandbox:
         self._address = (host, port)
         self._server: SandboxServer | None = None
         self._thread: threading.Thread | None = None
+        self._downloads: DownloadListener | None = None
 
     def start(self) -> ZohoSandbox:
         """Bind the port and serve from a background daemon thread.
@@ -105,13 +105,25 @@ class ZohoSandbox:
             daemon=True,
         )
         self._thread.start()
+        self._serve_downloads()
         return self
+
+    def _serve_downloads(self) -> None:
+        """Start the second listener when ``bulk_download_origin`` is ``"other"``."""
+        if self._server is None or self._downloads is not None:
+            return
+        if self.knobs.bulk_download_origin == "other":
+            self._downloads = DownloadListener(self, self._address[0])
+            self.api.bulk.other_origin = self._downloads.url
 
     def stop(self) -> None:
         """Stop serving, end hanging and kept-alive connections, join every thread."""
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
+        if self._downloads is not None:
+            self._downloads.stop()
+            self._downloads = self.api.bulk.other_origin = None
         server.shutdown()
         server.close_connections()
         server.server_close()
@@ -171,7 +183,12 @@ class ZohoSandbox:
         }
 
     def leads(self) -> list[dict[str, t.Any]]:
-        """All stored leads in insertion order, each with its ``id``."""
+        """All stored leads in insertion order, each with its ``id``.
+
+        Bulk Write jobs whose create answer was lost run first once their
+        delay is over, as they would have by now.
+        """
+        self.api.settle_jobs()
         return self.store.all()
 
     def seed(self, leads: list[dict[str, t.Any]]) -> list[str]:
@@ -236,11 +253,14 @@ class ZohoSandbox:
         self.recorder.reset()
         self.issuer.forget_throttle()
         self.loser.arm(self.knobs.lose_answers)
+        self.api.bulk.arm_lost_create()
 
     def configure(self, **knobs: object) -> None:
         """Change knobs while running; ``seed`` restarts the fault sequence.
 
-        Setting ``lose_answers`` restarts every lost-answer rule's count.
+        Setting ``lose_answers`` restarts every lost-answer rule's count, and
+        ``bulk_lose_create_answer`` the count of jobs created;
+        ``bulk_download_origin="other"`` starts the second listener.
 
         Args:
             **knobs: Knob names and values; see :class:`Knobs`.
@@ -253,6 +273,9 @@ class ZohoSandbox:
             self.dice.reseed(self.knobs.seed)
         if "lose_answers" in knobs:
             self.loser.arm(self.knobs.lose_answers)
+        if "bulk_lose_create_answer" in knobs:
+            self.api.bulk.arm_lost_create()
+        self._serve_downloads()
 
     def lose_answer(self, call: str, nth: int = 1) -> None:
         """Do the ``nth`` call of ``call`` from now on, then hang up without answering.
@@ -271,7 +294,7 @@ class ZohoSandbox:
         self.configure(lose_answers=[*self.knobs.lose_answers, rule])
 
     def block_tokens(self, seconds: float) -> None:
-        """Refuse every token mint (HTTP 400 Access Denied) for ``seconds`` from now.
+        """Refuse every token mint (Access Denied) for ``seconds`` from now.
 
         Args:
             seconds: How long the block lasts.

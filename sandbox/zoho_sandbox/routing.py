@@ -70,7 +70,8 @@ class Answer:
     """What to send back: status, JSON body (None: empty) and extra headers.
 
     ``notes`` carries the field names a write dropped, for the request log;
-    ``coql_limit`` the LIMIT of a COQL query that parsed, for its credits.
+    ``coql_limit`` the LIMIT of a COQL query that parsed, for its credits;
+    ``lost`` that the work is done but the answer is to be hung up on.
     """
 
     status: int
@@ -78,6 +79,7 @@ class Answer:
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     notes: WriteNotes | None = None
     coql_limit: int | None = None
+    lost: bool = False
 
 
 @dataclasses.dataclass

@@ -25,6 +25,7 @@ if t.TYPE_CHECKING:
 
 TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 - a URL path, not a secret
 ADMIN_PREFIX = "/__sandbox/"
+POLL_SECONDS = 0.01  # how soon a serving loop notices stop(); tests stop often
 SECRET_PARAMS = {"client_secret", "refresh_token", "code"}
 TOO_MANY_REQUESTS = error_item("TOO_MANY_REQUESTS", "too many requests", {})
 INTERNAL_ERROR = error_item("INTERNAL_ERROR", "Internal server error occurred.", {})
@@ -45,13 +46,18 @@ class SandboxServer(http.server.ThreadingHTTPServer):
     daemon_threads = False
     block_on_close = True
 
-    def __init__(self, address: tuple[str, int], sandbox: ZohoSandbox) -> None:
-        """Bind ``address`` and serve ``sandbox``."""
+    def __init__(
+        self,
+        address: tuple[str, int],
+        sandbox: ZohoSandbox,
+        handler: type[SandboxHandler] | None = None,
+    ) -> None:
+        """Bind ``address`` and serve ``sandbox`` with ``handler`` (default: the API's)."""
         self.sandbox = sandbox
         self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
-        super().__init__(address, SandboxHandler)
+        super().__init__(address, handler or SandboxHandler)
 
     def track(self, connection: socket.socket, *, open_: bool) -> None:
         """Note a connection opening or closing; close at once if stopping."""
@@ -186,7 +192,7 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
             status, result = sandbox.issuer.grant(params, sandbox.url)
             if "access_token" in result:
                 sandbox.recorder.minted(result["access_token"], sandbox.clock.time())
-            elif status == HTTPStatus.BAD_REQUEST:
+            elif result.get("error") == "Access Denied":  # 400, or 200 by mint_block_status
                 sandbox.recorder.add("token_denials")
             answer = Answer(status, result)
         entry["status"] = answer.status
@@ -235,7 +241,8 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
         if answer.notes:
             entry["unknown_fields"] = sorted(set(answer.notes.unknown_fields))
             entry["read_only_fields"] = sorted(set(answer.notes.read_only_fields))
-        lost = "lost_answer" if sandbox.loser.take(found.key) else None
+        lost_now = sandbox.loser.take(found.key) or answer.lost
+        lost = "lost_answer" if lost_now else None
         lost = lost or ("drop_after" if drop_after else None)
         if lost:
             # The work is done and kept; only the answer is lost, as on a real

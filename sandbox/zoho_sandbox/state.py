@@ -9,6 +9,7 @@ import random
 import threading
 import typing as t
 
+from zoho_sandbox import bulk_variants
 from zoho_sandbox.lost_answers import lost_answer_rule
 
 
@@ -43,6 +44,7 @@ NORMALISERS: dict[str, t.Callable[[object], object]] = {
     "duplicate_check_fields": _names,
     "duplicate_check_preference": _preference,
     "lose_answers": _lost_answers,
+    **bulk_variants.NORMALISERS,
 }
 
 
@@ -72,7 +74,9 @@ class Knobs:
         token_ttl_seconds: An access token's lifetime.
         token_limit: Mints per refresh token allowed in ``token_window_seconds``
             (Zoho: 10 in 10 minutes); past it the token endpoint answers HTTP
-            400 ``{"error": "Access Denied", ...}``.
+            ``mint_block_status`` ``{"error": "Access Denied", ...}``.
+        mint_block_status: The HTTP status of that Access Denied answer: 400
+            or 200 (Zoho's Kaizen #43: the status stays 200).
         token_window_seconds: The mint-throttle window; a refused mint waits
             until the oldest mint in it is this old.
         token_block_seconds: When set, going past ``token_limit`` blocks
@@ -110,6 +114,26 @@ class Knobs:
             PROGRESS, before it runs and is COMPLETED.
         bulk_fail_jobs: How many of the next Bulk Write jobs end FAILED.
         bulk_drop_result_rows: Rows left off the end of every job's result file.
+        bulk_fail_after_write: How many of the next Bulk Write jobs write
+            their rows (the leads exist), then end FAILED with no counts and
+            no result link.
+        bulk_lose_create_answer: N (0: off): the N-th job created from now
+            (an accepted ``POST /crm/bulk/vN/write``) is queued and will run,
+            but the connection is hung up on before its answer; that job runs
+            once ``bulk_job_seconds`` is over, on the next API call or
+            ``leads()``, though nobody reads it.
+        bulk_result_id_column: The result CSV's id column: ``RECORD_ID`` or
+            ``ID`` (Zoho's Download Result page names it both ways).
+        bulk_result_status_case: The case of the result rows' statuses:
+            ``upper`` (``ADDED``), ``lower`` (``added``), ``title`` (``Added``).
+        bulk_result_order: The result rows' order: ``input``, ``reversed`` or
+            ``shuffled`` (by ``seed`` and the job id).
+        bulk_download_origin: None (the result link names the API's origin),
+            ``"other"`` (a second loopback listener, on another port, serves
+            results with no token asked for and logs each request with
+            ``listener: download`` and whether it carried an
+            ``Authorization`` header) or an ``http(s)://`` origin the link
+            names and nobody here serves.
         bulk_max_upload_bytes: Largest Bulk Write upload taken (Zoho: 25 MB);
             a larger one answers 413 FILE_TOO_LARGE.
         missing_scopes: Scopes the tokens lack among ``ZohoCRM.bulk.ALL``,
@@ -149,6 +173,13 @@ class Knobs:
     bulk_job_seconds: float = 0
     bulk_fail_jobs: int = 0
     bulk_drop_result_rows: int = 0
+    bulk_fail_after_write: int = 0
+    bulk_lose_create_answer: int = 0
+    bulk_result_id_column: str = "RECORD_ID"
+    bulk_result_status_case: str = "upper"
+    bulk_result_order: str = "input"
+    bulk_download_origin: str | None = None
+    mint_block_status: int = 400
     bulk_max_upload_bytes: int = 25 * 1024 * 1024
     missing_scopes: list[str] = dataclasses.field(default_factory=list)
     seed: int | None = None

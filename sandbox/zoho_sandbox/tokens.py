@@ -106,7 +106,7 @@ class TokenIssuer:
         """Answer ``POST /oauth/v2/token`` as Zoho does.
 
         Zoho reports bad credentials with HTTP 200 and an ``error`` key; only
-        its throttle answers 400.
+        its throttle answers 400 (or 200: the ``mint_block_status`` knob).
 
         Args:
             form: The request's parameters, one value each.
@@ -129,7 +129,9 @@ class TokenIssuer:
         with self._lock:
             mints = self._mints[form["refresh_token"]]
             if self._throttled(mints, now):
-                return 400, dict(THROTTLED)
+                # HTTP 400 as the sandbox was seen to answer; Zoho's Kaizen #43
+                # says the status stays 200 (knob mint_block_status).
+                return knobs.mint_block_status, dict(THROTTLED)
             mints.append(now)
             token = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
             self._tokens[token] = _Token(expires_at=now + knobs.token_ttl_seconds)

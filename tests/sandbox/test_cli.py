@@ -127,3 +127,41 @@ def test_with_manual_clock_the_sandbox_time_moves_only_when_advanced():
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=TIMEOUT)
     assert second - first == 90
+
+
+def test_cli_options_set_the_readings_zoho_leaves_open():
+    """The Bulk Write and mint-block reading options reach the knobs."""
+    process, url = start(
+        "--bulk-result-id-column",
+        "ID",
+        "--bulk-result-status-case",
+        "title",
+        "--bulk-result-order",
+        "shuffled",
+        "--bulk-fail-after-write",
+        "2",
+        "--bulk-lose-create-answer",
+        "3",
+        "--bulk-download-origin",
+        "other",
+        "--bulk-job-seconds",
+        "30",
+        "--mint-block-status",
+        "200",
+    )
+    try:
+        with requests.Session() as session:
+            config = session.get(f"{url}/__sandbox/config", timeout=TIMEOUT).json()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 0
+    assert "Traceback" not in err
+    assert (
+        config["bulk_result_id_column"],
+        config["bulk_result_status_case"],
+        config["bulk_result_order"],
+    ) == ("ID", "title", "shuffled")
+    assert (config["bulk_fail_after_write"], config["bulk_lose_create_answer"]) == (2, 3)
+    assert (config["bulk_download_origin"], config["bulk_job_seconds"]) == ("other", 30)
+    assert config["mint_block_status"] == 200
