@@ -15,6 +15,7 @@ from target_zoho_leads.settings.schema import (
     DEFAULT_ACCOUNTS_URL,
     DEFAULT_API_VERSION,
     DEFAULT_BULK_MIN_RECORDS,
+    DEFAULT_BULK_SETTLE_MAX,
     DEFAULT_INVALID_VALUE_POLICY,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_RETRIES,
@@ -65,6 +66,8 @@ class Settings:
     write_method: str = DEFAULT_WRITE_METHOD
     bulk_min_records: int = DEFAULT_BULK_MIN_RECORDS
     token_wait_max: float = DEFAULT_TOKEN_WAIT_MAX
+    bulk_settle_max: float = DEFAULT_BULK_SETTLE_MAX
+    job_journal_path: str | None = None
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     allowed_hosts: tuple[str, ...] = ()
     rejected_records_path: str | None = None
@@ -137,6 +140,7 @@ _CASTS: dict[str, t.Callable[[t.Any], t.Any]] = {
     "trigger": tuple,
     "bulk_min_records": int,
     "token_wait_max": float,
+    "bulk_settle_max": float,
     "max_line_bytes": int,
     "allowed_hosts": tuple,
     "batch_size_rows": int,

@@ -26,6 +26,10 @@ DEFAULT_WRITE_METHOD = "auto"
 DEFAULT_BULK_MIN_RECORDS = 5000
 # Zoho blocks token minting for the rest of a 10-minute window; a minute more covers it.
 DEFAULT_TOKEN_WAIT_MAX = 660
+# A job whose creation answer was lost is watched this long before its records
+# are sent again; Zoho runs a job of 25,000 rows in minutes.
+DEFAULT_BULK_SETTLE_MAX = 900
+BULK_SETTLE_MAX_LIMIT = 86_400
 
 
 # anyOf rather than a type list: the SDK's `--config ENV` reads a setting whose
@@ -235,6 +239,24 @@ def settings_schema() -> dict[str, t.Any]:
             title="Token Wait Max",
             description="Seconds to wait out Zoho's token-mint block (10 tokens per "
             "10 minutes) before the run fails.",
+        ),
+        th.Property(
+            "bulk_settle_max",
+            th.NumberType(minimum=0, maximum=BULK_SETTLE_MAX_LIMIT),
+            default=DEFAULT_BULK_SETTLE_MAX,
+            title="Bulk Settle Max",
+            description="Seconds to keep looking for the records of a Bulk Write job "
+            "that may still run (its creation answer was lost), and to wait for a "
+            "journaled job of an earlier run, before anything is sent again.",
+        ),
+        th.Property(
+            "job_journal_path",
+            th.StringType,
+            title="Job Journal Path",
+            description="JSON file listing the Bulk Write jobs a run started and has "
+            "not settled, so the next run waits for them (default: "
+            "$XDG_CACHE_HOME/target-zoho-leads/jobs.json, else ~/.cache/...). Keep it "
+            "on a persistent volume.",
         ),
         th.Property(
             "max_line_bytes",
