@@ -246,17 +246,8 @@ def settings_schema() -> dict[str, t.Any]:
             default=DEFAULT_BULK_SETTLE_MAX,
             title="Bulk Settle Max",
             description="Seconds to keep looking for the records of a Bulk Write job "
-            "that may still run (its creation answer was lost), and to wait for a "
-            "journaled job of an earlier run, before anything is sent again.",
-        ),
-        th.Property(
-            "job_journal_path",
-            th.StringType,
-            title="Job Journal Path",
-            description="JSON file listing the Bulk Write jobs a run started and has "
-            "not settled, so the next run waits for them (default: "
-            "$XDG_CACHE_HOME/target-zoho-leads/jobs.json, else ~/.cache/...). Keep it "
-            "on a persistent volume.",
+            "that may still run (its creation answer was lost) before anything is "
+            "sent again.",
         ),
         th.Property(
             "max_line_bytes",
