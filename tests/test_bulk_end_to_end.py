@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.conftest import singer_lines
+from tests.conftest import QUICK_POLLS, singer_lines
 
 pytestmark = pytest.mark.slow
 
@@ -62,49 +62,41 @@ def test_write_method_records_keeps_a_large_write_on_the_records_api(sandbox, co
     assert not any(r["path"].startswith("/crm/bulk/") for r in sandbox.requests())
 
 
-def test_a_failed_job_ends_the_run_with_one_line_and_no_state_past_it(sandbox, config, run_target):
-    """Zoho ends the job FAILED: one ERROR line, exit 1, the STATE before the batch only."""
-    sandbox.configure(bulk_fail_jobs=1)
+FAULTS = {
+    "failed": {"bulk_fail_jobs": 1},
+    "short": {"bulk_drop_result_rows": 3},
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_a_job_of_unknown_outcome_is_settled_by_tracking_id_and_a_rerun_writes_nothing_twice(
+    sandbox, config, run_target, fault
+):
+    """A FAILED job, or a result short of rows: looked up, absent ones sent; then a re-run."""
+    sandbox.configure(**FAULTS[fault])
     config.update(write_method="bulk", batch_size_rows=200)
-    stdin = singer_lines("web", backfill(400), state_every=200)
-    run = run_target(config, stdin)
-    assert run.returncode == 1
-    assert len(run.errors) == 1, run.errors
-    assert "Traceback" not in run.stderr
-    assert run.states == []
-
-
-def test_a_result_file_with_missing_rows_marks_nothing_written(sandbox, config, run_target):
-    """A result that cannot be matched to the input fails the run; no STATE passes it."""
-    sandbox.configure(bulk_drop_result_rows=3)
-    config.update(write_method="bulk", batch_size_rows=100)
-    run = run_target(config, singer_lines("web", backfill(100), state_every=100))
-    assert run.returncode == 1
-    assert len(run.errors) == 1, run.errors
-    assert run.states == []
-    assert "0 leads created" in run.summary("web")
-
-
-def test_write_method_bulk_without_its_scopes_stops_at_start_up_naming_the_scope(
-    sandbox, config, run_target
-):
-    """A token without ZohoCRM.bulk.ALL: the run stops before reading input, naming it."""
-    sandbox.configure(missing_scopes=["ZohoCRM.bulk.ALL"])
-    config.update(write_method="bulk")
-    run = run_target(config, singer_lines("web", backfill(10)))
-    assert run.returncode == 1
-    assert "ZohoCRM.bulk.ALL" in run.errors[-1]
-    assert sandbox.leads() == []
-
-
-def test_auto_without_bulk_scopes_writes_by_the_records_api_with_a_warning(
-    sandbox, config, run_target
-):
-    """auto: a large write without the bulk scopes still lands, by the records API."""
-    sandbox.configure(missing_scopes=["ZohoFiles.files.ALL"])
-    config.update(bulk_min_records=50)
-    run = run_target(config, singer_lines("web", backfill(120)))
+    records = backfill(400)
+    run = run_target(config, singer_lines("web", records, state_every=200), env=QUICK_POLLS)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert len(sandbox.leads()) == 120
-    assert "Bulk Write is not available" in run.stderr
-    assert "ZohoFiles.files.ALL" in run.stderr
+    assert run.states[-1] == {"done": 400}
+    sandbox.configure(bulk_fail_jobs=0, bulk_drop_result_rows=0)
+    again = run_target(config, singer_lines("web", records[400:], state_every=200), env=QUICK_POLLS)
+    assert again.returncode == 0, again.stderr[-3000:]
+    ids = [lead["CDP_ID"] for lead in sandbox.leads()]
+    assert sorted(ids) == sorted(r["anonymous_id"] for r in records)
+
+
+def test_a_lost_job_creation_answer_is_watched_for_and_never_sent_as_a_second_job(
+    sandbox, config, run_target
+):
+    """The job was created but its answer lost: its leads are found; one job, each once."""
+    sandbox.lose_answer("POST /crm/bulk/v8/write", nth=1)
+    sandbox.configure(bulk_job_seconds=0.5)
+    config.update(write_method="bulk", bulk_settle_max=60)
+    run = run_target(config, singer_lines("web", backfill(300)), env=QUICK_POLLS)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert len(sandbox.leads()) == 300
+    assert len({lead["CDP_ID"] for lead in sandbox.leads()}) == 300
+    creates = [r for r in sandbox.requests() if r["path"] == "/crm/bulk/v8/write"]
+    assert len([r for r in creates if r["method"] == "POST"]) == 1
+    assert "300 writes of unknown outcome" in run.summary("web")

@@ -28,7 +28,9 @@ from target_zoho_leads.zoho.errors import (
     ZohoScopeError,
     ZohoTransientError,
 )
+from target_zoho_leads.zoho.org_clock import OrgClock
 from target_zoho_leads.zoho.outcomes import Outcome, OutcomeKind
+from tests.bulk_answers import RowsRoute
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -42,6 +44,7 @@ class FakeClient:
 
     def __init__(self, fail_with: Exception | None = None) -> None:
         self.fail_with = fail_with
+        self.org_clock = OrgClock()
         self.inserted: list[dict] = []
 
     def fields(self, _module: str) -> list:
@@ -62,7 +65,7 @@ class FakeClient:
         ]
 
 
-class FakeRoute:
+class FakeRoute(RowsRoute):
     """Bulk Write: creates every row, or stops after ``settle`` rows with ``fail_with``."""
 
     def __init__(self, *, settle: int | None = None, fail_with: Exception | None = None) -> None:

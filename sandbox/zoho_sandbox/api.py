@@ -105,6 +105,8 @@ class ZohoAPI:
         if module == "Contacts" and not self.knobs.contacts_scope:
             return Answer(401, dict(reads.SCOPE_MISMATCH))
         call = dataclasses.replace(call, module=module)
+        # Zoho runs a job whether or not anyone asks after it: a lookup sees its leads.
+        self.bulk.advance_all(self._rules(dataclasses.replace(call, module="Leads")))
         if found.handler in bulk.HANDLERS:
             return self.bulk.handle(found.handler, call, found.params, self._rules(call))
         if found.handler in READERS:

@@ -7,10 +7,11 @@ import threading
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
+from target_zoho_leads.loading.settle import InsertSettler, Watch
 from target_zoho_leads.loading.unique_writes import UniqueLeadWriter
 from target_zoho_leads.loading.writes import LeadInserter
 from target_zoho_leads.zoho.auth import ZohoAuth
-from target_zoho_leads.zoho.bulk.jobs import BulkWriter
+from target_zoho_leads.zoho.bulk.jobs import BulkWriter, first_poll_seconds
 from target_zoho_leads.zoho.client import ZohoCRMClient, new_session
 from target_zoho_leads.zoho.errors import ZohoAPIError, ZohoScopeError
 
@@ -119,8 +120,9 @@ class ZohoConnection:
         """A Bulk Write route whose calls and re-sent jobs count in ``stats``.
 
         With ``settle_ambiguous`` a job whose creation answer is lost is
-        given back unsettled, not sent again: Unique Lead looks its people up
-        first.
+        given back unsettled, never sent again while it may still run: the
+        writer looks its records up first (Unique Lead by identity, insert
+        mode by tracking id).
         """
         return BulkWriter(
             self.client,
@@ -139,11 +141,27 @@ class ZohoConnection:
             self.session.close()
 
 
+def can_settle(settings: Settings) -> bool:
+    """Whether a write of unknown outcome can be looked up: Unique Lead, or a mapped tracking id."""
+    field = settings.tracking_id_field
+    return (
+        settings.unique_lead or field in settings.field_mapping or field in settings.default_values
+    )
+
+
 def _writer(settings: Settings, executor: ThreadPoolExecutor) -> LeadInserter | UniqueLeadWriter:
     """The writer of the mode the settings choose."""
     trigger = list(settings.trigger) if settings.trigger is not None else None
+    watch = Watch(settings.bulk_settle_max, first_wait=first_poll_seconds())
     if not settings.unique_lead:
-        return LeadInserter(executor, trigger)
+        if not can_settle(settings):
+            logger.warning(
+                "No field_mapping fills tracking_id_field %s: a write whose answer is lost "
+                "cannot be looked up, so it is sent again and Zoho may hold it twice",
+                settings.tracking_id_field,
+            )
+            return LeadInserter(executor, trigger)
+        return LeadInserter(executor, trigger, InsertSettler(settings.tracking_id_field, watch))
     return UniqueLeadWriter(
         executor,
         trigger,
@@ -153,6 +171,7 @@ def _writer(settings: Settings, executor: ThreadPoolExecutor) -> LeadInserter | 
         match_contacts=settings.match_contacts,
         match_fields=settings.match_fields,
         hold_ambiguous=settings.on_ambiguous == "hold",
+        watch=watch,
     )
 
 

@@ -11,7 +11,11 @@ from singer_sdk.sinks import BatchSink
 
 from target_zoho_leads.leads.fields import LeadFields
 from target_zoho_leads.leads.mapping import LeadMapper
-from target_zoho_leads.loading.connection import ZohoConnection, check_contacts_scope
+from target_zoho_leads.loading.connection import (
+    ZohoConnection,
+    can_settle,
+    check_contacts_scope,
+)
 from target_zoho_leads.loading.outputs import DryRunFile, RejectedRecords
 from target_zoho_leads.loading.results import Route, WriteResult
 from target_zoho_leads.loading.stats import StreamStats
@@ -260,11 +264,12 @@ class LeadLoader:
         job only if it alone is large enough (the route's ``bulk_min``).
         """
         client = zoho.client.counting_calls_with(stats.count_call)
-        method, unique = self.settings.write_method, self.settings.unique_lead
+        method = self.settings.write_method
         bulk_min = self.settings.bulk_min_records if method == "auto" else 1
         if method == "records" or count < bulk_min or not zoho.bulk_ready():
             return Route(client)
-        return Route(client, zoho.bulk_writer(stats, settle_ambiguous=unique), bulk_min)
+        settle = can_settle(self.settings)
+        return Route(client, zoho.bulk_writer(stats, settle_ambiguous=settle), bulk_min)
 
     def close(self) -> None:
         """Stop the call threads, close the HTTP session and the output files."""

@@ -12,71 +12,41 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-from target_zoho_leads.zoho.bulk.errors import BulkWriteError
 from target_zoho_leads.zoho.errors import ZohoAPIError
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from target_zoho_leads.zoho.bulk.answer import BulkAnswer
     from target_zoho_leads.zoho.client import ZohoCRMClient
     from target_zoho_leads.zoho.outcomes import Outcome
 
 
 class BulkRoute(t.Protocol):
-    """Writes leads by Bulk Write jobs, one outcome each (:class:`~.bulk.jobs.BulkWriter`)."""
+    """Writes leads by Bulk Write jobs: an outcome or None each (``bulk.jobs.BulkWriter``)."""
 
-    def insert(self, payloads: Sequence[Mapping[str, t.Any]]) -> list[Outcome]:
+    def insert_rows(self, payloads: Sequence[Mapping[str, t.Any]]) -> BulkAnswer:
         """Create a lead from each payload."""
         ...
 
-    def update(self, rows: Sequence[Mapping[str, t.Any]]) -> list[Outcome]:
+    def update_rows(self, rows: Sequence[Mapping[str, t.Any]]) -> BulkAnswer:
         """Update the lead each row's ``id`` names."""
         ...
-
-
-@dataclasses.dataclass(frozen=True)
-class JobResult:
-    """What a Bulk Write gave back: outcomes from its first row on, and why it stopped if it did.
-
-    Attributes:
-        outcomes: The rows settled, in order from the first; every later
-            row's outcome is unknown.
-        error: The failure that stopped the write, or None.
-    """
-
-    outcomes: list[Outcome]
-    error: BulkWriteError | None = None
-
-    @property
-    def ambiguous(self) -> bool:
-        """Whether the rows after ``outcomes`` may have been written (an answer was lost)."""
-        return self.error is not None and self.error.ambiguous
 
 
 @dataclasses.dataclass(frozen=True)
 class Jobs:
-    """A Bulk Write route whose answers, failures included, come back as values."""
+    """A Bulk Write route whose answers, failures and unknown outcomes included, are values."""
 
     route: BulkRoute
 
-    def insert(self, payloads: Sequence[Mapping[str, t.Any]]) -> JobResult:
+    def insert(self, payloads: Sequence[Mapping[str, t.Any]]) -> BulkAnswer:
         """Create a lead from each payload."""
-        return self._run(self.route.insert, payloads)
+        return self.route.insert_rows(payloads)
 
-    def update(self, rows: Sequence[Mapping[str, t.Any]]) -> JobResult:
+    def update(self, rows: Sequence[Mapping[str, t.Any]]) -> BulkAnswer:
         """Update the lead each row's ``id`` names."""
-        return self._run(self.route.update, rows)
-
-    @staticmethod
-    def _run(
-        job: t.Callable[[Sequence[Mapping[str, t.Any]]], list[Outcome]],
-        rows: Sequence[Mapping[str, t.Any]],
-    ) -> JobResult:
-        # The one place a Bulk Write's failure is caught: from here on it is a value.
-        try:
-            return JobResult(job(rows))
-        except BulkWriteError as exc:
-            return JobResult(exc.settled, exc)
+        return self.route.update_rows(rows)
 
 
 @dataclasses.dataclass(frozen=True)

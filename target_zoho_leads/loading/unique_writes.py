@@ -8,13 +8,15 @@ import threading
 import typing as t
 
 from target_zoho_leads.loading.results import WriteResult
-from target_zoho_leads.loading.writes import chunks, run_all
+from target_zoho_leads.loading.settle import WATCH_MAX_WAIT, Watch
+from target_zoho_leads.loading.writes import MAX_RESENDS, chunks, run_all
 from target_zoho_leads.unique.answers import duplicate_of, held, outcome_of
 from target_zoho_leads.unique.dedupe import plan_batch
 from target_zoho_leads.unique.identities import DEFAULT_MATCH_FIELDS, Identities
 from target_zoho_leads.unique.known import KnownLeads
-from target_zoho_leads.unique.ledger import DUPLICATE_DATA, BatchLedger
+from target_zoho_leads.unique.ledger import CONVERTED_RECORD, DUPLICATE_DATA, BatchLedger
 from target_zoho_leads.unique.lookup import LeadLookup
+from target_zoho_leads.zoho.bulk.result import is_final
 from target_zoho_leads.zoho.errors import (
     ZohoAPIError,
     ZohoRetriesExhaustedError,
@@ -73,6 +75,7 @@ class UniqueLeadWriter:
         match_contacts: bool = False,
         match_fields: Sequence[str] = DEFAULT_MATCH_FIELDS,
         hold_ambiguous: bool = False,
+        watch: Watch | None = None,
     ) -> None:
         """Start the run knowing no lead; lookups fill that in as batches come.
 
@@ -92,6 +95,8 @@ class UniqueLeadWriter:
             hold_ambiguous: A record whose identities find two leads gets no
                 write (``on_ambiguous: hold``); else the earlier field's lead
                 is the person's.
+            watch: How long to keep looking for people a bulk job that may
+                still run would create (``bulk_settle_max``).
         """
         self.executor = executor
         self.trigger = trigger
@@ -103,6 +108,7 @@ class UniqueLeadWriter:
             tracking_field, match_contacts=match_contacts, identities=self.identities
         )
         self.known = KnownLeads(self.identities)
+        self.watch = watch or Watch(0)
         self._lock = threading.Lock()
         self.without_country_code = 0  # phones written that no region reads as E.164
 
@@ -198,24 +204,26 @@ class UniqueLeadWriter:
     def _create(self, batch: _Batch, creates: list[NewLead]) -> ZohoAPIError | None:
         """Create the new people; a write whose answer is lost is settled by lookup first."""
         pending = creates
-        for _ in range(batch.tries):
+        for attempt in range(batch.tries):
             if not pending:
                 return None
             jobs = batch.route.jobs_for(len(pending))
+            running: list[NewLead] = []
             if jobs is None:
                 lost = self._send_creates(batch, pending)
             else:
-                lost, error = self._bulk_creates(batch, jobs, pending)
+                last = attempt + 1 >= min(batch.tries, MAX_RESENDS + 1)
+                lost, running, error = self._bulk_creates(batch, jobs, pending, last=last)
                 if error is not None:
                     return error
             if lost:
                 batch.ambiguous += len(lost)
                 logger.warning(
-                    "%d new leads were sent but no answer came back; looking them "
+                    "%d new leads were sent but their outcome is unknown; looking them "
                     "up before sending again so none is created twice",
                     len(lost),
                 )
-                self._find_existing(batch.route, [(n.fields, n.keys) for n in lost], again=True)
+                self._watch(batch, lost, running)
             pending = batch.ledger.settle(lost, CREATED)
             blind = sum(1 for new in pending if not new.keys)
             if blind:
@@ -228,6 +236,30 @@ class UniqueLeadWriter:
             msg = f"{len(pending)} leads could not be created: Zoho kept dropping the answer"
             return ZohoRetriesExhaustedError(msg, code="NETWORK")
         return None
+
+    def _watch(self, batch: _Batch, lost: list[NewLead], running: list[NewLead]) -> None:
+        """Look ``lost`` up; while one a job that may still run would write is absent, again.
+
+        A job whose creation answer was lost may run minutes later: sending
+        its people again before it has would create them twice. The lookups
+        back off, up to ``bulk_settle_max`` seconds in all.
+        """
+        watch = self.watch
+        deadline = watch.clock() + watch.seconds
+        wait = watch.first_wait
+        self._find_existing(batch.route, [(n.fields, n.keys) for n in lost], again=True)
+        absent = batch.ledger.absent(running)
+        while absent and (left := deadline - watch.clock()) > 0:
+            logger.info(
+                "%d people of a bulk job that may still run are not in Zoho yet; "
+                "looking again in %.0f s (bulk_settle_max)",
+                len(absent),
+                min(wait, left),
+            )
+            watch.sleep(min(wait, left))
+            wait = min(wait * 2, WATCH_MAX_WAIT)
+            self._find_existing(batch.route, [(n.fields, n.keys) for n in absent], again=True)
+            absent = batch.ledger.absent(absent)
 
     def _send_creates(self, batch: _Batch, creates: list[NewLead]) -> list[NewLead]:
         """Insert ``creates`` in calls of 100; return those whose call got no answer."""
@@ -260,41 +292,54 @@ class UniqueLeadWriter:
         return lost
 
     def _bulk_creates(
-        self, batch: _Batch, jobs: Jobs, creates: list[NewLead]
-    ) -> tuple[list[NewLead], ZohoAPIError | None]:
-        """Insert ``creates`` by Bulk Write: those whose job's answer was lost, and a failure.
+        self, batch: _Batch, jobs: Jobs, creates: list[NewLead], *, last: bool
+    ) -> tuple[list[NewLead], list[NewLead], ZohoAPIError | None]:
+        """Insert ``creates`` by Bulk Write: those of unknown outcome, those a job may still write.
 
         A row Zoho skipped as DUPLICATE_DATA names no record (an answer of
         the records API does): those people are looked up again, and the
         ones still without a lead are sent by the records API, whose answer
-        names the Contact, converted lead or lead holding them.
+        names the Contact, converted lead or lead holding them. A row Zoho
+        did not get to (``is_final`` False) is sent again unless ``last``.
         """
         answer = jobs.insert([new.fields for new in creates])
-        doubtful = self._read_creates(batch, creates, answer.outcomes)
-        if answer.error is not None and not answer.ambiguous:
-            return [], answer.error
-        lost = creates[len(answer.outcomes) :]  # none unless a job's answer was lost
+        for problem in answer.problems:
+            logger.warning("%s", problem)
+        doubtful, again = self._read_creates(batch, creates, answer.outcomes, last=last)
+        lost = [creates[i] for i in answer.lookable()] + again
+        running = [creates[i] for i in sorted(answer.running)]
+        if answer.error is not None:
+            if lost:
+                self._watch(batch, lost, running)
+                batch.ledger.settle(lost, CREATED)
+            return [], [], answer.error
         if doubtful:
             self._find_existing(batch.route, [(n.fields, n.keys) for n in doubtful], again=True)
             lost += self._send_creates(batch, batch.ledger.settle(doubtful, None))
-        return lost, None
+        return lost, running, None
 
     @staticmethod
     def _read_creates(
-        batch: _Batch, creates: Sequence[NewLead], results: Sequence[Outcome]
-    ) -> list[NewLead]:
-        """Take in a job's outcomes, from the first create on; return the DUPLICATE_DATA ones."""
-        doubtful = []
-        for new, outcome in zip(creates[: len(results)], results, strict=True):
+        batch: _Batch, creates: Sequence[NewLead], results: Sequence[Outcome | None], *, last: bool
+    ) -> tuple[list[NewLead], list[NewLead]]:
+        """Take in a job's known outcomes; return the DUPLICATE_DATA rows and the rows to resend."""
+        doubtful, again = [], []
+        for new, outcome in zip(creates, results, strict=True):
+            if outcome is None:
+                continue
             if outcome.kind == REJECTED and outcome.code == DUPLICATE_DATA:
                 doubtful.append(new)
+            elif not is_final(outcome) and not last:
+                again.append(new)
             else:
                 batch.ledger.created(new, outcome)
-        return doubtful
+        return doubtful, again
 
-    def _update(self, batch: _Batch, updates: list[TrackingUpdate]) -> ZohoAPIError | None:
+    def _update(
+        self, batch: _Batch, updates: list[TrackingUpdate], *, records_only: bool = False
+    ) -> ZohoAPIError | None:
         """Write the tracking ids; re-sending an update is harmless, so it is retried."""
-        jobs = batch.route.jobs_for(len(updates))
+        jobs = None if records_only else batch.route.jobs_for(len(updates))
         if jobs is not None:
             return self._bulk_updates(batch, jobs, updates)
 
@@ -311,24 +356,34 @@ class UniqueLeadWriter:
     def _bulk_updates(
         self, batch: _Batch, jobs: Jobs, updates: list[TrackingUpdate]
     ) -> ZohoAPIError | None:
-        """Update by Bulk Write (``find_by`` id); a job whose answer was lost is sent again."""
-        pending = updates
-        for _ in range(batch.tries):
+        """Update by Bulk Write (``find_by`` id); a row of unknown outcome is sent again.
+
+        An update written twice changes nothing, so no lookup is needed. A row
+        Zoho did not get to is sent again at most :data:`MAX_RESENDS` times.
+        A refused row is sent once by the records API, whose answer tells a
+        converted lead (``CONVERTED_RECORD``) the way the records path reads it.
+        """
+        pending, refused = updates, []
+        for attempt in range(MAX_RESENDS + 1):
             answer = jobs.update([{"id": u.lead_id, self.tracking_field: u.value} for u in pending])
-            for update, outcome in zip(pending, answer.outcomes, strict=False):
-                batch.ledger.updated(update, outcome)
-            if answer.error is not None and not answer.ambiguous:
+            for problem in answer.problems:
+                logger.warning("%s", problem)
+            again = []
+            for update, outcome in zip(pending, answer.outcomes, strict=True):
+                if outcome is None or (not is_final(outcome) and attempt < MAX_RESENDS):
+                    again.append(update)
+                elif outcome.kind == REJECTED and outcome.code != CONVERTED_RECORD:
+                    refused.append(update)
+                else:
+                    batch.ledger.updated(update, outcome)
+            if answer.error is not None:
                 return answer.error
-            pending = pending[len(answer.outcomes) :]
-            if not pending:
-                return None
-            logger.warning(
-                "A bulk job of %d tracking-id updates got no answer; sending it again "
-                "(an update written twice changes nothing)",
-                len(pending),
-            )
-        msg = f"{len(pending)} tracking ids could not be written: Zoho kept dropping the answer"
-        return ZohoRetriesExhaustedError(msg, code="NETWORK")
+            pending = again
+            if not pending or None in answer.outcomes:
+                break  # rows of unknown outcome go by the records API, whose answer tells
+            logger.warning("%d tracking-id updates of a bulk job are sent again", len(pending))
+        rest = pending + refused
+        return self._update(batch, rest, records_only=True) if rest else None
 
 
 def _name_both(batch: _Batch) -> list[Outcome | None]:

@@ -16,6 +16,7 @@ from target_zoho_leads.settings.schema import (
     DEFAULT_ACCOUNTS_URL,
     DEFAULT_API_VERSION,
     DEFAULT_BULK_MIN_RECORDS,
+    DEFAULT_BULK_SETTLE_MAX,
     DEFAULT_INVALID_VALUE_POLICY,
     DEFAULT_MATCH_FIELDS,
     DEFAULT_MAX_CONCURRENCY,
@@ -71,6 +72,7 @@ class Settings:
     write_method: str = DEFAULT_WRITE_METHOD
     bulk_min_records: int = DEFAULT_BULK_MIN_RECORDS
     token_wait_max: float = DEFAULT_TOKEN_WAIT_MAX
+    bulk_settle_max: float = DEFAULT_BULK_SETTLE_MAX
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     allowed_hosts: tuple[str, ...] = ()
     rejected_records_path: str | None = None
@@ -145,6 +147,7 @@ _CASTS: dict[str, t.Callable[[t.Any], t.Any]] = {
     "trigger": tuple,
     "bulk_min_records": int,
     "token_wait_max": float,
+    "bulk_settle_max": float,
     "max_line_bytes": int,
     "allowed_hosts": tuple,
     "batch_size_rows": int,

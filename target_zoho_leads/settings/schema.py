@@ -30,6 +30,10 @@ DEFAULT_TOKEN_WAIT_MAX = 660
 DEFAULT_MATCH_FIELDS = ("Email", "Phone", "Mobile")
 ON_AMBIGUOUS = ("first", "hold")
 DEFAULT_ON_AMBIGUOUS = "first"
+# A job whose creation answer was lost is watched this long before its records
+# are sent again; Zoho runs a job of 25,000 rows in minutes.
+DEFAULT_BULK_SETTLE_MAX = 900
+BULK_SETTLE_MAX_LIMIT = 86_400
 
 
 # anyOf rather than a type list: the SDK's `--config ENV` reads a setting whose
@@ -263,6 +267,15 @@ def settings_schema() -> dict[str, t.Any]:
             title="Token Wait Max",
             description="Seconds to wait out Zoho's token-mint block (10 tokens per "
             "10 minutes) before the run fails.",
+        ),
+        th.Property(
+            "bulk_settle_max",
+            th.NumberType(minimum=0, maximum=BULK_SETTLE_MAX_LIMIT),
+            default=DEFAULT_BULK_SETTLE_MAX,
+            title="Bulk Settle Max",
+            description="Seconds to keep looking for the records of a Bulk Write job "
+            "that may still run (its creation answer was lost) before anything is "
+            "sent again.",
         ),
         th.Property(
             "max_line_bytes",

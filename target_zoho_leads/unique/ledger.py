@@ -112,6 +112,10 @@ class BatchLedger:
                 self.joined(new, lead_id, kind, new.keys if kind == CREATED else ())
         return others
 
+    def absent(self, sent: Iterable[NewLead]) -> list[NewLead]:
+        """The people of ``sent`` no lookup has yet found a lead for."""
+        return [new for new in sent if all(self.known.lead_of(key) is None for key in new.keys)]
+
     def joined(
         self, new: NewLead, lead_id: str, kind: OutcomeKind | None, keys: Sequence[Key]
     ) -> None:

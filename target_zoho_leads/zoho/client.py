@@ -19,6 +19,7 @@ from target_zoho_leads.zoho.errors import (
     ZohoUntrustedHostError,
 )
 from target_zoho_leads.zoho.hosts import token_may_go_to, upload_origin
+from target_zoho_leads.zoho.org_clock import OrgClock
 from target_zoho_leads.zoho.replies import (
     HTTP_TOO_MANY_REQUESTS,
     HTTP_UNAUTHORIZED,
@@ -112,6 +113,7 @@ class ZohoCRMClient:
         self.api_version = api_version
         self.max_retries = max_retries
         self.in_flight = InFlightLimit(max_concurrency)
+        self.org_clock = OrgClock()  # shared by the counting clones
         self._on_call = on_call or _count_nothing
 
     def counting_calls_with(self, on_call: Callable[[int, int | None], None]) -> ZohoCRMClient:
@@ -296,6 +298,7 @@ class ZohoCRMClient:
                     limit=call.limit,
                 )
                 ticket.answered(answer.status)
+                self.org_clock.saw(answer.headers)
                 if charged(answer.status, token_refused=token_refused(answer)):
                     cost = call.credits
             finally:

@@ -17,6 +17,7 @@ import typing as t
 
 import urllib3
 
+from target_zoho_leads.zoho.bulk.answer import BulkAnswer
 from target_zoho_leads.zoho.bulk.csv_file import (
     MAX_BYTES,
     MAX_ROWS,
@@ -25,8 +26,12 @@ from target_zoho_leads.zoho.bulk.csv_file import (
     columns_of,
     field_mappings,
 )
-from target_zoho_leads.zoho.bulk.errors import BulkJobFailedError, BulkWriteError
-from target_zoho_leads.zoho.bulk.result import MAX_RESULT_BYTES, outcomes_of, result_table
+from target_zoho_leads.zoho.bulk.errors import (
+    BulkJobFailedError,
+    BulkResultMismatchError,
+    BulkWriteError,
+)
+from target_zoho_leads.zoho.bulk.result import MAX_RESULT_BYTES, read_outcomes, result_table
 from target_zoho_leads.zoho.bulk.unavailable import BulkResultUnavailableError
 from target_zoho_leads.zoho.errors import (
     ZohoAnswerTooLargeError,
@@ -123,10 +128,11 @@ class BulkWriter:
         """Create a lead from each payload; CREATED or REJECTED, in order.
 
         Raises:
-            BulkWriteError: A job failed or its result did not match; its
-                ``settled`` holds the outcomes of the jobs before it.
+            BulkWriteError: Some record's outcome is unknown (a job failed, its
+                result did not match, an answer was lost); its ``settled``
+                holds the outcomes before the first unknown one.
         """
-        return self._write("insert", payloads, ())
+        return _all_known(self.write_rows("insert", payloads))
 
     def update(self, rows: Sequence[Mapping[str, t.Any]]) -> list[Outcome]:
         """Update the lead each row's ``id`` names; UPDATED or REJECTED, in order.
@@ -136,7 +142,15 @@ class BulkWriter:
         Raises:
             BulkWriteError: As for :meth:`insert`.
         """
-        return self._write("update", rows, ("id",))
+        return _all_known(self.write_rows("update", rows))
+
+    def insert_rows(self, payloads: Sequence[Mapping[str, t.Any]]) -> BulkAnswer:
+        """Create a lead from each payload; each record's outcome, or unknown. Never raises."""
+        return self.write_rows("insert", payloads)
+
+    def update_rows(self, rows: Sequence[Mapping[str, t.Any]]) -> BulkAnswer:
+        """Update the lead each row's ``id`` names; each record's outcome, or unknown."""
+        return self.write_rows("update", rows)
 
     def check_scopes(self) -> None:
         """Check at start-up that the token carries every scope Bulk Write needs.
@@ -190,31 +204,74 @@ class BulkWriter:
 
     # One write, in as many jobs as it takes ---------------------------------
 
-    def _write(
-        self, operation: str, payloads: Sequence[Mapping[str, t.Any]], first: Sequence[str]
-    ) -> list[Outcome]:
-        """Send ``payloads`` in jobs of at most ``max_rows``; one outcome each, in order."""
-        if not payloads:
-            return []
-        columns = columns_of(payloads, first)
-        mappings = field_mappings(columns, payloads)
-        ids = [str(p.get("id") or "") for p in payloads] if operation == "update" else None
-        outcomes: list[Outcome] = []
-        files = bulk_files(payloads, columns, max_rows=self.max_rows, max_bytes=self.max_bytes)
-        try:
-            for file in files:
-                job_id = self._start(operation, file, mappings)
-                table = result_table(self._result(job_id, file.count), job_id)
-                wanted = ids[file.start : file.start + file.count] if ids else None
-                outcomes += outcomes_of(file, columns, table, job_id=job_id, ids=wanted)
-        except BulkWriteError as exc:
-            exc.settled = outcomes
-            raise
-        except ZohoAPIError as exc:
-            raise _stopped(exc, outcomes) from exc
-        return outcomes
+    def write_rows(self, operation: str, payloads: Sequence[Mapping[str, t.Any]]) -> BulkAnswer:
+        """Send ``payloads`` in jobs of at most ``max_rows``; one outcome or None each, in order.
 
-    def _start(self, operation: str, file: BulkFile, mappings: list[dict[str, t.Any]]) -> str:
+        A job whose outcome cannot be read (FAILED, a result short or
+        unreadable, an answer lost) leaves its records unknown and the next
+        job goes on: the caller settles them by looking them up. A refusal
+        before a job exists (an upload refused) stops the write (``error``).
+        """
+        answer = BulkAnswer([None] * len(payloads))
+        if not payloads:
+            return answer
+        first = ("id",) if operation == "update" else ()
+        columns = columns_of(payloads, first)
+        ids = [str(p.get("id") or "") for p in payloads] if operation == "update" else None
+        try:
+            mappings = field_mappings(columns, payloads)
+            files = bulk_files(payloads, columns, max_rows=self.max_rows, max_bytes=self.max_bytes)
+            for file in files:
+                self._job(operation, file, (columns, mappings, ids), answer)
+        except BulkWriteError as exc:
+            answer.error = exc
+        except ZohoAPIError as exc:
+            answer.error = _stopped(exc, [])
+        return answer
+
+    def _job(
+        self,
+        operation: str,
+        file: BulkFile,
+        shape: tuple[list[str], list[dict[str, t.Any]], list[str] | None],
+        answer: BulkAnswer,
+    ) -> None:
+        """Run one file's job and read its records' outcomes into ``answer``."""
+        columns, mappings, ids = shape
+        span = range(file.start, file.start + file.count)
+        try:
+            job_id = self._start(operation, file, mappings, answer)
+        except BulkWriteError as exc:
+            if not exc.ambiguous:
+                raise
+            answer.sent = span.stop
+            answer.unknown(span, exc, running=True)  # the job may exist, and run later
+            return
+        answer.sent = span.stop
+        try:
+            table = result_table(self._result(job_id, file.count), job_id)
+        except BulkWriteError as exc:
+            answer.unknown(span, exc, running=exc.code == "JOB_TIMEOUT")
+            return
+        except ZohoAPIError as exc:  # its status or result could not be read: it may still run
+            answer.unknown(span, _stopped(exc, []), running=True)
+            return
+        wanted = ids[span.start : span.stop] if ids else None
+        outcomes = read_outcomes(file, columns, table, ids=wanted)
+        answer.outcomes[span.start : span.stop] = outcomes
+        unknown = sum(outcome is None for outcome in outcomes)
+        if unknown:
+            msg = f"bulk job {job_id}: its result does not say what became of {unknown} records"
+            mismatch = BulkResultMismatchError(msg, code="RESULT_MISMATCH")
+            answer.unknown(span, mismatch, running=False)
+
+    def _start(
+        self,
+        operation: str,
+        file: BulkFile,
+        mappings: list[dict[str, t.Any]],
+        answer: BulkAnswer,
+    ) -> str:
         """Upload ``file`` and create its job; return the job's id."""
         data, kind = _multipart(file.data)
         origin, path = self._upload_url()
@@ -240,6 +297,8 @@ class BulkWriter:
         }
         if operation == "update":
             resource["find_by"] = "id"
+        # The upload's answer was just read: its Date is the org's clock before the job.
+        answer.since = answer.since or self.client.org_clock.now()
         body = {
             "operation": operation,
             "character_encoding": "UTF-8",
@@ -331,7 +390,7 @@ class BulkWriter:
             if status not in RUNNING:
                 msg = (
                     f"bulk job {job_id} of {count} records ended {status or 'with no status'}; "
-                    "none of its records is known to be written"
+                    "its records may or may not be written, so they are looked up"
                 )
                 raise BulkJobFailedError(msg, code=status or "FAILED")
             now = self.clock()
@@ -389,6 +448,20 @@ def _counter(
             on_credits(cost)
 
     return count
+
+
+def _all_known(answer: BulkAnswer) -> list[Outcome]:
+    """Every outcome of ``answer``, or the first reason one is unknown, raised.
+
+    Raises:
+        BulkWriteError: Carrying the outcomes before the first unknown one.
+    """
+    problem = answer.problems[0] if answer.problems else answer.error
+    if problem is None:
+        return t.cast("list[Outcome]", answer.outcomes)
+    first = answer.outcomes.index(None)
+    problem.settled = t.cast("list[Outcome]", answer.outcomes[:first])
+    raise problem
 
 
 def _stopped(exc: ZohoAPIError, settled: list[Outcome]) -> BulkWriteError:
