@@ -7,7 +7,7 @@ import threading
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
-from target_zoho_leads.loading.settle import InsertSettler, Watch
+from target_zoho_leads.loading.settle import RECORDS_WATCH_MIN_SECONDS, InsertSettler, Watch
 from target_zoho_leads.loading.unique_writes import UniqueLeadWriter
 from target_zoho_leads.loading.writes import LeadInserter
 from target_zoho_leads.zoho.auth import ZohoAuth
@@ -152,7 +152,11 @@ def can_settle(settings: Settings) -> bool:
 def _writer(settings: Settings, executor: ThreadPoolExecutor) -> LeadInserter | UniqueLeadWriter:
     """The writer of the mode the settings choose."""
     trigger = list(settings.trigger) if settings.trigger is not None else None
-    watch = Watch(settings.bulk_settle_max, first_wait=first_poll_seconds())
+    watch = Watch(
+        settings.bulk_settle_max,
+        records_seconds=max(RECORDS_WATCH_MIN_SECONDS, settings.request_timeout),
+        first_wait=first_poll_seconds(),
+    )
     if not settings.unique_lead:
         if not can_settle(settings):
             logger.warning(

@@ -34,6 +34,11 @@ logger = logging.getLogger(__name__)
 CLOCK_SKEW_SECONDS = 2.0
 VALUES_PER_QUERY = 2_000  # 20 `in` lists of 100: within COQL's 25 conditions
 WATCH_MAX_WAIT = 30.0  # longest pause between two lookups while a job may run
+# A records-API write whose answer was lost may still be applied after the
+# client gave up: Zoho documents no bound on how long it may go on working on a
+# request. Its records are watched for this long at least, or request_timeout
+# if longer, before any is sent again.
+RECORDS_WATCH_MIN_SECONDS = 5.0
 
 
 class Watch(t.NamedTuple):
@@ -41,12 +46,14 @@ class Watch(t.NamedTuple):
 
     Attributes:
         seconds: ``bulk_settle_max``: the longest watch, from its first lookup.
+        records_seconds: The watch of a records-API write whose answer was lost.
         first_wait: The first pause between lookups; it doubles up to 30 s.
         sleep: Waits between lookups.
         clock: Measures the watch.
     """
 
     seconds: float
+    records_seconds: float = RECORDS_WATCH_MIN_SECONDS
     first_wait: float = 2.0
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
@@ -61,23 +68,26 @@ class InsertSettler:
         self.watch = watch
         self._taken: set[str] = set()  # leads already confirmed for a record this run
 
-    def settle(
+    def settle(  # noqa: PLR0913 - the write, and how long to watch it
         self,
         client: ZohoCRMClient,
         leads: Sequence[Mapping[str, t.Any]],
         unknown: Sequence[int],
         since: dt.datetime | None,
         running: Collection[int] = (),
+        *,
+        seconds: float | None = None,
     ) -> dict[int, str]:
         """The lead id of each record of ``unknown`` found written; the others are absent.
 
-        While a record of ``running`` (its job may still run) is absent, the
-        lookup is repeated with backoff, up to the watch's seconds.
+        While a record of ``running`` (its job or call may still be applied)
+        is absent, the lookup is repeated with backoff, up to ``seconds``
+        (the watch's own seconds when None).
         """
         found: dict[int, str] = {}
         pending = [i for i in unknown if _tracking(leads[i], self.tracking_field)]
         watched = self.watch
-        deadline = watched.clock() + watched.seconds
+        deadline = watched.clock() + (watched.seconds if seconds is None else seconds)
         wait = watched.first_wait
         while pending:
             found.update(self._find(client, leads, pending, since))
@@ -86,8 +96,8 @@ class InsertSettler:
             if left <= 0 or not any(i in running for i in pending):
                 break
             logger.info(
-                "%d records of a bulk job that may still run are not in Zoho yet; "
-                "looking again in %.0f s (bulk_settle_max)",
+                "%d records of a write that may still be applied are not in Zoho yet; "
+                "looking again in %.0f s",
                 len(pending),
                 min(wait, left),
             )
