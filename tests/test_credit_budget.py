@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+from tests.conftest import QUICK_POLLS
 from tests.test_outcomes_file import keyed_lines, read_outcomes
 
 STATE_EVERY = 20
@@ -84,3 +85,16 @@ def test_a_budget_spent_by_the_first_write_leaves_every_record_and_passes_no_sta
         0,
     )
     assert read_outcomes(tmp_path / "outcomes.jsonl") == []
+
+
+def test_a_bulk_write_job_past_the_budget_is_never_created(sandbox, config, run_target, tmp_path):
+    """write_method bulk with 400 credits: the 500-credit job is not started; all left, exit 0."""
+    settings = budget_config(config, tmp_path, max_credits=400, write_method="bulk")
+    run = run_target(settings, keyed_lines("web", PEOPLE[:30], state_every=10), env=QUICK_POLLS)
+    assert run.returncode == 0, run.stderr
+    jobs = [r for r in sandbox.requests() if r["method"] == "POST" and "/bulk/" in r["path"]]
+    assert jobs == []
+    assert sandbox.stats()["credits"] <= 400
+    assert sandbox.leads() == []
+    assert run.states == []
+    assert "30 records left for the next run" in run.summary("web")
