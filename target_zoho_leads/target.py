@@ -136,8 +136,14 @@ class TargetZohoLeads(Target):
             self.loader.schema_check(str(stream), schema)  # its sink takes this one
         super()._process_schema_message(message_dict)
         # A SCHEMA may bring a new sink or new maps: which streams can take
-        # the short record path is decided here, once, not per record.
-        self._plain_sinks = {name: self._plain_sink(name) for name in self.mapper.stream_maps}
+        # the short record path is decided here, once, not per record. Only
+        # this stream's maps and the sinks they name can have changed, so
+        # only they are looked at again: every stream on every SCHEMA made a
+        # run's work grow with the square of its streams (issue 20).
+        maps = self.mapper.stream_maps.get(str(stream)) or []
+        for name in {str(stream), *(stream_map.stream_alias for stream_map in maps)}:
+            if name in self.mapper.stream_maps:
+                self._plain_sinks[name] = self._plain_sink(name)
 
     @override
     def _process_record_message(self, message_dict: dict[str, t.Any]) -> None:
