@@ -69,9 +69,7 @@ def test_eight_16_mib_records_are_written_within_a_bounded_peak_memory(sandbox, 
     print(f"eight 16 MiB records, batch_size_bytes 64 MiB: peak RSS {peak_mb:.0f} MB")
     assert done.returncode == 0, stderr[-3000:]
     assert not TRACEBACK.search(stderr)
-    assert [json.loads(line) for line in done.stdout.decode().splitlines()] == [
-        {"done": RECORDS}
-    ]
+    assert [json.loads(line) for line in done.stdout.decode().splitlines()] == [{"done": RECORDS}]
     emails = sorted(lead["Email"] for lead in sandbox.leads())
     assert emails == [f"big{index}@example.com" for index in range(RECORDS)]
     assert stderr.count("Target sink for 'web' is full. Current size is '4'") == 2
