@@ -6,6 +6,7 @@ import cProfile
 import io
 import json
 import pstats
+import typing as t
 from pathlib import Path
 
 import pytest
@@ -53,9 +54,9 @@ def _run(tmp_path, data: bytes, **settings) -> tuple[TargetZohoLeads, list[tuple
     written: list[tuple[str, int, int]] = []
     write_batch = target.loader.write_batch
 
-    def spy(stream: str, records: list, seqs: list[int]) -> None:
+    def spy(stream: str, records: list, seqs: list[int]) -> t.Any:
         written.append((stream, len(records), target.confirmations.records_read))
-        write_batch(stream, records, seqs)
+        return write_batch(stream, records, seqs)
 
     target.loader.write_batch = spy  # type: ignore[method-assign]
     target.listen(io.BytesIO(data))
