@@ -22,11 +22,18 @@ if t.TYPE_CHECKING:
     from target_zoho_leads.loading.loader import LeadLoader
 
 
+class MessageSizes(t.Protocol):
+    """What the reader says of the message it is handing on."""
+
+    message_bytes: int
+
+
 class LoadingTarget(t.Protocol):
-    """What a sink needs of its target: the run's loader and its record confirmations."""
+    """What a sink needs of its target: the run's loader, confirmations and reader."""
 
     loader: LeadLoader
     confirmations: Confirmations
+    message_reader: MessageSizes
 
     def release_confirmed_state(self) -> None:
         """Pass on the STATE that :attr:`confirmations` now says is safe, if any."""
@@ -46,7 +53,10 @@ class ZohoLeadsSink(BatchSink):
         host = t.cast("LoadingTarget", target)
         self.loader = host.loader
         self.confirmations = host.confirmations
+        self.budget = host.confirmations.budget
+        self._sizes = host.message_reader
         self._release_state = host.release_confirmed_state
+        self._batch_bytes = 0  # what this batch's records take (estimated)
         super().__init__(target, stream_name, schema, key_properties)
 
     @override
@@ -65,6 +75,18 @@ class ZohoLeadsSink(BatchSink):
         """Records per batch: as the loader says (a Bulk Write job where bulk may be used)."""
         return self.loader.batch_size
 
+    @property
+    @override
+    def is_full(self) -> bool:
+        """Full at :attr:`max_size` records, or at ``batch_size_bytes`` of them.
+
+        A count of records alone let a batch of large records take gigabytes
+        (issue 20: eight 16 MiB records, 3.6 GB). The SDK drains a full sink
+        after each record; the target drains every sink once the run's budget
+        is spent across streams.
+        """
+        return self.current_size >= self.max_size or self._batch_bytes >= self.budget.limit
+
     @override
     def get_validator(self) -> None:
         """None: records are checked in :meth:`process_record` instead.
@@ -80,6 +102,7 @@ class ZohoLeadsSink(BatchSink):
         """Give a new batch its lists: records, and their positions in the input."""
         context["records"] = []
         context["seqs"] = []
+        context["bytes"] = self._batch_bytes = 0
 
     @override
     def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
@@ -95,12 +118,19 @@ class ZohoLeadsSink(BatchSink):
                 return
         context["records"].append(record)
         context["seqs"].append(self.confirmations.read())
+        size = self._sizes.message_bytes
+        self._batch_bytes += size
+        context["bytes"] = self._batch_bytes
+        self.budget.add(size)
 
     @override
     def process_batch(self, context: dict[str, t.Any]) -> None:
         """Hand the batch to the loader; its records are then confirmed for STATE."""
         seqs: list[int] = context.get("seqs", [])
-        confirmed = self.loader.write_batch(self.stream_name, context.get("records", []), seqs)
+        try:
+            confirmed = self.loader.write_batch(self.stream_name, context.get("records", []), seqs)
+        finally:
+            self.budget.release(context.get("bytes", 0))
         self.confirmations.confirm(confirmed)  # not reached when the write failed
         self._release_state()
 

@@ -20,6 +20,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.target_base import Target
 
+from target_zoho_leads.loading.batch_budget import BatchBudget
 from target_zoho_leads.loading.confirmations import Confirmations
 from target_zoho_leads.loading.loader import LeadLoader
 from target_zoho_leads.loading.progress import ProgressReporter
@@ -99,8 +100,9 @@ class TargetZohoLeads(Target):
         self.loader = LeadLoader(self.settings)
         if isinstance(self.message_reader, LeadMessageReader):
             self.message_reader.max_line_bytes = self.settings.max_line_bytes
-        # Which records are confirmed, and so which STATE may pass on.
-        self.confirmations = Confirmations()
+        # Which records are confirmed, and so which STATE may pass on; what
+        # the unwritten records and waiting STATEs take counts in one budget.
+        self.confirmations = Confirmations(BatchBudget(self.settings.batch_size_bytes))
         self._emit_lock = threading.Lock()  # sinks drained in parallel: STATEs stay in order
         # Stream -> its sink, for streams whose records need none of the SDK's
         # per-record steps (see `_process_record_message`); None: they do.
@@ -137,8 +139,14 @@ class TargetZohoLeads(Target):
         self.loader.key_properties(str(stream), message_dict.get("key_properties"))
         super()._process_schema_message(message_dict)
         # A SCHEMA may bring a new sink or new maps: which streams can take
-        # the short record path is decided here, once, not per record.
-        self._plain_sinks = {name: self._plain_sink(name) for name in self.mapper.stream_maps}
+        # the short record path is decided here, once, not per record. Only
+        # this stream's maps and the sinks they name can have changed, so
+        # only they are looked at again: every stream on every SCHEMA made a
+        # run's work grow with the square of its streams (issue 20).
+        maps = self.mapper.stream_maps.get(str(stream)) or []
+        for name in {str(stream), *(stream_map.stream_alias for stream_map in maps)}:
+            if name in self.mapper.stream_maps:
+                self._plain_sinks[name] = self._plain_sink(name)
 
     @override
     def _process_record_message(self, message_dict: dict[str, t.Any]) -> None:
@@ -154,8 +162,12 @@ class TargetZohoLeads(Target):
         sink = self._plain_sinks.get(message_dict.get("stream"))  # type: ignore[arg-type]
         if sink is None or "record" not in message_dict:
             super()._process_record_message(message_dict)
-            return
-        record = message_dict["record"]
+        else:
+            self._pass_record(sink, message_dict["record"])
+        self._drain_if_over_budget()
+
+    def _pass_record(self, sink: ZohoLeadsSink, record: dict[str, t.Any]) -> None:
+        """The SDK's record path for a stream whose records it would pass unchanged."""
         sink._remove_sdc_metadata_from_record(record)  # noqa: SLF001
         if sink.key_properties:
             sink._singer_validate_message(record)  # noqa: SLF001
@@ -170,6 +182,23 @@ class TargetZohoLeads(Target):
             )
             self.drain_one(sink)
         self._handle_max_record_age()
+
+    def _drain_if_over_budget(self) -> None:
+        """Write every stream's batch once they take ``batch_size_bytes`` together.
+
+        Each sink drains at the budget on its own; this bounds a run of many
+        streams, whose batches would otherwise take a budget each, and the
+        STATEs that wait on them.
+        """
+        budget = self.confirmations.budget
+        if budget.spent:
+            self.logger.info(
+                "Records waiting to be written take %s bytes across streams "
+                "(batch_size_bytes %s). Draining all sinks...",
+                budget.held,
+                budget.limit,
+            )
+            self.drain_all()
 
     def _plain_sink(self, stream: str) -> ZohoLeadsSink | None:
         """The sink of ``stream`` if its records pass through the SDK unchanged."""
@@ -193,8 +222,10 @@ class TargetZohoLeads(Target):
     def _process_state_message(self, message_dict: dict[str, t.Any]) -> None:
         """Hold the STATE until the records received before it are confirmed."""
         self._assert_line_requires(message_dict, requires={"value"})
-        self.confirmations.hold(message_dict["value"])
+        size = getattr(self.message_reader, "message_bytes", 0)
+        self.confirmations.hold(message_dict["value"], size)
         self.release_confirmed_state()
+        self._drain_if_over_budget()
 
     def release_confirmed_state(self) -> None:
         """Emit the newest held STATE whose records are all confirmed, if any."""

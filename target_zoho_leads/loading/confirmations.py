@@ -14,6 +14,9 @@ from __future__ import annotations
 import copy
 import threading
 import typing as t
+from collections import deque
+
+from target_zoho_leads.loading.batch_budget import BatchBudget
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -27,12 +30,18 @@ class Confirmations:
     threads that drain sinks in parallel.
     """
 
-    def __init__(self) -> None:
-        """Start with nothing read."""
+    def __init__(self, budget: BatchBudget | None = None) -> None:
+        """Start with nothing read; held STATEs count against ``budget``.
+
+        A STATE may wait on a batch of every stream: thousands of STATEs, each
+        as large as the tap's bookmarks, were memory no budget saw.
+        """
+        self.budget = budget or BatchBudget()
         self.records_read = 0  # the last number given; only the reading thread moves it
         self._through = 0  # every record up to this number is confirmed
         self._ahead: set[int] = set()  # confirmed, past a record still unconfirmed
-        self._held: list[tuple[int, dict[str, t.Any]]] = []  # (records before it, STATE)
+        # (records before it, STATE, its size): popped from the front as records confirm.
+        self._held: deque[tuple[int, dict[str, t.Any], int]] = deque()
         self._passed: dict[str, t.Any] | None = None
         self._lock = threading.Lock()
 
@@ -49,12 +58,22 @@ class Confirmations:
                 self._through += 1
                 self._ahead.remove(self._through)
 
-    def hold(self, state: dict[str, t.Any]) -> None:
-        """Keep a STATE until every record read before it is confirmed (a repeat is dropped)."""
+    def hold(self, state: dict[str, t.Any], size: int = 0) -> None:
+        """Keep a STATE until every record read before it is confirmed (a repeat is dropped).
+
+        Args:
+            state: The STATE message's value.
+            size: What it takes in memory, counted against the budget while held.
+        """
         with self._lock:
             latest = self._held[-1][1] if self._held else self._passed
-            if state != latest:
-                self._held.append((self.records_read, copy.deepcopy(state)))
+            if state == latest:
+                return
+            if self._held and self._held[-1][0] == self.records_read:
+                # No record between them: the newer says all the older did, as soon.
+                self.budget.release(self._held.pop()[2])
+            self._held.append((self.records_read, copy.deepcopy(state), size))
+            self.budget.add(size)
 
     def safe_state(self) -> dict[str, t.Any] | None:
         """The newest held STATE whose records are all confirmed, once; None if there is none.
@@ -64,7 +83,8 @@ class Confirmations:
         with self._lock:
             ready = None
             while self._held and self._held[0][0] <= self._through:
-                ready = self._held.pop(0)[1]
+                _, ready, size = self._held.popleft()
+                self.budget.release(size)
             if ready is None or ready == self._passed:
                 return None
             self._passed = ready

@@ -28,7 +28,7 @@ from target_zoho_leads.settings.schema import (
     DEFAULT_WRITE_METHOD,
     settings_schema,
 )
-from target_zoho_leads.singer_input.bounds import DEFAULT_MAX_LINE_BYTES
+from target_zoho_leads.singer_input.bounds import DEFAULT_BATCH_SIZE_BYTES, DEFAULT_MAX_LINE_BYTES
 from target_zoho_leads.unique.identities import PHONE_REGIONS
 from target_zoho_leads.zoho.hosts import check_accounts_url
 
@@ -74,6 +74,7 @@ class Settings:
     token_wait_max: float = DEFAULT_TOKEN_WAIT_MAX
     bulk_settle_max: float = DEFAULT_BULK_SETTLE_MAX
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    batch_size_bytes: int = DEFAULT_BATCH_SIZE_BYTES
     allowed_hosts: tuple[str, ...] = ()
     rejected_records_path: str | None = None
     dry_run_path: str | None = None
@@ -152,6 +153,7 @@ _CASTS: dict[str, t.Callable[[t.Any], t.Any]] = {
     "token_wait_max": float,
     "bulk_settle_max": float,
     "max_line_bytes": int,
+    "batch_size_bytes": int,
     "allowed_hosts": tuple,
     "batch_size_rows": int,
     "max_credits": int,

@@ -6,7 +6,12 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from target_zoho_leads.singer_input.bounds import DEFAULT_MAX_LINE_BYTES
+from target_zoho_leads.singer_input.bounds import (
+    DEFAULT_BATCH_SIZE_BYTES,
+    DEFAULT_MAX_LINE_BYTES,
+    MAX_BATCH_SIZE_BYTES,
+    MIN_BATCH_SIZE_BYTES,
+)
 
 DEFAULT_ACCOUNTS_URL = "https://accounts.zoho.com"
 DEFAULT_API_VERSION = "v8"
@@ -284,6 +289,16 @@ def settings_schema() -> dict[str, t.Any]:
             title="Max Line Bytes",
             description="Longest input line accepted, in bytes (default 16 MiB); a "
             "longer one ends the run with one clear line.",
+        ),
+        th.Property(
+            "batch_size_bytes",
+            th.IntegerType(minimum=MIN_BATCH_SIZE_BYTES, maximum=MAX_BATCH_SIZE_BYTES),
+            default=DEFAULT_BATCH_SIZE_BYTES,
+            title="Batch Size Bytes",
+            description="Memory the records not yet written may take, across all "
+            "streams, before they are written (default 64 MiB; 1 MiB to 16 GiB), "
+            "estimated from their input lines. A batch is written at "
+            "batch_size_rows records or at this, whichever comes first.",
         ),
         th.Property(
             "allowed_hosts",

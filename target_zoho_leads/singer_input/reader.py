@@ -13,6 +13,7 @@ from target_zoho_leads.singer_input.bounds import (
     DEFAULT_MAX_LINE_BYTES,
     MAX_NESTING,
     brackets,
+    held_size,
     nesting,
 )
 from target_zoho_leads.singer_input.schema_budget import SchemaTooLargeError, check_size
@@ -52,6 +53,9 @@ class LeadMessageReader(GenericSingerReader[t.Any]):
         self.line_number = 0
         self.max_line_bytes = max_line_bytes
         self._described: set[str] = set()  # streams a SCHEMA has come for
+        # What the message being handed on takes in memory (estimated): the
+        # sinks count it against `batch_size_bytes` while they hold it.
+        self.message_bytes = 0
 
     @property
     def default_input(self) -> t.IO[t.Any]:
@@ -73,6 +77,7 @@ class LeadMessageReader(GenericSingerReader[t.Any]):
             if line.isspace() or not line:
                 continue  # a trailing blank line is not worth failing a run for
             message = self.deserialize_json(line)
+            self.message_bytes = held_size(line)
             kind = message.get("type")
             if (
                 kind == "RECORD"
