@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from tests.conftest import QUICK_POLLS
+from tests.conftest import QUICK_POLLS, singer_lines
 from tests.test_outcomes_file import keyed_lines, read_outcomes
 
 STATE_EVERY = 20
@@ -98,3 +98,30 @@ def test_a_bulk_write_job_past_the_budget_is_never_created(sandbox, config, run_
     assert sandbox.leads() == []
     assert run.states == []
     assert "30 records left for the next run" in run.summary("web")
+
+
+def test_an_insert_mode_batch_that_would_not_fit_is_not_started_so_resumes_duplicate_nobody(
+    sandbox, config, run_target
+):
+    """Insert mode cannot look a half-written batch up: a batch runs whole or waits.
+
+    600 records in batches of 250 (25 credits each by calls of 100), a STATE
+    every 50, 40 credits a run: the second batch does not fit after the
+    first, so it is left whole; two runs write every record exactly once.
+    """
+    records = [
+        {"name": f"P{i}", "email": f"i{i}@example.com", "anonymous_id": f"i{i}"} for i in range(600)
+    ]
+    config.update(batch_size_rows=250, max_credits=40, write_method="records")
+    start, runs = 0, 0
+    while start < len(records) and runs < 4:
+        before = sandbox.stats()["credits"]
+        run = run_target(config, singer_lines("web", records[start:], state_every=50))
+        runs += 1
+        assert run.returncode == 0, run.stderr
+        assert sandbox.stats()["credits"] - before <= 40
+        done = [state["done"] for state in run.states]
+        start += done[-1] if done else len(records) - start
+    ids = sorted(lead["CDP_ID"] for lead in sandbox.leads())
+    assert ids == sorted(record["anonymous_id"] for record in records)
+    assert runs == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import typing as t
 import uuid
@@ -24,7 +25,7 @@ from target_zoho_leads.loading.stats import StreamStats
 from target_zoho_leads.loading.unique_writes import UniqueLeadWriter
 from target_zoho_leads.singer_input.schema_checks import RecordCheck
 from target_zoho_leads.zoho.bulk.csv_file import MAX_ROWS as BULK_JOB_ROWS
-from target_zoho_leads.zoho.credits import CreditMeter
+from target_zoho_leads.zoho.credits import CreditBudgetSpentError, CreditMeter, insert_credits
 from target_zoho_leads.zoho.errors import ZohoAPIError
 from target_zoho_leads.zoho.outcomes import REJECTED, SKIPPED, Outcome
 
@@ -295,6 +296,17 @@ class LeadLoader:
         route = self._route(zoho, stats, len(payloads))
         if isinstance(zoho.writer, UniqueLeadWriter):
             return zoho.writer.write(payloads, seqs, route)
+        # In insert mode a batch half-written when max_credits stops it would
+        # be sent again whole by the next run, from the STATE before it: so a
+        # batch is started only when all its writes fit in what is left.
+        count = len(payloads)
+        jobs = math.ceil(count / BULK_JOB_ROWS) if route.jobs_for(count) is not None else 0
+        if not self.meter.fits(insert_credits(count, jobs=jobs)):
+            self.meter.close()
+            msg = (
+                f"max_credits {self.meter.max_credits} reached: a batch of {count} was not started"
+            )
+            return WriteResult([None] * count, CreditBudgetSpentError(msg, code="MAX_CREDITS"), 0)
         return zoho.writer.write(payloads, route)
 
     def _route(self, zoho: ZohoConnection, stats: StreamStats, count: int) -> Route:

@@ -18,7 +18,11 @@ import typing as t
 from target_zoho_leads.zoho.errors import ZohoAPIError
 
 RECORDS_PER_CREDIT = 10
+RECORDS_PER_WRITE = 100  # the most one insert or update call takes
 BULK_WRITE_JOB_CREDITS = 500
+# A job's other calls: the org, the upload, the result, and its status polls
+# (2 s doubling to 30 s, a few minutes for 25,000 rows); generous on purpose.
+BULK_JOB_OTHER_CREDITS = 40
 # (highest LIMIT, credits) for COQL, in rising order; no LIMIT means 200.
 COQL_CREDITS = ((200, 1), (1000, 2), (2000, 3))
 COQL_DEFAULT_LIMIT = 200
@@ -67,6 +71,15 @@ def api_call_credits(method: str, path: str, body: t.Any) -> int:
     if method in WRITE_METHODS and isinstance(data, list):
         return max(1, math.ceil(len(data) / RECORDS_PER_CREDIT))
     return 1
+
+
+def insert_credits(count: int, *, jobs: int = 0) -> int:
+    """The most inserting ``count`` records costs: in ``jobs`` Bulk Write jobs, or calls of 100."""
+    if jobs:
+        return jobs * (BULK_WRITE_JOB_CREDITS + BULK_JOB_OTHER_CREDITS)
+    full, rest = divmod(count, RECORDS_PER_WRITE)
+    per_full = math.ceil(RECORDS_PER_WRITE / RECORDS_PER_CREDIT)
+    return full * per_full + math.ceil(rest / RECORDS_PER_CREDIT)
 
 
 def charged(status: int, *, token_refused: bool) -> bool:
@@ -136,6 +149,19 @@ class CreditMeter:
                 msg = f"max_credits {limit} reached: a {kind} call of {cost} credits was not sent"
                 raise CreditBudgetSpentError(msg, code="MAX_CREDITS")
             self._reserved += cost
+
+    def fits(self, cost: int) -> bool:
+        """Whether ``cost`` more credits stay within ``max_credits``; once refused, nothing fits."""
+        with self._lock:
+            limit = self.max_credits
+            return limit is None or (
+                not self.stopped and self.spent + self._reserved + cost <= limit
+            )
+
+    def close(self) -> None:
+        """Refuse every call from now on: a write was not started for the budget."""
+        with self._lock:
+            self.stopped = self.max_credits is not None
 
     def settle(self, kind: str, reserved: int, charged: int, status: int | None) -> None:
         """A reserved call ended: count it at what Zoho charged (0 for a 429, 5xx, no answer)."""
