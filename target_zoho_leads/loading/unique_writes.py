@@ -8,7 +8,7 @@ import threading
 import typing as t
 
 from target_zoho_leads.loading.results import WriteResult
-from target_zoho_leads.loading.settle import WATCH_MAX_WAIT, Watch
+from target_zoho_leads.loading.settle import Watch, watch_until
 from target_zoho_leads.loading.writes import MAX_RESENDS, chunks, run_all
 from target_zoho_leads.unique.answers import duplicate_of, held, outcome_of
 from target_zoho_leads.unique.dedupe import plan_batch
@@ -244,22 +244,15 @@ class UniqueLeadWriter:
         its people again before it has would create them twice. The lookups
         back off, up to ``bulk_settle_max`` seconds in all.
         """
-        watch = self.watch
-        deadline = watch.clock() + watch.seconds
-        wait = watch.first_wait
-        self._find_existing(batch.route, [(n.fields, n.keys) for n in lost], again=True)
-        absent = batch.ledger.absent(running)
-        while absent and (left := deadline - watch.clock()) > 0:
-            logger.info(
-                "%d people of a bulk job that may still run are not in Zoho yet; "
-                "looking again in %.0f s (bulk_settle_max)",
-                len(absent),
-                min(wait, left),
-            )
-            watch.sleep(min(wait, left))
-            wait = min(wait * 2, WATCH_MAX_WAIT)
-            self._find_existing(batch.route, [(n.fields, n.keys) for n in absent], again=True)
-            absent = batch.ledger.absent(absent)
+        looking, absent = lost, running
+
+        def look() -> int:
+            nonlocal looking, absent
+            self._find_existing(batch.route, [(n.fields, n.keys) for n in looking], again=True)
+            absent = looking = batch.ledger.absent(absent)
+            return len(absent)
+
+        watch_until(self.watch, look, "people of a bulk job that may still run are absent")
 
     def _send_creates(self, batch: _Batch, creates: list[NewLead]) -> list[NewLead]:
         """Insert ``creates`` in calls of 100; return those whose call got no answer."""
