@@ -44,7 +44,7 @@ from target_zoho_leads.zoho.scopes import BULK_SCOPE, BULK_SCOPES, FILES_SCOPE, 
 from target_zoho_leads.zoho.shapes import JOB_CREATED, JOB_STATUS, ORG, UPLOADED, id_text
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Collection, Mapping, Sequence
 
     from target_zoho_leads.zoho.client import ZohoCRMClient
     from target_zoho_leads.zoho.outcomes import Outcome
@@ -62,7 +62,20 @@ POLL_FIRST_ENV = "TARGET_ZOHO_LEADS_BULK_POLL_FIRST"
 JOB_TIMEOUT_SECONDS = 6 * 3600.0
 HTTP_BAD_REQUEST = 400
 HTTP_UNAUTHORIZED = 401
+HTTP_TOO_MANY = 429
 HTTP_SERVER_ERROR = 500
+
+
+class JobLog(t.Protocol):
+    """Where the jobs a run starts are kept until they end (``loading.journal.JobJournal``)."""
+
+    def started(self, org: str, job_id: str, operation: str) -> None:
+        """A job of ``org`` (its API domain) was created."""
+        ...
+
+    def ended(self, org: str, job_ids: Collection[str]) -> None:
+        """Jobs of ``org`` were seen COMPLETED or FAILED."""
+        ...
 
 
 class BulkWriter:
@@ -86,6 +99,7 @@ class BulkWriter:
         on_credits: Callable[[int], None] | None = None,
         on_resend: Callable[[int], None] | None = None,
         settle_ambiguous: bool = False,
+        journal: JobLog | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -108,6 +122,8 @@ class BulkWriter:
             settle_ambiguous: Instead of sending such a job again, raise
                 :class:`BulkWriteError` with ``ambiguous`` set (Unique Lead
                 looks the records up first).
+            journal: Told of each job created and of each seen to end, so
+                that a run killed meanwhile leaves word of it for the next.
             sleep: Waits between status checks.
             clock: Measures a job's time.
         """
@@ -120,6 +136,7 @@ class BulkWriter:
         self.poll_max, self.job_timeout = poll_max, job_timeout
         self.on_resend = on_resend
         self.settle_ambiguous = settle_ambiguous
+        self.journal = journal
         self.sleep, self.clock = sleep, clock
         self._org_id: str | None = None
         self._org_lock = threading.Lock()
@@ -202,6 +219,29 @@ class BulkWriter:
                 self._org_id = found
             return self._org_id
 
+    def job_status(self, job_id: str) -> str:
+        """A job's status (``ADDED``, ``IN PROGRESS``, ``COMPLETED``, ``FAILED``); one call.
+
+        A job Zoho refuses to describe (4xx: no such job in this org) is
+        reported as ``""``: it is not running.
+
+        Raises:
+            ZohoAPIError: The status could not be read (after retries).
+        """
+        if not (job_id.isascii() and job_id.isdigit()):  # it goes into a URL: digits only
+            return ""
+        origin, path = self._jobs_url(f"/{job_id}")
+        try:
+            job: JobStatus | None = self.client.request(
+                "GET", path, origin=origin, scope=BULK_SCOPE, shape=JOB_STATUS
+            )
+        except ZohoAPIError as exc:
+            refused = exc.status is not None and HTTP_BAD_REQUEST <= exc.status < HTTP_SERVER_ERROR
+            if not refused or exc.status in {HTTP_UNAUTHORIZED, HTTP_TOO_MANY}:
+                raise
+            return ""
+        return (job and job.status) or ""
+
     # One write, in as many jobs as it takes ---------------------------------
 
     def write_rows(self, operation: str, payloads: Sequence[Mapping[str, t.Any]]) -> BulkAnswer:
@@ -248,6 +288,8 @@ class BulkWriter:
             answer.unknown(span, exc, running=True)  # the job may exist, and run later
             return
         answer.sent = span.stop
+        if self.journal is not None:
+            self.journal.started(self.client.auth.api_domain, job_id, operation)
         try:
             table = result_table(self._result(job_id, file.count), job_id)
         except BulkWriteError as exc:
@@ -385,6 +427,8 @@ class BulkWriter:
                 "GET", url[1], origin=url[0], scope=BULK_SCOPE, shape=JOB_STATUS
             )
             status = (job and job.status) or ""
+            if status not in RUNNING and self.journal is not None:
+                self.journal.ended(self.client.auth.api_domain, [job_id])
             if job is not None and status == "COMPLETED":
                 return job
             if status not in RUNNING:
