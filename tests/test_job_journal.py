@@ -8,10 +8,10 @@ before its first lookup, and its lookups then see what they wrote.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
 import typing as t
+from pathlib import Path
 
 import pytest
 from zoho_sandbox import ZohoSandbox
@@ -25,9 +25,6 @@ from target_zoho_leads.loading.outputs import OutputFileError
 from target_zoho_leads.loading.settle import Watch
 from tests.conftest import QUICK_POLLS, singer_lines
 from tests.reliability_helpers import error_lines, outputs, start_target, states
-
-if t.TYPE_CHECKING:
-    from pathlib import Path
 
 BULK_WRITE = "/crm/bulk/v8/write"
 RUN_TIMEOUT = 120
@@ -51,7 +48,7 @@ def test_a_job_is_listed_when_started_and_forgotten_when_it_ends(tmp_path: Path)
     journal.ended(ORG, ["111"])
     assert again.entries(ORG) == []
     assert [e.job_id for e in again.entries("https://www.zohoapis.eu")] == ["222"]
-    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert path.stat().st_mode & 0o777 == 0o600
     journal.close()
     again.close()
 
@@ -70,7 +67,7 @@ def test_the_default_journal_is_in_the_users_cache_folder(tmp_path: Path):
     assert default_journal_path({"XDG_CACHE_HOME": cache}) == (
         f"{cache}/target-zoho-leads/bulk-jobs.json"
     )
-    home = os.path.expanduser("~")
+    home = Path.home()
     assert default_journal_path({"XDG_CACHE_HOME": "relative"}) == (
         f"{home}/.cache/target-zoho-leads/bulk-jobs.json"
     )
@@ -122,7 +119,7 @@ def test_the_wait_for_earlier_jobs_is_bounded_by_bulk_settle_max(tmp_path: Path,
         now[0] += seconds
 
     watch = Watch(10, first_wait=1, sleep=sleep, clock=lambda: now[0])
-    wait_for_earlier_jobs(journal, ORG, lambda job: "IN PROGRESS", watch)
+    wait_for_earlier_jobs(journal, ORG, lambda _job: "IN PROGRESS", watch)
     assert now[0] == 10
     assert "still run after bulk_settle_max" in caplog.text
     assert journal.entries(ORG) == []
@@ -191,7 +188,7 @@ def test_a_unique_lead_run_killed_mid_job_then_rerun_at_once_gives_each_person_o
         text = singer_lines("cdp", people_records(start), state_every=50)
         proc = start_target(config, resumed, text.encode(), env=QUICK_POLLS)
         returncode = proc.wait(timeout=RUN_TIMEOUT)
-        stdout, stderr = outputs(resumed)
+        _, stderr = outputs(resumed)
         assert returncode == 0, error_lines(stderr)
         emails = [lead["Email"].lower() for lead in sandbox.leads()]
         assert sorted(emails) == sorted(f"p{i}@example.cn" for i in range(PEOPLE))
