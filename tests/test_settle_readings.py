@@ -89,7 +89,10 @@ def mode_settings(config: dict[str, t.Any], mode: str) -> dict[str, t.Any]:
 def run_then_rerun(sandbox, config, run_target, records, knobs):
     """The first run with ``knobs``; the re-run, plain, from the last STATE the first passed on."""
     sandbox.configure(**knobs)
-    first = run_target(config, singer_lines("web", records, state_every=BATCH), env=QUICK_POLLS)
+    text = singer_lines("web", records, state_every=BATCH)
+    if len(records) % BATCH:  # the input's own last STATE, after its last record
+        text += json.dumps({"type": "STATE", "value": {"done": len(records)}}) + "\n"
+    first = run_target(config, text, env=QUICK_POLLS)
     done = first.states[-1]["done"] if first.states else 0
     sandbox.configure(**PLAIN)
     rest = singer_lines("web", records[done:], state_every=BATCH)
@@ -187,6 +190,7 @@ def test_any_combination_of_readings_writes_every_record_once(
     first, second = run_then_rerun(shared_sandbox, config, run_target, records, knobs)
     assert first.returncode == 0, first.errors or first.stderr[-3000:]
     assert second.returncode == 0, second.errors or second.stderr[-3000:]
+    assert first.states[-1] == {"done": count}
     check_exact(shared_sandbox, mode, records)
     assert rejected_lines(folder / "rejected.jsonl") == []
     assert not any(call.get("authorization") for call in shared_sandbox.requests())
