@@ -27,6 +27,7 @@ import weakref
 
 from target_zoho_leads.loading.outputs import OutputFileError, open_checked
 from target_zoho_leads.loading.settle import watch_until
+from target_zoho_leads.zoho.bulk.job_reading import RUNNING
 from target_zoho_leads.zoho.errors import ZohoAPIError
 
 if t.TYPE_CHECKING:
@@ -38,7 +39,6 @@ logger = logging.getLogger(__name__)
 
 SETTING = "job_journal_path"
 MAX_JOURNAL_BYTES = 1 << 20  # thousands of jobs; more is not a journal this target wrote
-RUNNING = frozenset({"ADDED", "IN PROGRESS"})
 
 
 def default_journal_path(env: Mapping[str, str] = os.environ) -> str:
