@@ -100,8 +100,8 @@ class ZohoLeadsSink(BatchSink):
     def process_batch(self, context: dict[str, t.Any]) -> None:
         """Hand the batch to the loader; its records are then confirmed for STATE."""
         seqs: list[int] = context.get("seqs", [])
-        self.loader.write_batch(self.stream_name, context.get("records", []), seqs)
-        self.confirmations.confirm(seqs)  # not reached when the write failed
+        confirmed = self.loader.write_batch(self.stream_name, context.get("records", []), seqs)
+        self.confirmations.confirm(confirmed)  # not reached when the write failed
         self._release_state()
 
     @override

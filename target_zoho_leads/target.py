@@ -134,6 +134,7 @@ class TargetZohoLeads(Target):
         stream, schema = message_dict.get("stream"), message_dict.get("schema")
         if isinstance(schema, dict) and self.settings.validate_records:
             self.loader.schema_check(str(stream), schema)  # its sink takes this one
+        self.loader.key_properties(str(stream), message_dict.get("key_properties"))
         super()._process_schema_message(message_dict)
         # A SCHEMA may bring a new sink or new maps: which streams can take
         # the short record path is decided here, once, not per record.
@@ -201,6 +202,7 @@ class TargetZohoLeads(Target):
             state = self.confirmations.safe_state()
             if state is not None:
                 self._write_state_message(state)
+                self.loader.report.passed_state(state)
 
     # End of the run.
 
@@ -213,6 +215,7 @@ class TargetZohoLeads(Target):
         finally:
             self.close()
         self.log_summary()
+        self.loader.finish(exit_status=0)  # the budget's warning and the run report
 
     def log_summary(self) -> None:
         """Log one line per stream: every record accounted for."""
@@ -244,6 +247,7 @@ class TargetZohoLeads(Target):
         self.close()
         self.log_summary()
         self.logger.error("%s", message)
+        self.loader.finish(exit_status=1, error=message)
         sys.exit(1)
 
     @override
@@ -281,6 +285,7 @@ class TargetZohoLeads(Target):
                 except ConfigValidationError as exc:
                     target.close()
                     target.logger.error("%s", settings_failure(exc))
+                    loader.finish(exit_status=1, error=settings_failure(exc))
                     sys.exit(1)
             progress.start()
             target.listen(file_input)

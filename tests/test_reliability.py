@@ -123,27 +123,49 @@ def test_a_zoho_that_never_answers_fails_after_max_retries_naming_the_call(sandb
     assert states(stdout) == []
 
 
-def test_writes_that_hang_are_retried_and_the_run_fails_without_advancing_state(
+def test_writes_that_hang_and_are_never_applied_fail_the_run_without_advancing_state(
     sandbox, config, run
 ):
-    """Every write hangs: exit 1 naming the write, nothing past the last STATE."""
+    """Every write hangs and Zoho keeps none: looked up, sent again, then exit 1, no STATE."""
     sandbox.configure(latency_ms=0)
     config.update(request_timeout=0.3, max_retries=2, batch_size_rows=50)
     original = sandbox.api.handle
 
     def hang_writes(found, call):
         if found.handler == "insert":
-            time.sleep(1.0)  # the client gave up after 0.3 s
+            time.sleep(1.0)  # the client gave up after 0.3 s; nothing is written
+            return Answer(500, {"code": "INTERNAL_ERROR", "status": "error"})
         return original(found, call)
 
     sandbox.api.handle = hang_writes
     code, stdout, stderr, _ = run(config, PEOPLE[:100])
     assert code == 1
-    assert (
-        "POST /crm/v8/Leads still failing after 2 tries: "
-        "POST /crm/v8/Leads: no answer within request_timeout" in error_lines(stderr)[-1]
-    )
+    assert "leads were sent but their outcome is unknown" in error_lines(stderr)[-1]
+    assert len(error_lines(stderr)) == 1
     assert states(stdout) == []
+    assert sandbox.leads() == []
+
+
+@pytest.mark.parametrize("unique_lead", [False, True], ids=["insert", "unique"])
+def test_writes_that_hang_but_are_applied_are_settled_by_lookup_not_sent_again(
+    sandbox, config, run, unique_lead
+):
+    """Every write hangs past the timeout, yet Zoho applies it: found by lookup, kept once."""
+    sandbox.configure(latency_ms=0)
+    config.update(request_timeout=0.3, max_retries=2, batch_size_rows=50, unique_lead=unique_lead)
+    original = sandbox.api.handle
+
+    def hang_writes(found, call):
+        if found.handler == "insert":
+            time.sleep(1.0)  # the client gave up after 0.3 s; the write still happens
+        return original(found, call)
+
+    sandbox.api.handle = hang_writes
+    code, stdout, stderr, _ = run(config, PEOPLE[:100])
+    assert code == 0, error_lines(stderr)
+    ids = [lead["CDP_ID"] for lead in sandbox.leads()]
+    assert sorted(ids) == sorted(p["anonymous_id"] for p in PEOPLE[:100])
+    assert states(stdout)[-1] == {"done": 100}
 
 
 def test_calls_slower_than_the_timeout_now_and_then_are_retried_and_every_lead_lands_once(

@@ -13,7 +13,7 @@ from target_zoho_leads.loading.journal import (
     default_journal_path,
     wait_for_earlier_jobs,
 )
-from target_zoho_leads.loading.settle import InsertSettler, Watch
+from target_zoho_leads.loading.settle import RECORDS_WATCH_MIN_SECONDS, InsertSettler, Watch
 from target_zoho_leads.loading.unique_writes import UniqueLeadWriter
 from target_zoho_leads.loading.writes import LeadInserter
 from target_zoho_leads.zoho.auth import ZohoAuth
@@ -186,8 +186,12 @@ def can_settle(settings: Settings) -> bool:
 
 
 def _watch(settings: Settings) -> Watch:
-    """How long to look for what a job that may still run writes: ``bulk_settle_max``."""
-    return Watch(settings.bulk_settle_max, first_wait=first_poll_seconds())
+    """How long to look for what a job (``bulk_settle_max``) or a call that may still run writes."""
+    return Watch(
+        settings.bulk_settle_max,
+        records_seconds=max(RECORDS_WATCH_MIN_SECONDS, settings.request_timeout),
+        first_wait=first_poll_seconds(),
+    )
 
 
 def _journal(settings: Settings) -> JobJournal | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import typing as t
+import uuid
 
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.sinks import BatchSink
@@ -16,16 +17,20 @@ from target_zoho_leads.loading.connection import (
     can_settle,
     check_contacts_scope,
 )
-from target_zoho_leads.loading.outputs import DryRunFile, RejectedRecords
+from target_zoho_leads.loading.outputs import DryRunFile, OutcomesFile, RejectedRecords
+from target_zoho_leads.loading.report import RunReport
 from target_zoho_leads.loading.results import Route, WriteResult
 from target_zoho_leads.loading.stats import StreamStats
 from target_zoho_leads.loading.unique_writes import UniqueLeadWriter
 from target_zoho_leads.singer_input.schema_checks import RecordCheck
 from target_zoho_leads.zoho.bulk.csv_file import MAX_ROWS as BULK_JOB_ROWS
+from target_zoho_leads.zoho.credits import CreditMeter
 from target_zoho_leads.zoho.errors import ZohoAPIError
 from target_zoho_leads.zoho.outcomes import REJECTED, SKIPPED, Outcome
 
 if t.TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from target_zoho_leads.settings.model import Settings
     from target_zoho_leads.zoho.client import ZohoCRMClient
 
@@ -58,6 +63,11 @@ class LeadLoader:
         self.rejected = RejectedRecords(settings.rejected_records_path)
         path = settings.dry_run_path
         self.dry_run = DryRunFile(path) if path else None
+        self.outcomes = OutcomesFile(settings.outcomes_path) if settings.outcomes_path else None
+        run_id = self.outcomes.run_id if self.outcomes else None
+        self.report = RunReport(settings.run_report_path, run_id or uuid.uuid4().hex)
+        # Every call's cost and kind, and max_credits: given to the client on connect.
+        self.meter = CreditMeter(settings.max_credits)
         self.fields: LeadFields | None = None
         self._given = zoho
         self._zoho: ZohoConnection | None = None
@@ -110,6 +120,7 @@ class LeadLoader:
         with self._connect_lock:  # sinks drained in parallel must share one writer
             if self._zoho is None:
                 zoho = self._given or ZohoConnection.open(self.settings)
+                zoho.client.meter = self.meter
                 try:
                     self.fields = self._load_fields(zoho.client)
                     if self.fields is not None and isinstance(zoho.writer, UniqueLeadWriter):
@@ -177,10 +188,19 @@ class LeadLoader:
         self.rejected.add(stream, record, None, outcome)
         stats = self.stats_for(stream)
         stats.count_read(1)
-        stats.count_outcome(outcome.kind)
+        stats.count_outcome(outcome)
+        if self.outcomes is not None:
+            tracking_id = self.mapper.map(record).get(self.settings.tracking_id_field)
+            self.outcomes.write(stream, [(record, tracking_id, outcome)])
 
-    def write_batch(self, stream: str, records: list[dict[str, t.Any]], seqs: list[int]) -> None:
+    def write_batch(
+        self, stream: str, records: list[dict[str, t.Any]], seqs: list[int]
+    ) -> Sequence[int]:
         """Map, check and write one batch; count and report what each record became.
+
+        Returns:
+            The numbers of the records confirmed: all of them, but when
+            ``max_credits`` stopped the writes, only those written before.
 
         Raises:
             ZohoAPIError: The write stopped before every record had its
@@ -188,16 +208,25 @@ class LeadLoader:
         """
         stats = self.stats_for(stream)
         stats.count_read(len(records))
+        if self.meter.stopped:  # read, and left for the next run
+            stats.count_left(len(records))
+            return []
         leads = [self.mapper.map(record) for record in records]
         if self.dry_run is not None:
             self.dry_run.write(leads)
             stats.count_dry_run(len(leads))
-            return
+            return seqs
         result = self._write(leads, seqs, stats)
-        self._tally(stream, records, leads, result)
         failure = result.failure()
+        # A call refused for max_credits leaves the batch's other records for the next run.
+        stopped = failure is not None and self.meter.stopped
+        self._tally(stream, records, leads, result, confirmed=failure is None or stopped)
+        if stopped:
+            stats.count_left(len(result.unsettled()))
+            return [seqs[index] for index, _ in result.settled()]
         if failure is not None:  # no record is confirmed, so no STATE passes it
             raise failure
+        return seqs
 
     def _tally(
         self,
@@ -205,8 +234,15 @@ class LeadLoader:
         records: list[dict[str, t.Any]],
         leads: list[dict[str, t.Any]],
         result: WriteResult,
+        *,
+        confirmed: bool,
     ) -> None:
-        """Count what each record became and report the rejected and skipped ones."""
+        """Count what each record became and report the rejected and skipped ones.
+
+        The outcomes file gets a line for each record settled, before any
+        STATE can pass it, only if it is ``confirmed``: a record of a failed
+        batch is sent again by the next run, which writes its line then.
+        """
         settled = result.settled()
         stats = self.stats_for(stream)
         stats.count_outcomes([outcome for _, outcome in settled])
@@ -214,6 +250,11 @@ class LeadLoader:
         for index, outcome in settled:
             if outcome.kind in _KEPT:
                 self.rejected.add(stream, records[index], leads[index], outcome)
+        if self.outcomes is not None and confirmed and settled:
+            tracking = self.settings.tracking_id_field
+            self.outcomes.write(
+                stream, [(records[i], leads[i].get(tracking), outcome) for i, outcome in settled]
+            )
 
     def _write(
         self, leads: list[dict[str, t.Any]], seqs: list[int], stats: StreamStats
@@ -280,3 +321,24 @@ class LeadLoader:
         self.rejected.close()
         if self.dry_run is not None:
             self.dry_run.close()
+        if self.outcomes is not None:
+            self.outcomes.close()
+
+    def key_properties(self, stream: str, keys: Sequence[str] | None) -> None:
+        """A stream's key properties (its SCHEMA's), which name its records in the outcomes."""
+        if self.outcomes is not None:
+            self.outcomes.key_properties(stream, keys)
+
+    def finish(self, exit_status: int, error: str | None = None) -> None:
+        """End the run's accounts: warn of records left by max_credits, write the run report."""
+        streams = self.all_stats()
+        left = sum(stats.left for stats in streams)
+        if self.meter.stopped and exit_status == 0:
+            logger.warning(
+                "max_credits %s reached after %s credits: %s records were read and left "
+                "unwritten for the next run, which resumes from the last STATE passed on",
+                self.meter.max_credits,
+                self.meter.spent,
+                left,
+            )
+        self.report.finish(streams, self.meter, exit_status=exit_status, error=error)

@@ -1,6 +1,6 @@
-"""Where records end up besides Zoho: the rejected-records file and dry runs.
+"""Where records end up besides Zoho: the rejected records, the outcomes, dry runs.
 
-Both files hold people's data, and their paths come from settings that a
+These files hold people's data (or ids that lead to them), and their paths come from settings that a
 scheduler or a shared folder may have set up: each is opened once, at
 start-up, without following a symbolic link in any part of its path, and
 refused unless it is a plain file of the user running the target.
@@ -15,11 +15,13 @@ import os
 import stat
 import threading
 import typing as t
+import uuid
 import weakref
+from datetime import datetime, timezone
 
 from singer_sdk.exceptions import ConfigValidationError
 
-from target_zoho_leads.zoho.outcomes import SKIPPED
+from target_zoho_leads.zoho.outcomes import REJECTED, SKIPPED
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -332,6 +334,75 @@ def _rejected_line(
         "record": record,
     }
     return json.dumps(line, default=str, ensure_ascii=False) + "\n"
+
+
+class OutcomesFile:
+    """One JSON line per settled record: its outcome and Zoho lead id, for the CDP to join back.
+
+    Lines are appended as records are confirmed, before their STATE passes
+    on, so after a crash the file holds what was confirmed; a record the
+    next run sends again gets a second line, and the later one is current.
+    """
+
+    SETTING = "outcomes_path"
+
+    def __init__(self, path: str, run_id: str | None = None) -> None:
+        """Open ``path`` for appending now, at start-up: every run adds its own lines.
+
+        Raises:
+            OutputFileError: The path cannot be used (see :func:`open_checked`).
+        """
+        self.path = path
+        self.run_id = run_id or uuid.uuid4().hex
+        self._keys: dict[str, tuple[str, ...]] = {}
+        self._lock = threading.Lock()
+        self._file = OutputFile(self.SETTING, path)
+
+    def key_properties(self, stream: str, keys: Sequence[str] | None) -> None:
+        """Remember a stream's key properties (from its SCHEMA) to name each record by."""
+        self._keys[stream] = tuple(keys or ())
+
+    def write(
+        self, stream: str, settled: Sequence[tuple[t.Mapping[str, t.Any], t.Any, Outcome]]
+    ) -> None:
+        """Append one line per (record, tracking id, outcome), all in one write."""
+        keys = self._keys.get(stream, ())
+        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        text = "".join(
+            json.dumps(
+                _outcome_line(stream, {k: record.get(k) for k in keys}, tracking_id, outcome)
+                | {"run_id": self.run_id, "time": now},
+                default=str,
+                ensure_ascii=False,
+            )
+            + "\n"
+            for record, tracking_id, outcome in settled
+        )
+        with self._lock:
+            self._file.write(text)
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._file.close()
+
+
+def _outcome_line(
+    stream: str, key: dict[str, t.Any], tracking_id: t.Any, outcome: Outcome
+) -> dict[str, t.Any]:
+    refused = outcome.kind in (REJECTED, SKIPPED)
+    line = {
+        "stream": stream,
+        "key": key,
+        "tracking_id": tracking_id,
+        "outcome": str(outcome.kind),
+        "lead_id": outcome.lead_id,
+        "code": outcome.code if refused else None,
+        "field": outcome.field if refused else None,
+    }
+    if outcome.lead_ids is not None:
+        line["lead_ids"] = list(outcome.lead_ids)
+    return line
 
 
 class DryRunFile:

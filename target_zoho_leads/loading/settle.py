@@ -34,6 +34,11 @@ logger = logging.getLogger(__name__)
 CLOCK_SKEW_SECONDS = 2.0
 VALUES_PER_QUERY = 2_000  # 20 `in` lists of 100: within COQL's 25 conditions
 WATCH_MAX_WAIT = 30.0  # longest pause between two lookups while a job may run
+# A records-API write whose answer was lost may still be applied after the
+# client gave up: Zoho documents no bound on how long it may go on working on a
+# request. Its records are watched for this long at least, or request_timeout
+# if longer, before any is sent again.
+RECORDS_WATCH_MIN_SECONDS = 5.0
 
 
 class Watch(t.NamedTuple):
@@ -41,35 +46,38 @@ class Watch(t.NamedTuple):
 
     Attributes:
         seconds: ``bulk_settle_max``: the longest watch, from its first lookup.
+        records_seconds: The watch of a records-API write whose answer was lost.
         first_wait: The first pause between lookups; it doubles up to 30 s.
         sleep: Waits between lookups.
         clock: Measures the watch.
     """
 
     seconds: float
+    records_seconds: float = RECORDS_WATCH_MIN_SECONDS
     first_wait: float = 2.0
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
 
 
-def watch_until(watch: Watch, look: Callable[[], int], what: str) -> int:
-    """Call ``look`` until it awaits nothing more, backing off, up to the watch's seconds.
+def watch_until(
+    watch: Watch, look: Callable[[], int], what: str, seconds: float | None = None
+) -> int:
+    """Call ``look`` until it awaits nothing more, backing off, up to ``seconds``.
 
     Args:
         watch: How long to keep looking, and how.
         look: Looks once; returns how many things are still awaited.
         what: What is awaited, for the log line between looks.
+        seconds: The longest watch; None: the watch's own (``bulk_settle_max``).
 
     Returns:
         How many things were still awaited at the last look.
     """
-    deadline = watch.clock() + watch.seconds
+    deadline = watch.clock() + (watch.seconds if seconds is None else seconds)
     wait = watch.first_wait
     waiting = look()
     while waiting and (left := deadline - watch.clock()) > 0:
-        logger.info(
-            "%d %s; looking again in %.0f s (bulk_settle_max)", waiting, what, min(wait, left)
-        )
+        logger.info("%d %s; looking again in %.0f s", waiting, what, min(wait, left))
         watch.sleep(min(wait, left))
         wait = min(wait * 2, WATCH_MAX_WAIT)
         waiting = look()
@@ -85,18 +93,21 @@ class InsertSettler:
         self.watch = watch
         self._taken: set[str] = set()  # leads already confirmed for a record this run
 
-    def settle(
+    def settle(  # noqa: PLR0913 - the write, and how long to watch it
         self,
         client: ZohoCRMClient,
         leads: Sequence[Mapping[str, t.Any]],
         unknown: Sequence[int],
         since: dt.datetime | None,
         running: Collection[int] = (),
+        *,
+        seconds: float | None = None,
     ) -> dict[int, str]:
         """The lead id of each record of ``unknown`` found written; the others are absent.
 
-        While a record of ``running`` (its job may still run) is absent, the
-        lookup is repeated with backoff, up to the watch's seconds.
+        While a record of ``running`` (its job or call may still be applied)
+        is absent, the lookup is repeated with backoff, up to ``seconds``
+        (the watch's own seconds when None).
         """
         found: dict[int, str] = {}
         pending = [i for i in unknown if _tracking(leads[i], self.tracking_field)]
@@ -108,7 +119,8 @@ class InsertSettler:
             return sum(i in running for i in pending)  # the others will not appear later
 
         if pending:
-            watch_until(self.watch, look, "records of a bulk job that may still run are absent")
+            what = "records of a write that may still be applied are absent"
+            watch_until(self.watch, look, what, seconds)
         return found
 
     def _find(

@@ -14,6 +14,8 @@ if t.TYPE_CHECKING:
 
     from target_zoho_leads.zoho.outcomes import Outcome
 
+_REFUSED = frozenset({OutcomeKind.REJECTED, OutcomeKind.SKIPPED})
+
 
 @dataclasses.dataclass
 class StreamStats:
@@ -22,6 +24,8 @@ class StreamStats:
     stream: str
     records_read: int = 0
     kinds: collections.Counter[OutcomeKind] = dataclasses.field(default_factory=collections.Counter)
+    # Rejected and skipped records by Zoho's (or the local checks') code, for the report.
+    codes: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
     dry_run_written: int = 0
     api_calls: int = 0
     credits: int = 0
@@ -29,6 +33,7 @@ class StreamStats:
     ambiguous_writes: int = 0
     matched_two: int = 0  # records whose identities found two leads (on_ambiguous)
     held: int = 0  # of those, the ones held unwritten (on_ambiguous: hold), counted as skipped
+    left: int = 0  # records read but not written once max_credits stopped the writes
     _lock: threading.Lock = dataclasses.field(
         default_factory=threading.Lock, repr=False, compare=False
     )
@@ -63,19 +68,25 @@ class StreamStats:
         with self._lock:
             self.records_read += count
 
-    def count_outcome(self, kind: OutcomeKind) -> None:
+    def count_outcome(self, outcome: Outcome) -> None:
         """Count one record's outcome."""
-        with self._lock:
-            self.kinds[kind] += 1
+        self.count_outcomes([outcome])
 
     def count_outcomes(self, outcomes: Iterable[Outcome]) -> None:
         """Count each record's outcome."""
         with self._lock:
             for outcome in outcomes:
                 self.kinds[outcome.kind] += 1
+                if outcome.kind in _REFUSED and outcome.code:
+                    self.codes[outcome.code] += 1
                 if outcome.lead_ids is not None:
                     self.matched_two += 1
                     self.held += outcome.kind == OutcomeKind.SKIPPED
+
+    def count_left(self, count: int) -> None:
+        """Count records left unwritten for the next run (``max_credits`` stopped the writes)."""
+        with self._lock:
+            self.left += count
 
     def count_dry_run(self, count: int) -> None:
         """Count leads written to the dry-run file."""
@@ -124,4 +135,6 @@ class StreamStats:
             line += f", {self.dry_run_written} leads written to the dry-run file"
         if self.ambiguous_writes:
             line += f", {self.ambiguous_writes} writes of unknown outcome"
+        if self.left:
+            line += f", {self.left} records left for the next run (max_credits)"
         return line

@@ -209,8 +209,11 @@ class UniqueLeadWriter:
                 return None
             jobs = batch.route.jobs_for(len(pending))
             running: list[NewLead] = []
+            seconds = None
             if jobs is None:
                 lost = self._send_creates(batch, pending)
+                # A call whose answer was lost may still be applied: watched before re-sending.
+                running, seconds = list(lost), self.watch.records_seconds
             else:
                 last = attempt + 1 >= min(batch.tries, MAX_RESENDS + 1)
                 lost, running, error = self._bulk_creates(batch, jobs, pending, last=last)
@@ -223,7 +226,7 @@ class UniqueLeadWriter:
                     "up before sending again so none is created twice",
                     len(lost),
                 )
-                self._watch(batch, lost, running)
+                self._watch(batch, lost, running, seconds)
             pending = batch.ledger.settle(lost, CREATED)
             blind = sum(1 for new in pending if not new.keys)
             if blind:
@@ -237,12 +240,19 @@ class UniqueLeadWriter:
             return ZohoRetriesExhaustedError(msg, code="NETWORK")
         return None
 
-    def _watch(self, batch: _Batch, lost: list[NewLead], running: list[NewLead]) -> None:
-        """Look ``lost`` up; while one a job that may still run would write is absent, again.
+    def _watch(
+        self,
+        batch: _Batch,
+        lost: list[NewLead],
+        running: list[NewLead],
+        seconds: float | None = None,
+    ) -> None:
+        """Look ``lost`` up; again while one a write may still create is absent.
 
-        A job whose creation answer was lost may run minutes later: sending
-        its people again before it has would create them twice. The lookups
-        back off, up to ``bulk_settle_max`` seconds in all.
+        A job whose creation answer was lost may run minutes later, and a call
+        whose answer was lost may be applied after the client gave up: sending
+        their people again before that would create them twice. The lookups
+        back off, up to ``seconds`` (``bulk_settle_max`` when None).
         """
         looking, absent = lost, running
 
@@ -252,7 +262,8 @@ class UniqueLeadWriter:
             absent = looking = batch.ledger.absent(absent)
             return len(absent)
 
-        watch_until(self.watch, look, "people of a bulk job that may still run are absent")
+        what = "people of a write that may still be applied are absent"
+        watch_until(self.watch, look, what, seconds)
 
     def _send_creates(self, batch: _Batch, creates: list[NewLead]) -> list[NewLead]:
         """Insert ``creates`` in calls of 100; return those whose call got no answer."""

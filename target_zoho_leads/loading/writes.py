@@ -63,6 +63,7 @@ class _Round:
     since: dt.datetime | None = None
     error: ZohoAPIError | None = None
     resent: int = 0  # sent again blind (no tracking id to settle by)
+    watch_seconds: float | None = None  # how long ``running`` is watched (None: bulk_settle_max)
 
 
 class LeadInserter:
@@ -129,7 +130,9 @@ class LeadInserter:
             "tracking id before sending any again",
             len(sent.lookable),
         )
-        found = self.settler.settle(route.client, part, sent.lookable, sent.since, sent.running)
+        found = self.settler.settle(
+            route.client, part, sent.lookable, sent.since, sent.running, seconds=sent.watch_seconds
+        )
         for index, lead_id in found.items():
             sent.outcomes[index] = Outcome(CREATED, lead_id=lead_id)
         logger.info("%d of them were found written", len(found))
@@ -154,7 +157,16 @@ class LeadInserter:
             outcomes = self._insert(leads, route, resent, lost)
         except ZohoAPIError as exc:
             return _Round([None] * len(leads), [], error=exc, resent=sum(resent))
-        return _Round(outcomes, lost, since=since, resent=sum(resent))
+        # A call whose answer was lost may still be applied: watched, not re-sent at once.
+        records_watch = self.settler.watch.records_seconds if self.settler else None
+        return _Round(
+            outcomes,
+            lost,
+            running=set(lost),
+            since=since,
+            resent=sum(resent),
+            watch_seconds=records_watch,
+        )
 
     def _insert(
         self,

@@ -78,6 +78,9 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     rejected_records_path: str | None = None
     dry_run_path: str | None = None
+    outcomes_path: str | None = None
+    run_report_path: str | None = None
+    max_credits: int | None = None
     validate_records: bool = True
     batch_size_rows: int | None = None
 
@@ -152,6 +155,7 @@ _CASTS: dict[str, t.Callable[[t.Any], t.Any]] = {
     "max_line_bytes": int,
     "allowed_hosts": tuple,
     "batch_size_rows": int,
+    "max_credits": int,
 }
 
 

@@ -315,5 +315,32 @@ def settings_schema() -> dict[str, t.Any]:
             description="When set, nothing is sent to Zoho: each record's mapped "
             "lead is written to this JSONL file instead.",
         ),
+        th.Property(
+            "outcomes_path",
+            th.StringType,
+            title="Outcomes Path",
+            description="JSONL file that receives one line per record the run settled, "
+            "before its STATE is passed on: stream, key, tracking_id, outcome (created, "
+            "updated, unchanged, rejected, skipped), lead_id, code and field when "
+            "refused, run_id and time (created owner-readable only; appended to).",
+        ),
+        th.Property(
+            "run_report_path",
+            th.StringType,
+            title="Run Report Path",
+            description="JSON file that receives one document at the end of every run, "
+            "success or failure: times, exit status and error, counts by outcome and "
+            "code, API calls and credits by kind, 429s, the last STATE passed on "
+            "(replaced each run).",
+        ),
+        th.Property(
+            "max_credits",
+            th.IntegerType(minimum=1),
+            title="Max Credits",
+            description="Most Zoho API credits this run may spend. No call that would "
+            "pass it is started: the run stops writing, passes on the STATE of what is "
+            "confirmed, reads the rest of the input without writing it, warns how many "
+            "records were left and exits 0, so the next run resumes from that STATE.",
+        ),
     ).to_dict()
     return _valid_nulls(schema)

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import msgspec
 
 from target_zoho_leads.zoho.concurrency import InFlightLimit, is_heavy
-from target_zoho_leads.zoho.credits import api_call_credits, charged
+from target_zoho_leads.zoho.credits import CreditMeter, api_call_credits, call_kind, charged
 from target_zoho_leads.zoho.errors import (
     ZohoAPIError,
     ZohoRetriesExhaustedError,
@@ -114,6 +114,8 @@ class ZohoCRMClient:
         self.max_retries = max_retries
         self.in_flight = InFlightLimit(max_concurrency)
         self.org_clock = OrgClock()  # shared by the counting clones
+        # Calls and credits by kind, and max_credits; shared by the clones too.
+        self.meter = CreditMeter()
         self._on_call = on_call or _count_nothing
 
     def counting_calls_with(self, on_call: Callable[[int, int | None], None]) -> ZohoCRMClient:
@@ -285,6 +287,9 @@ class ZohoCRMClient:
         """Send the request within a place in flight; count it and its credits."""
         headers = {"Authorization": f"Zoho-oauthtoken {token}", **call.headers}
         origin = call.origin or self.auth.api_domain
+        kind = call_kind(call.method, call.target.split("?", 1)[0])
+        self.meter.reserve(kind, call.credits)  # raises before a call past max_credits
+        status: int | None = None
         with self.in_flight.slot(heavy=call.heavy) as ticket:
             cost = 0
             try:
@@ -297,11 +302,13 @@ class ZohoCRMClient:
                     body=call.body,
                     limit=call.limit,
                 )
+                status = answer.status
                 ticket.answered(answer.status)
                 self.org_clock.saw(answer.headers)
                 if charged(answer.status, token_refused=token_refused(answer)):
                     cost = call.credits
             finally:
+                self.meter.settle(kind, call.credits, cost, status)
                 self._on_call(cost, self.in_flight.settled())
         return answer
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import typing as t
+
+from target_zoho_leads.zoho.errors import ZohoAPIError
 
 RECORDS_PER_CREDIT = 10
 BULK_WRITE_JOB_CREDITS = 500
@@ -75,3 +78,74 @@ def charged(status: int, *, token_refused: bool) -> bool:
             ``INVALID_TOKEN`` or ``AUTHENTICATION_FAILURE``).
     """
     return not (token_refused or status == HTTP_TOO_MANY_REQUESTS or status >= HTTP_SERVER_ERROR)
+
+
+# What the run report counts calls and credits by.
+CALL_KINDS = ("records", "coql", "bulk", "other")
+_RECORDS = re.compile(r"/crm/[^/]+/(?:Leads|Contacts)(?:/|$)")
+
+
+def call_kind(method: str, path: str) -> str:
+    """Which kind a call is, for the report: records, coql, bulk (jobs, uploads, results), other.
+
+    Args:
+        method: HTTP method (a Bulk Write upload is a POST like any other).
+        path: The whole path (``/crm/v8/Leads``, ``/crm/bulk/v8/write/1``).
+    """
+    del method  # the path alone tells; kept so the kind reads as the cost does
+    if path.endswith("/coql"):
+        return "coql"
+    if "/bulk" in path.lower() or path.endswith("/upload"):
+        return "bulk"
+    return "records" if _RECORDS.match(path) else "other"
+
+
+class CreditBudgetSpentError(ZohoAPIError):
+    """A call was not sent: it could take the run past ``max_credits``."""
+
+
+class CreditMeter:
+    """The run's calls and credits by kind, and the budget no call may pass.
+
+    Every attempt is reserved at its full cost before it is sent (calls run
+    in parallel, so what is in flight counts), and settled at what Zoho
+    charged once it ends. Once a call is refused the budget is closed: a
+    cheaper call after it would write records past ones left unwritten.
+    """
+
+    def __init__(self, max_credits: int | None = None) -> None:
+        """Start at nothing spent; ``max_credits`` None: no budget."""
+        self.max_credits = max_credits
+        self.calls: dict[str, int] = dict.fromkeys(CALL_KINDS, 0)
+        self.credits: dict[str, int] = dict.fromkeys(CALL_KINDS, 0)
+        self.too_many_requests = 0
+        self.stopped = False
+        self._reserved = 0
+        self._lock = threading.Lock()
+
+    def reserve(self, kind: str, cost: int) -> None:
+        """Hold ``cost`` credits for a call about to be sent.
+
+        Raises:
+            CreditBudgetSpentError: The call could pass ``max_credits``; it must not be sent.
+        """
+        with self._lock:
+            limit = self.max_credits
+            if limit is not None and (self.stopped or self.spent + self._reserved + cost > limit):
+                self.stopped = True
+                msg = f"max_credits {limit} reached: a {kind} call of {cost} credits was not sent"
+                raise CreditBudgetSpentError(msg, code="MAX_CREDITS")
+            self._reserved += cost
+
+    def settle(self, kind: str, reserved: int, charged: int, status: int | None) -> None:
+        """A reserved call ended: count it at what Zoho charged (0 for a 429, 5xx, no answer)."""
+        with self._lock:
+            self._reserved -= reserved
+            self.calls[kind] += 1
+            self.credits[kind] += charged
+            self.too_many_requests += status == HTTP_TOO_MANY_REQUESTS
+
+    @property
+    def spent(self) -> int:
+        """Credits Zoho charged so far, all kinds."""
+        return sum(self.credits.values())
