@@ -117,6 +117,14 @@ def sandbox_knobs(request) -> dict:
     return dict(marker.kwargs) if marker else {}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_cache_folder(tmp_path_factory):
+    """The runs' job journal goes to a cache folder of the tests', never the user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture
 def sandbox(request):
     """A fresh Zoho sandbox for each test, with the knobs of ``@pytest.mark.sandbox_knobs``."""

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
+from target_zoho_leads.loading.journal import (
+    JobJournal,
+    default_journal_path,
+    wait_for_earlier_jobs,
+)
 from target_zoho_leads.loading.settle import RECORDS_WATCH_MIN_SECONDS, InsertSettler, Watch
 from target_zoho_leads.loading.unique_writes import UniqueLeadWriter
 from target_zoho_leads.loading.writes import LeadInserter
@@ -37,7 +43,7 @@ class ZohoConnection:
     scopes). Either way the answer is kept for the whole run.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the parts, then keywords for how they are used
         self,
         client: ZohoCRMClient,
         writer: LeadInserter | UniqueLeadWriter,
@@ -45,13 +51,21 @@ class ZohoConnection:
         *,
         write_method: str = "records",
         session: requests.Session | None = None,
+        journal: JobJournal | None = None,
+        watch: Watch | None = None,
     ) -> None:
-        """Hold the parts; nothing is asked of Zoho yet."""
+        """Hold the parts; nothing is asked of Zoho yet.
+
+        ``journal`` keeps the Bulk Write jobs this run starts; ``watch`` says
+        how long to wait for those an earlier run left running.
+        """
         self.client = client
         self.writer = writer
         self.executor = executor
         self.write_method = write_method
         self.session = session
+        self.journal = journal
+        self.watch = watch or Watch(0)
         self._bulk_ready: bool | None = None if write_method != "records" else False
         self._bulk_lock = threading.Lock()
 
@@ -81,7 +95,26 @@ class ZohoConnection:
             max_workers=settings.max_concurrency, thread_name_prefix="zoho-call"
         )
         writer = _writer(settings, executor)
-        return cls(client, writer, executor, write_method=settings.write_method, session=session)
+        return cls(
+            client,
+            writer,
+            executor,
+            write_method=settings.write_method,
+            session=session,
+            journal=_journal(settings),
+            watch=_watch(settings),
+        )
+
+    def wait_for_earlier_jobs(self) -> None:
+        """Before the first lookup: wait for the jobs of this org an earlier run left running.
+
+        Raises:
+            ZohoAPIError: The token or the org could not be had.
+        """
+        if self.journal is not None:
+            org = self.client.auth.api_domain
+            status_of = BulkWriter(self.client).job_status
+            wait_for_earlier_jobs(self.journal, org, status_of, self.watch)
 
     def bulk_ready(self) -> bool:
         """Whether Bulk Write can be used this run; Zoho is asked the first time only.
@@ -130,11 +163,14 @@ class ZohoConnection:
             on_credits=stats.count_credits,
             on_resend=stats.count_ambiguous,
             settle_ambiguous=settle_ambiguous,
+            journal=self.journal,
         )
 
     def close(self) -> None:
-        """Wait for the call threads and close the HTTP session."""
+        """Wait for the call threads, close the HTTP session and the job journal."""
         self.executor.shutdown(wait=True)
+        if self.journal is not None:
+            self.journal.close()
         if isinstance(self.writer, UniqueLeadWriter):
             self.writer.close()  # its end-of-run warning
         if self.session is not None:
@@ -149,14 +185,34 @@ def can_settle(settings: Settings) -> bool:
     )
 
 
-def _writer(settings: Settings, executor: ThreadPoolExecutor) -> LeadInserter | UniqueLeadWriter:
-    """The writer of the mode the settings choose."""
-    trigger = list(settings.trigger) if settings.trigger is not None else None
-    watch = Watch(
+def _watch(settings: Settings) -> Watch:
+    """How long to look for what a job (``bulk_settle_max``) or a call that may still run writes."""
+    return Watch(
         settings.bulk_settle_max,
         records_seconds=max(RECORDS_WATCH_MIN_SECONDS, settings.request_timeout),
         first_wait=first_poll_seconds(),
     )
+
+
+def _journal(settings: Settings) -> JobJournal | None:
+    """The job journal, when this run may start jobs or an earlier run left one.
+
+    A run that never writes by Bulk Write does not create the file.
+
+    Raises:
+        OutputFileError: ``job_journal_path`` was given and cannot be used.
+    """
+    path = settings.job_journal_path
+    exists = os.path.lexists(path or default_journal_path())
+    if settings.write_method == "records" and not exists:
+        return None
+    return JobJournal.open(path)
+
+
+def _writer(settings: Settings, executor: ThreadPoolExecutor) -> LeadInserter | UniqueLeadWriter:
+    """The writer of the mode the settings choose."""
+    trigger = list(settings.trigger) if settings.trigger is not None else None
+    watch = _watch(settings)
     if not settings.unique_lead:
         if not can_settle(settings):
             logger.warning(

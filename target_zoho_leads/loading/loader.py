@@ -130,6 +130,7 @@ class LeadLoader:
                         check_contacts_scope(zoho.client)
                     if self.settings.write_method == "bulk":
                         zoho.bulk_ready()
+                    zoho.wait_for_earlier_jobs()
                 except BaseException:
                     zoho.close()
                     raise

@@ -108,7 +108,7 @@ class OutputFile:
         self._closer()
 
 
-def open_checked(setting: str, path: str) -> int:
+def open_checked(setting: str, path: str, *, read: bool = False) -> int:
     """Open ``path`` for appending, creating it owner-only; refuse anything but our plain file.
 
     Every folder on the way is opened in turn, each within the one before
@@ -122,21 +122,22 @@ def open_checked(setting: str, path: str) -> int:
     Args:
         setting: The setting's name, for the error.
         path: The file; missing folders are created, owner-only.
+        read: Open it for reading too (the job journal reads itself back).
 
     Returns:
-        The open descriptor (write-only, appending).
+        The open descriptor (appending; write-only unless ``read``).
 
     Raises:
         OutputFileError: The file cannot be used; nothing in it was changed.
     """
     folder, name = _open_folder(setting, path)
     try:
-        return _open_in(setting, folder, name)
+        return _open_in(setting, folder, name, os.O_RDWR if read else os.O_WRONLY)
     finally:
         os.close(folder)
 
 
-def _open_in(setting: str, folder: int, name: str) -> int:
+def _open_in(setting: str, folder: int, name: str, access: int) -> int:
     """Open ``name`` within the open ``folder``, as :func:`open_checked` says."""
     try:
         before: os.stat_result | None = os.stat(name, dir_fd=folder, follow_symlinks=False)
@@ -144,7 +145,7 @@ def _open_in(setting: str, folder: int, name: str) -> int:
         before = None
     if before is not None:
         _refuse_unless_plain(setting, before)
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
+    flags = access | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
     try:
         fd = os.open(name, flags | _CLOEXEC, 0o600, dir_fd=folder)
     except OSError as exc:

@@ -59,6 +59,31 @@ class Watch(t.NamedTuple):
     clock: Callable[[], float] = time.monotonic
 
 
+def watch_until(
+    watch: Watch, look: Callable[[], int], what: str, seconds: float | None = None
+) -> int:
+    """Call ``look`` until it awaits nothing more, backing off, up to ``seconds``.
+
+    Args:
+        watch: How long to keep looking, and how.
+        look: Looks once; returns how many things are still awaited.
+        what: What is awaited, for the log line between looks.
+        seconds: The longest watch; None: the watch's own (``bulk_settle_max``).
+
+    Returns:
+        How many things were still awaited at the last look.
+    """
+    deadline = watch.clock() + (watch.seconds if seconds is None else seconds)
+    wait = watch.first_wait
+    waiting = look()
+    while waiting and (left := deadline - watch.clock()) > 0:
+        logger.info("%d %s; looking again in %.0f s", waiting, what, min(wait, left))
+        watch.sleep(min(wait, left))
+        wait = min(wait * 2, WATCH_MAX_WAIT)
+        waiting = look()
+    return waiting
+
+
 class InsertSettler:
     """Finds the leads an insert-mode write of unknown outcome made, by tracking id and time."""
 
@@ -86,23 +111,16 @@ class InsertSettler:
         """
         found: dict[int, str] = {}
         pending = [i for i in unknown if _tracking(leads[i], self.tracking_field)]
-        watched = self.watch
-        deadline = watched.clock() + (watched.seconds if seconds is None else seconds)
-        wait = watched.first_wait
-        while pending:
+
+        def look() -> int:
+            nonlocal pending
             found.update(self._find(client, leads, pending, since))
             pending = [i for i in pending if i not in found]
-            left = deadline - watched.clock()
-            if left <= 0 or not any(i in running for i in pending):
-                break
-            logger.info(
-                "%d records of a write that may still be applied are not in Zoho yet; "
-                "looking again in %.0f s",
-                len(pending),
-                min(wait, left),
-            )
-            watched.sleep(min(wait, left))
-            wait = min(wait * 2, WATCH_MAX_WAIT)
+            return sum(i in running for i in pending)  # the others will not appear later
+
+        if pending:
+            what = "records of a write that may still be applied are absent"
+            watch_until(self.watch, look, what, seconds)
         return found
 
     def _find(

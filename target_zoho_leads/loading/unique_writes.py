@@ -8,7 +8,7 @@ import threading
 import typing as t
 
 from target_zoho_leads.loading.results import WriteResult
-from target_zoho_leads.loading.settle import WATCH_MAX_WAIT, Watch
+from target_zoho_leads.loading.settle import Watch, watch_until
 from target_zoho_leads.loading.writes import MAX_RESENDS, chunks, run_all
 from target_zoho_leads.unique.answers import duplicate_of, held, outcome_of
 from target_zoho_leads.unique.dedupe import plan_batch
@@ -254,22 +254,16 @@ class UniqueLeadWriter:
         their people again before that would create them twice. The lookups
         back off, up to ``seconds`` (``bulk_settle_max`` when None).
         """
-        watch = self.watch
-        deadline = watch.clock() + (watch.seconds if seconds is None else seconds)
-        wait = watch.first_wait
-        self._find_existing(batch.route, [(n.fields, n.keys) for n in lost], again=True)
-        absent = batch.ledger.absent(running)
-        while absent and (left := deadline - watch.clock()) > 0:
-            logger.info(
-                "%d people of a write that may still be applied are not in Zoho yet; "
-                "looking again in %.0f s",
-                len(absent),
-                min(wait, left),
-            )
-            watch.sleep(min(wait, left))
-            wait = min(wait * 2, WATCH_MAX_WAIT)
-            self._find_existing(batch.route, [(n.fields, n.keys) for n in absent], again=True)
-            absent = batch.ledger.absent(absent)
+        looking, absent = lost, running
+
+        def look() -> int:
+            nonlocal looking, absent
+            self._find_existing(batch.route, [(n.fields, n.keys) for n in looking], again=True)
+            absent = looking = batch.ledger.absent(absent)
+            return len(absent)
+
+        what = "people of a write that may still be applied are absent"
+        watch_until(self.watch, look, what, seconds)
 
     def _send_creates(self, batch: _Batch, creates: list[NewLead]) -> list[NewLead]:
         """Insert ``creates`` in calls of 100; return those whose call got no answer."""

@@ -73,6 +73,7 @@ class Settings:
     bulk_min_records: int = DEFAULT_BULK_MIN_RECORDS
     token_wait_max: float = DEFAULT_TOKEN_WAIT_MAX
     bulk_settle_max: float = DEFAULT_BULK_SETTLE_MAX
+    job_journal_path: str | None = None
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     batch_size_bytes: int = DEFAULT_BATCH_SIZE_BYTES
     allowed_hosts: tuple[str, ...] = ()

@@ -279,8 +279,17 @@ def settings_schema() -> dict[str, t.Any]:
             default=DEFAULT_BULK_SETTLE_MAX,
             title="Bulk Settle Max",
             description="Seconds to keep looking for the records of a Bulk Write job "
-            "that may still run (its creation answer was lost) before anything is "
-            "sent again.",
+            "that may still run (its creation answer was lost), and to wait for the "
+            "jobs an earlier run left running, before anything is sent again.",
+        ),
+        th.Property(
+            "job_journal_path",
+            th.StringType,
+            title="Job Journal Path",
+            description="JSON file listing the Bulk Write jobs a run started and has "
+            "not seen end, so the next run waits for them (default: "
+            "$XDG_CACHE_HOME/target-zoho-leads/bulk-jobs.json, else ~/.cache/...). "
+            "Keep it on a persistent volume.",
         ),
         th.Property(
             "max_line_bytes",

@@ -26,40 +26,30 @@ from target_zoho_leads.zoho.bulk.csv_file import (
     columns_of,
     field_mappings,
 )
-from target_zoho_leads.zoho.bulk.errors import (
-    BulkJobFailedError,
-    BulkResultMismatchError,
-    BulkWriteError,
-)
-from target_zoho_leads.zoho.bulk.result import MAX_RESULT_BYTES, read_outcomes, result_table
-from target_zoho_leads.zoho.bulk.unavailable import BulkResultUnavailableError
+from target_zoho_leads.zoho.bulk.errors import BulkResultMismatchError, BulkWriteError
+from target_zoho_leads.zoho.bulk.job_reading import JOB_TIMEOUT_SECONDS, JobLog, JobReader
+from target_zoho_leads.zoho.bulk.result import read_outcomes, result_table
 from target_zoho_leads.zoho.errors import (
-    ZohoAnswerTooLargeError,
     ZohoAPIError,
     ZohoTransientError,
-    ZohoUntrustedHostError,
 )
-from target_zoho_leads.zoho.hosts import split_link
 from target_zoho_leads.zoho.scopes import BULK_SCOPE, BULK_SCOPES, FILES_SCOPE, ORG_SCOPE
-from target_zoho_leads.zoho.shapes import JOB_CREATED, JOB_STATUS, ORG, UPLOADED, id_text
+from target_zoho_leads.zoho.shapes import JOB_CREATED, ORG, UPLOADED, id_text
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from target_zoho_leads.zoho.client import ZohoCRMClient
     from target_zoho_leads.zoho.outcomes import Outcome
-    from target_zoho_leads.zoho.shapes import JobCreated, JobStatus, OrgAnswer, Uploaded
+    from target_zoho_leads.zoho.shapes import JobCreated, OrgAnswer, Uploaded
 
 logger = logging.getLogger(__name__)
 
 SCOPES = BULK_SCOPES
-RUNNING = frozenset({"ADDED", "IN PROGRESS"})
-PROGRESS_SECONDS = 30.0  # a log line this often while a job runs
 POLL_FIRST_SECONDS = 2.0
 # Not a setting: lets the tests run the real command through many small jobs
 # against the sandbox. It can only shorten the first wait; the doubling stays.
 POLL_FIRST_ENV = "TARGET_ZOHO_LEADS_BULK_POLL_FIRST"
-JOB_TIMEOUT_SECONDS = 6 * 3600.0
 HTTP_BAD_REQUEST = 400
 HTTP_UNAUTHORIZED = 401
 HTTP_SERVER_ERROR = 500
@@ -86,6 +76,7 @@ class BulkWriter:
         on_credits: Callable[[int], None] | None = None,
         on_resend: Callable[[int], None] | None = None,
         settle_ambiguous: bool = False,
+        journal: JobLog | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -108,6 +99,8 @@ class BulkWriter:
             settle_ambiguous: Instead of sending such a job again, raise
                 :class:`BulkWriteError` with ``ambiguous`` set (Unique Lead
                 looks the records up first).
+            journal: Told of each job created and of each seen to end, so
+                that a run killed meanwhile leaves word of it for the next.
             sleep: Waits between status checks.
             clock: Measures a job's time.
         """
@@ -116,11 +109,18 @@ class BulkWriter:
         self.client = client
         self.max_rows = max(1, min(max_rows, MAX_ROWS))
         self.max_bytes = max(1, min(max_bytes, MAX_BYTES))
-        self.poll_first = first_poll_seconds() if poll_first is None else poll_first
-        self.poll_max, self.job_timeout = poll_max, job_timeout
+        self.reader = JobReader(
+            client,
+            poll_first=first_poll_seconds() if poll_first is None else poll_first,
+            poll_max=poll_max,
+            job_timeout=job_timeout,
+            journal=journal,
+            sleep=sleep,
+            clock=clock,
+        )
         self.on_resend = on_resend
         self.settle_ambiguous = settle_ambiguous
-        self.sleep, self.clock = sleep, clock
+        self.journal = journal
         self._org_id: str | None = None
         self._org_lock = threading.Lock()
 
@@ -248,8 +248,10 @@ class BulkWriter:
             answer.unknown(span, exc, running=True)  # the job may exist, and run later
             return
         answer.sent = span.stop
+        if self.journal is not None:
+            self.journal.started(self.client.auth.api_domain, job_id, operation)
         try:
-            table = result_table(self._result(job_id, file.count), job_id)
+            table = result_table(self.reader.result(job_id, file.count), job_id)
         except BulkWriteError as exc:
             answer.unknown(span, exc, running=exc.code == "JOB_TIMEOUT")
             return
@@ -346,73 +348,14 @@ class BulkWriter:
             raise BulkWriteError(msg, code="UNEXPECTED_ANSWER", ambiguous=True)
         return job_id
 
-    def _result(self, job_id: str, count: int) -> bytes:
-        """Wait for the job to complete and download its result file."""
-        job = self._wait(job_id, count)
-        link = job.result.download_url if job.result else None
-        if not isinstance(link, str) or not link:
-            msg = f"bulk job {job_id} COMPLETED without a result link"
-            raise BulkWriteError(msg, code="UNEXPECTED_ANSWER")
-        try:
-            origin, path = split_link(link)
-            result: bytes = self.client.request(
-                "GET", path, origin=origin, scope=BULK_SCOPE, raw=True, limit=MAX_RESULT_BYTES
-            )
-        except ZohoAnswerTooLargeError as exc:
-            msg = (
-                f"bulk job {job_id} of {count} records COMPLETED, but its result file is "
-                f"longer than {exc.limit:,} bytes and was not read, so its records' "
-                "outcomes are unknown"
-            )
-            raise BulkResultUnavailableError(msg) from None
-        except (ValueError, ZohoUntrustedHostError):
-            msg = (
-                f"bulk job {job_id} of {count} records COMPLETED, but its result link is not "
-                "on a Zoho host (nor loopback for a local sandbox); the access token is not "
-                "sent there, so its records' outcomes are unknown"
-            )
-            raise BulkResultUnavailableError(msg) from None
-        return result
-
-    def _wait(self, job_id: str, count: int) -> JobStatus:
-        """Poll the job with backoff until COMPLETED; FAILED or too long is an error."""
-        started = last_note = self.clock()
-        wait = self.poll_first
-        url = self._jobs_url(f"/{job_id}")
-        while True:
-            self.sleep(wait)
-            job: JobStatus | None = self.client.request(
-                "GET", url[1], origin=url[0], scope=BULK_SCOPE, shape=JOB_STATUS
-            )
-            status = (job and job.status) or ""
-            if job is not None and status == "COMPLETED":
-                return job
-            if status not in RUNNING:
-                msg = (
-                    f"bulk job {job_id} of {count} records ended {status or 'with no status'}; "
-                    "its records may or may not be written, so they are looked up"
-                )
-                raise BulkJobFailedError(msg, code=status or "FAILED")
-            now = self.clock()
-            if now - started > self.job_timeout:
-                waited = now - started
-                msg = f"bulk job {job_id} of {count} records still {status} after {waited:.0f} s"
-                raise BulkWriteError(msg, code="JOB_TIMEOUT")
-            if now - last_note >= PROGRESS_SECONDS:
-                logger.info(
-                    "Bulk job %s of %d records: %s after %.0f s",
-                    job_id,
-                    count,
-                    status,
-                    now - started,
-                )
-                last_note = now
-            wait = min(wait * 2, self.poll_max)
-
     # Addresses and headers ------------------------------------------------
 
     def _jobs_url(self, rest: str) -> tuple[str, str]:
-        return self.client.auth.api_domain, f"/crm/bulk/{self.client.api_version}/write{rest}"
+        return self.reader.jobs_url(rest)
+
+    def job_status(self, job_id: str) -> str:
+        """A job's status, one call (see :meth:`JobReader.status`)."""
+        return self.reader.status(job_id)
 
     def _upload_url(self) -> tuple[str, str]:
         return self.client.upload_origin(), f"/crm/{self.client.api_version}/upload"
