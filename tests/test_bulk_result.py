@@ -11,8 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from target_zoho_leads.zoho.bulk.csv_file import BulkFile, bulk_files, columns_of
-from target_zoho_leads.zoho.bulk.errors import BulkResultMismatchError
-from target_zoho_leads.zoho.bulk.result import is_final, outcomes_of, read_outcomes, result_table
+from target_zoho_leads.zoho.bulk.result import is_final, read_outcomes, result_table
 from target_zoho_leads.zoho.outcomes import CREATED, REJECTED, UPDATED, Outcome
 
 LEAD = {"Last_Name": "Lee", "Email": "lee@example.com", "Interests": ["Demo"]}
@@ -49,7 +48,7 @@ def test_result_rows_become_outcomes_in_input_order():
         ["Lee", "bad", "Demo", "", "SKIPPED", "INVALID_DATA-Email"],
         ["Lee", "c@example.com", "Demo", "", "UNPROCESSED", ""],
     ]
-    assert outcomes_of(file, columns, result_table(result_zip(rows), "9"), job_id="9") == [
+    assert read(file, columns, rows) == [
         Outcome(CREATED, "111"),
         Outcome(REJECTED, None, "INVALID_DATA", "invalid data", "Email"),
         Outcome(REJECTED, None, "UNPROCESSED", "Zoho's bulk job did not process this record"),
@@ -122,14 +121,11 @@ def test_a_record_whose_row_says_nothing_sure_is_unknown_never_guessed(rows, kno
     assert [outcome is not None for outcome in outcomes] == known
 
 
-def test_a_caller_that_cannot_settle_gets_an_error_for_an_unknown_record():
-    """outcomes_of keeps the old promise: no outcome is ever made up."""
+def test_a_record_the_result_does_not_mention_is_unknown_never_made_up():
+    """The job's caller settles or refuses an unknown record (test_bulk); none is invented here."""
     file, columns = sent(LEAD, {**LEAD, "Email": "b@example.com"})
-    table = result_table(
-        result_zip([HEADER, ["Lee", "lee@example.com", "Demo", "1", "ADDED"]]), "9"
-    )
-    with pytest.raises(BulkResultMismatchError, match="does not say what became of 1 records"):
-        outcomes_of(file, columns, table, job_id="9")
+    rows = [HEADER, ["Lee", "lee@example.com", "Demo", "1", "ADDED", ""]]
+    assert read(file, columns, rows) == [Outcome(CREATED, "1"), None]
 
 
 def test_a_result_without_an_id_or_status_column_leaves_every_record_unknown():

@@ -145,10 +145,10 @@ def test_without_a_region_a_respelled_national_number_finds_the_lead_written_bef
 
 def test_a_phone_without_a_country_code_is_told_apart_only_without_a_region():
     """The end-of-run warning counts numbers no region reads as E.164."""
-    assert Identities().lacks_country_code({"Phone": "152 1822 2540"})
-    assert not Identities("CN").lacks_country_code({"Phone": "152 1822 2540"})
-    assert not Identities().lacks_country_code({"Phone": "+86 152 1822 2540"})
-    assert not Identities().lacks_country_code({"Email": "a@x.cn"})
+    assert Identities().without_country_code({"Phone": "152 1822 2540"}) == 1
+    assert Identities("CN").without_country_code({"Phone": "152 1822 2540"}) == 0
+    assert Identities().without_country_code({"Phone": "+86 152 1822 2540"}) == 0
+    assert Identities().without_country_code({"Email": "a@x.cn"}) == 0
 
 
 def test_phone_spellings_ask_for_every_format_a_crm_may_hold():

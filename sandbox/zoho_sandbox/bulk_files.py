@@ -15,7 +15,6 @@ from zoho_sandbox.validation import DIGITS_RE
 MAX_ROWS = 25_000  # records per file, and so per job
 MAX_COLUMNS = 200
 MAX_BYTES = 25 * 1024 * 1024  # per uploaded file, zipped or not
-RESULT_COLUMNS = ("RECORD_ID", "STATUS", "ERRORS")
 ECHOED_COLUMNS = 3  # the result repeats the first three mapped columns
 NUMBER_RE = re.compile(r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 NUMBER_TYPES = {"double", "currency", "percent"}

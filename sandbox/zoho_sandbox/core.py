@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import typing as t
 
 from zoho_sandbox.api import ZohoAPI
@@ -16,12 +15,13 @@ from zoho_sandbox.field_catalog import (
 )
 from zoho_sandbox.gates import ConcurrencyGates
 from zoho_sandbox.lost_answers import AnswerLoser
-from zoho_sandbox.server import POLL_SECONDS, SandboxServer
+from zoho_sandbox.server import SandboxServer
 from zoho_sandbox.state import FaultDice, Knobs, Recorder
 from zoho_sandbox.store import RecordStore
 from zoho_sandbox.tokens import Credentials, TokenIssuer
 
 if t.TYPE_CHECKING:
+    import threading
     import types
 
 
@@ -98,13 +98,7 @@ class ZohoSandbox:
         if self._server is not None:
             return self
         self._server = SandboxServer(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": POLL_SECONDS},
-            name=f"zoho-sandbox-{self._server.server_address[1]}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = self._server.serve_in_thread("zoho-sandbox")
         self._serve_downloads()
         return self
 

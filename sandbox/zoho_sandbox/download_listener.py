@@ -11,12 +11,11 @@ show a client never sends its token to an origin it does not know.
 
 from __future__ import annotations
 
-import threading
 import typing as t
 import urllib.parse
 
 from zoho_sandbox.routing import INVALID_URL, Answer, route
-from zoho_sandbox.server import POLL_SECONDS, SandboxHandler, SandboxServer
+from zoho_sandbox.server import SandboxHandler, SandboxServer
 
 if t.TYPE_CHECKING:
     from zoho_sandbox.core import ZohoSandbox
@@ -63,13 +62,7 @@ class DownloadListener:
     def __init__(self, sandbox: ZohoSandbox, host: str) -> None:
         """Bind a free port on ``host`` and serve ``sandbox``'s results from a thread."""
         self._server = SandboxServer((host, 0), sandbox, DownloadHandler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": POLL_SECONDS},
-            name=f"zoho-sandbox-download-{self._server.server_address[1]}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = self._server.serve_in_thread("zoho-sandbox-download")
 
     @property
     def url(self) -> str:

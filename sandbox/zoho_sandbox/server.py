@@ -59,6 +59,17 @@ class SandboxServer(http.server.ThreadingHTTPServer):
         self._connections_lock = threading.Lock()
         super().__init__(address, handler or SandboxHandler)
 
+    def serve_in_thread(self, name: str) -> threading.Thread:
+        """Serve from a daemon thread named ``name`` and the port; return it, started."""
+        thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": POLL_SECONDS},
+            name=f"{name}-{self.server_address[1]}",
+            daemon=True,
+        )
+        thread.start()
+        return thread
+
     def track(self, connection: socket.socket, *, open_: bool) -> None:
         """Note a connection opening or closing; close at once if stopping."""
         with self._connections_lock:

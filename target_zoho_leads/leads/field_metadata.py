@@ -14,16 +14,6 @@ if t.TYPE_CHECKING:
 MAX_SUGGESTIONS = 3
 SUGGESTION_CUTOFF = 0.6  # difflib's own default for close matches
 SUGGESTION_BAND = 0.1  # how far below the best match a suggestion may score
-# Zoho's limits where a field's metadata gives no `length`: characters for
-# text, digits for numbers (a decimal's digits include its decimal places).
-_DEFAULT_LENGTHS = {
-    "text": 255,
-    "textarea": 32000,
-    "integer": 9,
-    "bigint": 18,
-    "double": 16,
-    "currency": 16,
-}
 NUMBER_TYPES = frozenset({"integer", "bigint", "double", "currency", "percent"})
 # The most a field's `length` can honestly be, from Zoho's field docs
 # (www.zoho.com/developer/help/build-vertical-crm/customization/custom-fields.html:
@@ -31,7 +21,7 @@ NUMBER_TYPES = frozenset({"integer", "bigint", "double", "currency", "percent"})
 # currency 16 including decimal places, long integer 18); fields.json in
 # the v8 OAS types `length` only as an int32. A larger `length` is clamped
 # before any arithmetic: 10**length for a number of ten million digits cost
-# six seconds a value.
+# six seconds a value. A field whose metadata gives no `length` gets these too.
 _MAX_LENGTHS = {
     "text": 255,
     "textarea": 32000,
@@ -104,7 +94,7 @@ class LeadField:
             data_type=data_type,
             kind=_kind(data_type, field.get("json_type")),
             length=_clamped(data_type, _positive(field.get("length")))
-            or _DEFAULT_LENGTHS.get(data_type),
+            or _MAX_LENGTHS.get(data_type),
             decimals=_decimals(field),
             choices=_choices(field.get("pick_list_values")),
             read_only=bool(field.get("read_only") or field.get("field_read_only")),

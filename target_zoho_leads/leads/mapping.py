@@ -85,11 +85,6 @@ class LeadMapper:
         """
         return cls(*parse_mapping_settings(config))
 
-    @property
-    def zoho_fields(self) -> tuple[str, ...]:
-        """Every Zoho field a lead can get: mapped ones, then default-only ones."""
-        return self._fields
-
     def map(self, record: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         """Build the lead for one record.
 
@@ -101,8 +96,9 @@ class LeadMapper:
             record: The record, as the SDK hands it over.
 
         Returns:
-            Zoho field -> value, only fields with a non-empty value, in
-            `zoho_fields` order; always JSON-serialisable.
+            Zoho field -> value, only fields with a non-empty value, in the
+            mapping's order, then the fields only a default fills; always
+            JSON-serialisable.
         """
         lead: dict[str, t.Any] = {}
         properties = None  # decoded when a source first needs it

@@ -158,15 +158,6 @@ class RecordCheck:
         return SchemaMismatch(message, places[0].place, "pattern", SCHEMA_CHECK_TIMEOUT)
 
 
-def compile_schema(stream: str, schema: dict[str, t.Any]) -> RecordCheck:
-    """Compile a stream's SCHEMA once: the check to hand to its sink.
-
-    Raises:
-        InvalidJSONSchema: One line naming the stream and the problem.
-    """
-    return RecordCheck(stream, schema)
-
-
 def schema_place(name: str, declared: t.Collection[str]) -> str:
     """The place ``data.a.b[0]`` cut at the first part the SCHEMA does not name.
 

@@ -254,10 +254,6 @@ class Identities:
                 written[field] = canonical
         return written
 
-    def lacks_country_code(self, lead: Mapping[str, t.Any]) -> bool:
-        """Whether one of the lead's phones has digits but no region reads it as E.164."""
-        return self.without_country_code(lead) > 0
-
     def without_country_code(self, lead: Mapping[str, t.Any]) -> int:
         """How many of the lead's phone fields hold digits no region reads as E.164."""
         return sum(

@@ -63,12 +63,6 @@ MAX_TOKEN_ANSWER_BYTES = 64 * 1024
 _decode = msgspec.json.Decoder().decode
 
 
-def check_base_url(url: str, what: str = "accounts_url") -> str:
-    """The settings' old name for :func:`check_accounts_url` (``what`` is always accounts_url)."""
-    del what
-    return check_accounts_url(url)
-
-
 def data_centre_name(accounts_url: str) -> str:
     """Describe the data centre behind ``accounts_url`` for error messages."""
     host = urlsplit(accounts_url).hostname or accounts_url

@@ -108,7 +108,6 @@ class JobStatus(msgspec.Struct):
     result: JobResult | None = None
 
 
-TOKEN_ANSWER = msgspec.json.Decoder(TokenAnswer)
 ROWS = msgspec.json.Decoder(Rows)
 FIELDS = msgspec.json.Decoder(Fields)
 ORG = msgspec.json.Decoder(OrgAnswer)

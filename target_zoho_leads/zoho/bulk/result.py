@@ -240,24 +240,3 @@ def _without_shared_ids(outcomes: list[Outcome | None]) -> list[Outcome | None]:
     """No two records of a job may claim one created lead: both become unknown."""
     created = collections.Counter(o.lead_id for o in outcomes if o and o.kind == CREATED)
     return [None if o and o.kind == CREATED and created[o.lead_id] > 1 else o for o in outcomes]
-
-
-def outcomes_of(
-    file: BulkFile,
-    columns: Sequence[str],
-    table: tuple[list[str], list[list[str]]],
-    *,
-    job_id: str,
-    ids: Sequence[str] | None = None,
-) -> list[Outcome]:
-    """Like :func:`read_outcomes`, for callers that cannot settle an unknown record.
-
-    Raises:
-        BulkResultMismatchError: Some record's outcome is unknown.
-    """
-    outcomes = read_outcomes(file, columns, table, ids=ids)
-    unknown = sum(outcome is None for outcome in outcomes)
-    if unknown:
-        msg = f"bulk job {job_id}: the result file does not say what became of {unknown} records"
-        raise BulkResultMismatchError(msg, code="RESULT_MISMATCH")
-    return t.cast("list[Outcome]", outcomes)
