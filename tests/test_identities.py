@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from target_zoho_leads.unique.identities import (
     Identities,
-    e164,
     email_spellings,
     normal_email,
     normal_phone,
@@ -256,8 +255,10 @@ def test_canonical_writes_keep_the_identity_and_are_among_the_spellings_asked(te
     identities = Identities(region)
     identity = normal_phone(text, region)
     written = identities.canonical_fields({"Phone": text})["Phone"]
+    # What is written reads back as the same person. (E.164 itself need not:
+    # libphonenumber formats "+86 000000000" as +8600000000, which reads back
+    # as +860000000, so such a number is written as sent.)
     assert normal_phone(written, region) == identity
-    assert normal_phone(e164(text, region) or text, region) == identity
     spellings = phone_spellings(text, region)
     if identity is None:
         assert spellings == set()
