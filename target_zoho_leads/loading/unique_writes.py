@@ -211,9 +211,9 @@ class UniqueLeadWriter:
             running: list[NewLead] = []
             seconds = None
             if jobs is None:
-                lost = self._send_creates(batch, pending)
-                # A call whose answer was lost may still be applied: watched before re-sending.
-                running, seconds = list(lost), self.watch.records_seconds
+                lost, running = self._send_creates(batch, pending)
+                # A call that timed out may still be applied: watched before re-sending.
+                seconds = self.watch.records_seconds
             else:
                 last = attempt + 1 >= min(batch.tries, MAX_RESENDS + 1)
                 lost, running, error = self._bulk_creates(batch, jobs, pending, last=last)
@@ -265,10 +265,17 @@ class UniqueLeadWriter:
         what = "people of a write that may still be applied are absent"
         watch_until(self.watch, look, what, seconds)
 
-    def _send_creates(self, batch: _Batch, creates: list[NewLead]) -> list[NewLead]:
-        """Insert ``creates`` in calls of 100; return those whose call got no answer."""
+    def _send_creates(
+        self, batch: _Batch, creates: list[NewLead]
+    ) -> tuple[list[NewLead], list[NewLead]]:
+        """Insert ``creates`` in calls of 100.
 
-        def send(part: Sequence[NewLead]) -> tuple[Sequence[NewLead], list[WriteItem] | None]:
+        Returns:
+            Those whose call got no answer, and of them those whose call
+            timed out (Zoho may still be working on it).
+        """
+
+        def send(part: Sequence[NewLead]) -> tuple[Sequence[NewLead], list[WriteItem] | bool]:
             fields = [new.fields for new in part]
             try:
                 items = batch.route.client.write_leads(
@@ -276,15 +283,17 @@ class UniqueLeadWriter:
                 )
             except ZohoTransientError as exc:
                 if exc.ambiguous:
-                    return part, None
+                    return part, exc.still_working
                 raise
             return part, items
 
         lost: list[NewLead] = []
+        slow: list[NewLead] = []
         jobs = [lambda part=part: send(part) for part in chunks(creates)]
         for part, items in run_all(self.executor, jobs):
-            if items is None:
+            if isinstance(items, bool):
                 lost.extend(part)
+                slow.extend(part if items else ())
                 continue
             for new, item in zip(part, items, strict=True):
                 duplicate = duplicate_of(item)
@@ -293,7 +302,7 @@ class UniqueLeadWriter:
                 else:
                     field = item.details.api_name if item.details else None
                     batch.ledger.duplicate(new, *duplicate, field)
-        return lost
+        return lost, slow
 
     def _bulk_creates(
         self, batch: _Batch, jobs: Jobs, creates: list[NewLead], *, last: bool
@@ -319,7 +328,8 @@ class UniqueLeadWriter:
             return [], [], answer.error
         if doubtful:
             self._find_existing(batch.route, [(n.fields, n.keys) for n in doubtful], again=True)
-            lost += self._send_creates(batch, batch.ledger.settle(doubtful, None))
+            more, _ = self._send_creates(batch, batch.ledger.settle(doubtful, None))
+            lost += more
         return lost, running, None
 
     @staticmethod

@@ -152,17 +152,17 @@ class LeadInserter:
                 error = error or answer.problems[0]
             return _Round(answer.outcomes, lookable, answer.running, since, error)
         resent: list[int] = []
-        lost: list[int] = []
+        lost: dict[int, bool] = {}
         try:
             outcomes = self._insert(leads, route, resent, lost)
         except ZohoAPIError as exc:
             return _Round([None] * len(leads), [], error=exc, resent=sum(resent))
-        # A call whose answer was lost may still be applied: watched, not re-sent at once.
+        # A call that timed out may still be applied: watched, not re-sent at once.
         records_watch = self.settler.watch.records_seconds if self.settler else None
         return _Round(
             outcomes,
-            lost,
-            running=set(lost),
+            sorted(lost),
+            running={index for index, working in lost.items() if working},
             since=since,
             resent=sum(resent),
             watch_seconds=records_watch,
@@ -173,12 +173,13 @@ class LeadInserter:
         leads: Sequence[dict[str, t.Any]],
         route: Route,
         resent: list[int],
-        lost: list[int],
+        lost: dict[int, bool],
     ) -> list[Outcome | None]:
         """Insert by the records API, in concurrent calls of 100.
 
         A call whose answer was lost is given back unknown (its indexes in
-        ``lost``) to be looked up. Without a settler nothing tells whether
+        ``lost``, each with whether Zoho may still be working on it) to be
+        looked up. Without a settler nothing tells whether
         Zoho applied it, so it is sent again, and the run counts (in
         ``resent``) and logs those records, which Zoho may now hold twice
         (SPEC §6).
@@ -202,7 +203,8 @@ class LeadInserter:
             except ZohoTransientError as exc:
                 if not (settle and exc.ambiguous):
                     raise
-                lost.extend(range(start, start + len(part)))
+                # dict updates are atomic: the calls run in threads.
+                lost.update(dict.fromkeys(range(start, start + len(part)), exc.still_working))
                 return [None] * len(part)
             return [outcome_of(item, CREATED) for item in items]
 

@@ -58,9 +58,13 @@ class ZohoTransientError(ZohoAPIError):
         retry_after: Seconds Zoho asked to wait (``Retry-After``), if it did.
         ambiguous: True when the request may have reached Zoho and been applied
             although no answer came back (a write of unknown outcome).
+        still_working: True when the whole request was sent and no answer came
+            within ``request_timeout``: Zoho may still be working on it, and
+            apply it after the client gave up (a dropped connection, by
+            contrast, ends whatever the server was doing with it).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - each keyword is one fact about the failure
         self,
         message: str,
         *,
@@ -68,11 +72,13 @@ class ZohoTransientError(ZohoAPIError):
         status: int | None = None,
         retry_after: float | None = None,
         ambiguous: bool = False,
+        still_working: bool = False,
     ) -> None:
         """Record how long to wait and whether the call may have been applied."""
         super().__init__(message, code=code, status=status)
         self.retry_after = retry_after
         self.ambiguous = ambiguous
+        self.still_working = still_working
 
 
 class ZohoRetriesExhaustedError(ZohoAPIError):

@@ -235,8 +235,12 @@ def _release(raw: urllib3.BaseHTTPResponse, *, whole: bool) -> None:
 
 
 def _transient(name: str, method: str, what: str, sent: bool) -> ZohoTransientError:  # noqa: FBT001
+    ambiguous = sent and method in WRITE_METHODS
     return ZohoTransientError(
-        f"{name}: {what}", code="NETWORK", ambiguous=sent and method in WRITE_METHODS
+        f"{name}: {what}",
+        code="NETWORK",
+        ambiguous=ambiguous,
+        still_working=ambiguous and what == NO_ANSWER_IN_TIME,
     )
 
 
