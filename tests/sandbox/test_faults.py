@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 import time
 
 import pytest
@@ -136,7 +137,15 @@ def concurrent_calls(zoho: Zoho, count: int) -> list[int]:
 
 def test_max_in_flight_counts_concurrent_calls(zoho: Zoho):
     """Calls overlapping in time show in max_in_flight."""
-    zoho.sandbox.configure(latency_ms=300)
+    # Each call is held until all three are in flight: overlap by design, not by timing.
+    arrived = threading.Barrier(3, timeout=30)
+    original = zoho.sandbox.api.handle
+
+    def held(found, call):
+        arrived.wait()
+        return original(found, call)
+
+    zoho.sandbox.api.handle = held
     assert concurrent_calls(zoho, 3) == [200, 200, 200]
     assert zoho.sandbox.stats()["max_in_flight"] == 3
 
