@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import QUICK_BACKOFF, target_command
 from tests.reliability_helpers import TRACEBACK
+from tests.support.peak_rss import MEASURE as _MEASURE
 
 pytestmark = pytest.mark.slow
 
@@ -19,15 +20,6 @@ RECORDS = 8
 # Far above what was measured with the default budget (about 165 MB, README),
 # far below the 3.6 GB the same input took when a batch was bounded by rows only.
 PEAK_RSS_LIMIT_MB = 1200
-
-# Runs the command and writes its peak RSS (kB): see tests/test_bounded_input.py.
-_MEASURE = (
-    "import resource, subprocess, sys\n"
-    "code = subprocess.call(sys.argv[2:])\n"
-    "with open(sys.argv[1], 'w') as out:\n"
-    "    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
-    "sys.exit(code)\n"
-)
 
 
 def _write_input(path) -> None:

@@ -21,6 +21,7 @@ import pytest
 from tests.bounded_answers_server import answer, dribble, raw, scripted
 from tests.conftest import singer_lines, target_command
 from tests.reliability_helpers import TRACEBACK, error_lines
+from tests.support.peak_rss import MEASURE as _MEASURE
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -30,16 +31,6 @@ pytestmark = pytest.mark.slow
 PEAK_RSS_LIMIT_MB = 300
 REQUEST_TIMEOUT = 2
 PERSON = {"name": "Lee", "email": "bounded@example.com"}
-
-# Runs the command and writes its peak RSS (kB) from RUSAGE_CHILDREN: the
-# test's own process must not be the command's parent (its peak would count).
-_MEASURE = (
-    "import resource, subprocess, sys\n"
-    "code = subprocess.call(sys.argv[2:])\n"
-    "with open(sys.argv[1], 'w') as out:\n"
-    "    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
-    "sys.exit(code)\n"
-)
 
 
 class Measured(t.NamedTuple):

@@ -14,6 +14,7 @@ from target_zoho_leads.singer_input.bounds import DEFAULT_MAX_LINE_BYTES
 from target_zoho_leads.singer_input.reader import LeadMessageReader
 from tests.conftest import target_command
 from tests.reliability_helpers import TRACEBACK, error_lines
+from tests.support.peak_rss import MEASURE as _MEASURE
 
 pytestmark = pytest.mark.slow
 
@@ -67,18 +68,6 @@ def test_text_input_is_capped_too():
     text = io.StringIO(json.dumps(RECORD) + "x" * 100 + "\n")
     with pytest.raises(InvalidInputLine, match="longer than max_line_bytes"):
         reader.process_lines(text, {"RECORD": print})
-
-
-# Runs the command and writes its peak RSS (kB) from RUSAGE_CHILDREN. Linux
-# carries the peak of the process that forks a child into the child's own
-# figure, so the test's process (pytest, tens of MB) must not be that parent.
-_MEASURE = (
-    "import resource, subprocess, sys\n"
-    "code = subprocess.call(sys.argv[2:])\n"
-    "with open(sys.argv[1], 'w') as out:\n"
-    "    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
-    "sys.exit(code)\n"
-)
 
 
 def test_a_64_mb_line_is_refused_with_one_line_and_peak_memory_within_bound(tmp_path):

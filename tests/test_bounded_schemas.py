@@ -21,6 +21,7 @@ from target_zoho_leads.settings.model import warn_unmatchable_hosts
 from target_zoho_leads.singer_input.schema_budget import MAX_SCHEMA_VALUES, RECORD_CHECK_SECONDS
 from tests.conftest import target_command
 from tests.reliability_helpers import TRACEBACK, error_lines, states
+from tests.support.peak_rss import MEASURE as _MEASURE
 
 STREAM = "web"
 # A $ref taken by two branches at each level of nesting: twice the work per level.
@@ -42,14 +43,6 @@ BACKTRACKING = {
     "properties": {"name": {"type": "string"}},
     "additionalProperties": {"type": "string", "pattern": "^(a|aa)+$"},
 }
-# Runs the command and writes its peak RSS (kB), as tests/test_bounded_input.py does.
-_MEASURE = (
-    "import resource, subprocess, sys\n"
-    "code = subprocess.call(sys.argv[2:])\n"
-    "with open(sys.argv[1], 'w') as out:\n"
-    "    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
-    "sys.exit(code)\n"
-)
 GENEROUS_SECONDS = 60  # the goal is 10 s; the machine is shared
 GENEROUS_PEAK_MB = 1000  # the goal is 500 MiB; it was 3.9 GB
 

@@ -41,16 +41,6 @@ def read_zip(file: BulkFile) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text, newline="")))
 
 
-def result_zip(rows: list[list[str]]) -> bytes:
-    """A result zip of ``rows`` (header first)."""
-    text = io.StringIO(newline="")
-    csv.writer(text).writerows(rows)
-    data = io.BytesIO()
-    with zipfile.ZipFile(data, "w") as archive:
-        archive.writestr("Leads-leads.csv", text.getvalue())
-    return data.getvalue()
-
-
 # The CSV files ---------------------------------------------------------------
 
 

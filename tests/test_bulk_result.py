@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import zipfile
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,19 +9,10 @@ from hypothesis import strategies as st
 from target_zoho_leads.zoho.bulk.csv_file import BulkFile, bulk_files, columns_of
 from target_zoho_leads.zoho.bulk.result import is_final, read_outcomes, result_table
 from target_zoho_leads.zoho.outcomes import CREATED, REJECTED, UPDATED, Outcome
+from tests.support.result_zip import result_zip
 
 LEAD = {"Last_Name": "Lee", "Email": "lee@example.com", "Interests": ["Demo"]}
 HEADER = ["Last_Name", "Email", "Interests", "RECORD_ID", "STATUS", "ERRORS"]
-
-
-def result_zip(rows: list[list[str]]) -> bytes:
-    """A result zip of ``rows`` (header first)."""
-    text = io.StringIO(newline="")
-    csv.writer(text).writerows(rows)
-    data = io.BytesIO()
-    with zipfile.ZipFile(data, "w") as archive:
-        archive.writestr("Leads-leads.csv", text.getvalue())
-    return data.getvalue()
 
 
 def sent(*payloads: dict) -> tuple[BulkFile, list[str]]:

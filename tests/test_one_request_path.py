@@ -8,12 +8,9 @@ slept.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import threading
 import time
-import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -26,6 +23,7 @@ from target_zoho_leads.zoho.bulk.unavailable import BulkResultUnavailableError
 from target_zoho_leads.zoho.client import ZohoCRMClient
 from target_zoho_leads.zoho.errors import ZohoUntrustedHostError
 from target_zoho_leads.zoho.outcomes import CREATED, Outcome
+from tests.support.result_zip import result_zip
 
 LEAD = {"Last_Name": "Lee", "Email": "lee@example.com"}
 
@@ -110,16 +108,6 @@ def client(servers):
     crm.costs = costs  # type: ignore[attr-defined]
     yield crm
     session.close()
-
-
-def result_zip(rows: list[list[str]]) -> bytes:
-    """A result zip of ``rows`` (header first)."""
-    text = io.StringIO(newline="")
-    csv.writer(text).writerows(rows)
-    data = io.BytesIO()
-    with zipfile.ZipFile(data, "w") as archive:
-        archive.writestr("Leads-leads.csv", text.getvalue())
-    return data.getvalue()
 
 
 def script_a_job(zoho, download_url: str, *, throttled: bool = False) -> None:
