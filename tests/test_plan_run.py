@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from target_zoho_leads.zoho.credits import insert_credits
+from tests.conftest import QUICK_POLLS
 from tests.test_outcomes_file import keyed_lines, read_outcomes
 
 if t.TYPE_CHECKING:
@@ -62,19 +63,25 @@ def read_credits(sandbox: ZohoSandbox) -> int:
     )
 
 
-def plan_then_run(
-    sandbox: ZohoSandbox, config: dict, run_target, folder: Path, text: str
+def plan_then_run(  # noqa: PLR0913 - the sandbox, the run, and its environment
+    sandbox: ZohoSandbox,
+    config: dict,
+    run_target,
+    folder: Path,
+    text: str,
+    *,
+    env: dict | None = None,
 ) -> tuple[list[dict], dict, list[dict]]:
     """A plan run, checked to send no write; then the real run: plan, summary, outcomes."""
     number = next(_runs)
     plan_path, outcomes_path = folder / f"plan{number}.jsonl", folder / f"out{number}.jsonl"
     calls_before = len(sandbox.requests())
-    planned = run_target({**config, "plan_path": str(plan_path)}, text)
+    planned = run_target({**config, "plan_path": str(plan_path)}, text, env=env)
     assert planned.returncode == 0, planned.stderr
     assert writes_sent(sandbox) == []
     assert planned.states == []  # the input is not consumed
     assert len(sandbox.requests()) > calls_before
-    real = run_target({**config, "outcomes_path": str(outcomes_path)}, text)
+    real = run_target({**config, "outcomes_path": str(outcomes_path)}, text, env=env)
     assert real.returncode == 0, real.stderr
     assert bool(real.states) == ('"STATE"' in text)  # the same input, consumed this time
     plan, summary = read_plan(plan_path)
@@ -171,6 +178,20 @@ def test_insert_mode_plans_a_create_per_valid_record_without_a_lookup(
     assert summary["actions"]["create"] == 6
     coql = [call for call in sandbox.requests() if call["path"].endswith("/coql")]
     assert coql == []
+    assert_plan_equals_outcomes(plan, outcomes)
+
+
+@pytest.mark.parametrize("unique_lead", [False, True])
+def test_with_bulk_write_the_plan_sends_no_job_and_the_jobs_do_what_it_said(
+    sandbox, config, run_target, tmp_path, unique_lead
+):
+    """write_method bulk: the plan checks Bulk Write's scopes only; the jobs match it."""
+    seed_crm(sandbox)
+    config.update(unique_lead=unique_lead, match_contacts=unique_lead, write_method="bulk")
+    plan, summary, outcomes = plan_then_run(
+        sandbox, config, run_target, tmp_path, keyed_lines("web", PEOPLE), env=QUICK_POLLS
+    )
+    assert summary["credits"]["bulk_write"] > summary["credits"]["records_api"]
     assert_plan_equals_outcomes(plan, outcomes)
 
 

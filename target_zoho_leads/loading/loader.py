@@ -133,7 +133,8 @@ class LeadLoader:
                         zoho.writer.read_field_types(self.fields.data_types)
                     if self.settings.unique_lead and self.settings.match_contacts:
                         check_contacts_scope(zoho.client)
-                    if self.settings.write_method == "bulk":
+                    # Bulk Write's scope check uploads a file Zoho refuses: not in a plan run.
+                    if self.settings.write_method == "bulk" and self.plan is None:
                         zoho.bulk_ready()
                     zoho.wait_for_earlier_jobs()
                 except BaseException:
@@ -307,10 +308,11 @@ class LeadLoader:
         stats: StreamStats,
     ) -> WriteResult:
         """Write the payloads by the route decided for them; one outcome each, in order."""
-        route = self._route(zoho, stats, len(payloads))
-        if self.plan is not None:
+        if self.plan is not None:  # only the lookups go out, by the records API
+            route = Route(zoho.client.counting_calls_with(stats.count_call))
             unique = zoho.writer if isinstance(zoho.writer, UniqueLeadWriter) else None
             return plan_writes(unique, payloads, seqs, route)
+        route = self._route(zoho, stats, len(payloads))
         if isinstance(zoho.writer, UniqueLeadWriter):
             return zoho.writer.write(payloads, seqs, route)
         # In insert mode a batch half-written when max_credits stops it would
