@@ -99,6 +99,10 @@ def assert_plan_equals_outcomes(plan: list[dict], outcomes: list[dict]) -> None:
             assert line["lead_id"] == outcome["lead_id"], (line, outcome)
         assert (line["code"], line["field"]) == (outcome["code"], outcome["field"])
         assert line["tracking_id"] == outcome["tracking_id"]
+        planned_two = line.get("lead_ids")  # a record that matched two leads names both
+        assert (planned_two is None) == (outcome.get("lead_ids") is None), (line, outcome)
+        for planned, real in zip(planned_two or (), outcome.get("lead_ids") or (), strict=True):
+            assert planned in {None, real}
 
 
 PEOPLE = [
@@ -207,26 +211,35 @@ def test_plan_path_and_dry_run_path_together_is_one_settings_error(config, run_t
 # Property: small CRM states and inputs; the plan is the real run's outcomes.
 
 EMAILS = [f"p{i}@example.com" for i in range(4)]
+PHONES = [f"1380013800{i}" for i in range(4)]
 
 
 @st.composite
 def crm_and_input(draw):
-    """Leads (some converted, some tracked), Contacts, and records of the same few people."""
+    """Leads (some converted, some tracked), Contacts, and records of the same few people.
+
+    A person is known by an email, a phone or both; a record may carry one
+    person's email and another's phone, so it can match two leads.
+    """
     leads = []
-    for index, email in enumerate(EMAILS):
+    for index, (email, phone) in enumerate(zip(EMAILS, PHONES, strict=True)):
         kind = draw(st.sampled_from(["none", "lead", "tracked", "converted", "contact"]))
+        held = draw(
+            st.sampled_from([{"Email": email}, {"Phone": phone}, {"Email": email, "Phone": phone}])
+        )
         if kind in {"lead", "tracked", "converted"}:
-            lead = {"Last_Name": f"L{index}", "Email": email, "CDP_ID": "old"}
+            lead = {"Last_Name": f"L{index}", "CDP_ID": "old", **held}
             if kind == "tracked":
                 lead["CDP_ID"] = f"t{index}"
             if kind == "converted":
                 lead["Converted__s"] = True
             leads.append(lead)
         elif kind == "contact":
-            leads.append({"contact": True, "Last_Name": f"C{index}", "Email": email})
+            leads.append({"contact": True, "Last_Name": f"C{index}", **held})
     records = []
     for number in range(draw(st.integers(1, 10))):
         email = draw(st.sampled_from([*EMAILS, "bad at example", None]))
+        phone = draw(st.sampled_from([*PHONES, None, None]))
         record = {
             "id": number,
             "name": f"N{number}",
@@ -234,12 +247,19 @@ def crm_and_input(draw):
         }
         if email is not None:
             record["email"] = email
+        if phone is not None:
+            record["phone"] = phone
         records.append(record)
-    return leads, records, draw(st.integers(1, 4)), draw(st.booleans())
+    options = (
+        draw(st.integers(1, 4)),
+        draw(st.booleans()),
+        draw(st.sampled_from(["first", "hold"])),
+    )
+    return leads, records, options
 
 
 @settings(
-    max_examples=20,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -249,16 +269,18 @@ def test_a_plan_equals_the_next_real_runs_outcomes_record_by_record(
     shared_sandbox, run_target, tmp_path, case
 ):
     """Whatever the CRM holds and the input says, the real run does what the plan said."""
-    crm, records, batch_size, unique_lead = case
+    crm, records, (batch_size, unique_lead, on_ambiguous) = case
     shared_sandbox.reset()
     shared_sandbox.seed([lead for lead in crm if not lead.get("contact")])
     contacts = [lead for lead in crm if lead.pop("contact", False)]
     shared_sandbox.seed_contacts(contacts)
     config = shared_sandbox.target_settings(
-        field_mapping="Last_Name=name,Email=email,CDP_ID=anonymous_id",
+        field_mapping="Last_Name=name,Email=email,Phone=phone,CDP_ID=anonymous_id",
         default_values="Last_Name=Unknown",
         unique_lead=unique_lead,
         match_contacts=unique_lead,
+        on_ambiguous=on_ambiguous,
+        default_phone_region="CN",
         batch_size_rows=batch_size,
         max_retries=3,
     )
