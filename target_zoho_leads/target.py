@@ -231,7 +231,8 @@ class TargetZohoLeads(Target):
         """Emit the newest held STATE whose records are all confirmed, if any."""
         with self._emit_lock:
             state = self.confirmations.safe_state()
-            if state is not None:
+            # A plan run consumes no input: the real run that follows reads it all again.
+            if state is not None and self.loader.plan is None:
                 self._write_state_message(state)
                 self.loader.report.passed_state(state)
 

@@ -52,10 +52,10 @@ def test_every_setting_is_marked_secret_where_it_is_a_credential():
         assert re.search(rf"- name: {name}\n(?:      .*\n)*?      sensitive: true", meltano), name
 
 
-def test_the_sample_config_holds_every_setting_but_dry_run():
-    """sample_config.json shows every setting (dry_run_path would stop the writes)."""
+def test_the_sample_config_holds_every_setting_but_dry_run_and_plan():
+    """sample_config.json shows every setting (dry_run_path and plan_path would stop the writes)."""
     sample = json.loads((ROOT / "sample_config.json").read_text())
-    assert set(sample) == set(OWN_SETTINGS) - {"dry_run_path"}
+    assert set(sample) == set(OWN_SETTINGS) - {"dry_run_path", "plan_path"}
 
 
 def test_meltano_yml_declares_every_setting():

@@ -19,6 +19,7 @@ from target_zoho_leads.loading.connection import (
     check_contacts_scope,
 )
 from target_zoho_leads.loading.outputs import DryRunFile, OutcomesFile, RejectedRecords
+from target_zoho_leads.loading.plan import PlanFile, plan_writes
 from target_zoho_leads.loading.report import RunReport
 from target_zoho_leads.loading.results import Route, WriteResult
 from target_zoho_leads.loading.stats import StreamStats
@@ -68,7 +69,11 @@ class LeadLoader:
         run_id = self.outcomes.run_id if self.outcomes else None
         self.report = RunReport(settings.run_report_path, run_id or uuid.uuid4().hex)
         # Every call's cost and kind, and max_credits: given to the client on connect.
-        self.meter = CreditMeter(settings.max_credits)
+        # A plan run spends only reads: its summary says whether the real run fits max_credits.
+        self.plan = (
+            PlanFile(settings.plan_path, settings.max_credits) if settings.plan_path else None
+        )
+        self.meter = CreditMeter(None if self.plan else settings.max_credits)
         self.fields: LeadFields | None = None
         self._given = zoho
         self._zoho: ZohoConnection | None = None
@@ -128,7 +133,8 @@ class LeadLoader:
                         zoho.writer.read_field_types(self.fields.data_types)
                     if self.settings.unique_lead and self.settings.match_contacts:
                         check_contacts_scope(zoho.client)
-                    if self.settings.write_method == "bulk":
+                    # Bulk Write's scope check uploads a file Zoho refuses: not in a plan run.
+                    if self.settings.write_method == "bulk" and self.plan is None:
                         zoho.bulk_ready()
                     zoho.wait_for_earlier_jobs()
                 except BaseException:
@@ -218,6 +224,14 @@ class LeadLoader:
             stats.count_dry_run(len(leads))
             return seqs
         result = self._write(leads, seqs, stats)
+        if self.plan is not None:  # confirmed only to free their memory: no STATE passes on
+            if result.error is not None:
+                raise result.error
+            tracking = self.settings.tracking_id_field
+            self.plan.write(
+                stream, records, [lead.get(tracking) for lead in leads], result.outcomes
+            )
+            return seqs
         failure = result.failure()
         # A call refused for max_credits leaves the batch's other records for the next run.
         stopped = failure is not None and self.meter.stopped
@@ -294,6 +308,10 @@ class LeadLoader:
         stats: StreamStats,
     ) -> WriteResult:
         """Write the payloads by the route decided for them; one outcome each, in order."""
+        if self.plan is not None:  # only the lookups go out, by the records API
+            route = Route(zoho.client.counting_calls_with(stats.count_call))
+            unique = zoho.writer if isinstance(zoho.writer, UniqueLeadWriter) else None
+            return plan_writes(unique, payloads, seqs, route)
         route = self._route(zoho, stats, len(payloads))
         if isinstance(zoho.writer, UniqueLeadWriter):
             return zoho.writer.write(payloads, seqs, route)
@@ -340,6 +358,8 @@ class LeadLoader:
         """A stream's key properties (its SCHEMA's), which name its records in the outcomes."""
         if self.outcomes is not None:
             self.outcomes.key_properties(stream, keys)
+        if self.plan is not None:
+            self.plan.key_properties(stream, keys)
 
     def finish(self, exit_status: int, error: str | None = None) -> None:
         """End the run's accounts: warn of records left by max_credits, write the run report."""
@@ -353,4 +373,6 @@ class LeadLoader:
                 self.meter.spent,
                 left,
             )
+        if self.plan is not None:  # its summary counts the reads, so it is written last
+            self.plan.finish(self.meter, complete=exit_status == 0)
         self.report.finish(streams, self.meter, exit_status=exit_status, error=error)

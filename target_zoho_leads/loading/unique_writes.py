@@ -22,7 +22,7 @@ from target_zoho_leads.zoho.errors import (
     ZohoRetriesExhaustedError,
     ZohoTransientError,
 )
-from target_zoho_leads.zoho.outcomes import CREATED, REJECTED, UNCHANGED, UPDATED
+from target_zoho_leads.zoho.outcomes import CREATED, REJECTED, UNCHANGED, UPDATED, Outcome
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -32,7 +32,6 @@ if t.TYPE_CHECKING:
     from target_zoho_leads.unique.dedupe import NewLead, TrackingUpdate
     from target_zoho_leads.unique.identities import Key
     from target_zoho_leads.zoho.client import WriteItem
-    from target_zoho_leads.zoho.outcomes import Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +165,43 @@ class UniqueLeadWriter:
         if batch is None:  # the lookups failed: nothing was written
             return WriteResult([None] * len(leads), error)
         return WriteResult(_name_both(batch), error, batch.ambiguous)
+
+    def plan(
+        self,
+        leads: Sequence[dict[str, t.Any]],
+        seqs: Sequence[int],
+        route: Route,
+        would_create: t.Callable[[int], str],
+    ) -> list[Outcome | None]:
+        """What :meth:`write` would make of a batch now, sending no write (``plan_path``).
+
+        The lookups and the plan are the write's own. Each planned create is
+        then remembered as a lead that would be created, so a later record
+        of the same person (in this batch or a later one) plans an update or
+        unchanged against it, as the real run would against the lead it made.
+
+        Args:
+            leads: The mapped leads.
+            seqs: Each record's position in the whole input.
+            route: Its client runs the lookups; nothing is written by it.
+            would_create: The stand-in id of the lead a create would make,
+                from the input position of the person's first record.
+
+        Returns:
+            One outcome per lead, in order, as :meth:`write` would give it.
+
+        Raises:
+            ZohoAPIError: A lookup failed for good.
+        """
+        keys = [self.identities.keys(lead) for lead in leads]
+        with self._lock:
+            batch = self._plan(route, leads, keys, seqs)
+            for new in batch.ledger.creates:
+                stand_in = would_create(seqs[new.records[0]])
+                batch.ledger.created(new, Outcome(CREATED, stand_in))
+            for update in list(batch.ledger.updates.values()):
+                batch.ledger.updated(update, Outcome(UPDATED, update.lead_id))
+        return _name_both(batch)
 
     def _plan(
         self,

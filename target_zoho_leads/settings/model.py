@@ -79,6 +79,7 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     rejected_records_path: str | None = None
     dry_run_path: str | None = None
+    plan_path: str | None = None
     outcomes_path: str | None = None
     run_report_path: str | None = None
     max_credits: int | None = None
@@ -129,6 +130,7 @@ class Settings:
             given["default_phone_region"] = _phone_region(given["default_phone_region"], problems)
         if "match_fields" in given:
             given["match_fields"] = _match_fields(given["match_fields"], problems)
+        problems += _run_kind_problems(given)
         if problems:
             raise ConfigValidationError(problems[0], errors=problems)
         values = {f.name: given[f.name] for f in dataclasses.fields(cls) if f.name in given}
@@ -159,6 +161,17 @@ _CASTS: dict[str, t.Callable[[t.Any], t.Any]] = {
     "batch_size_rows": int,
     "max_credits": int,
 }
+
+
+def _run_kind_problems(given: Mapping[str, t.Any]) -> list[str]:
+    """A run is a plan run, a dry run or a real run: never two at once."""
+    if given.get("plan_path") and given.get("dry_run_path"):
+        problem = (
+            "plan_path and dry_run_path are both set: a plan run reads Zoho to say what "
+            "a real run would do, a dry run never touches Zoho; set one of them"
+        )
+        return [problem]
+    return []
 
 
 def _phone_region(value: str, problems: list[str]) -> str:

@@ -331,6 +331,17 @@ def settings_schema() -> dict[str, t.Any]:
             "lead is written to this JSONL file instead.",
         ),
         th.Property(
+            "plan_path",
+            th.StringType,
+            title="Plan Path",
+            description="When set, nothing is written to Zoho and no STATE is passed on: "
+            "Zoho is only read (token, field metadata, Unique Lead's lookups) and this "
+            "JSONL file receives what a real run would do now to each record (action "
+            "create, update, unchanged, skip or reject, with lead_id or code and field), "
+            "then a summary: counts by action and the credits the real run would spend "
+            "by the records API and by Bulk Write (against max_credits, if set).",
+        ),
+        th.Property(
             "outcomes_path",
             th.StringType,
             title="Outcomes Path",
