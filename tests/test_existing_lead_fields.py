@@ -73,7 +73,13 @@ def test_default_moves_only_the_tracking_id(sandbox, run_target, tmp_path):
 
 def test_fill_empty_fills_first_name_and_keeps_old_co(sandbox, run_target, tmp_path):
     """fill_empty: the empty First_Name takes the record's, Company and Email keep theirs."""
-    lead = run_once(sandbox, run_target, tmp_path, RECORD, existing_lead_fields="fill_empty")
+    lead_id = sandbox.seed([dict(OLD)])[0]
+    settings = settings_for(sandbox, tmp_path, existing_lead_fields="fill_empty")
+    run = run_target(settings, singer_lines("web", [RECORD]))
+    assert run.returncode == 0, run.stderr
+    assert "1 updated" in run.summary("web")
+    assert "fields written on existing leads (First_Name 1)" in run.summary("web")
+    lead = {lead["id"]: lead for lead in sandbox.leads()}[lead_id]
     assert lead["First_Name"] == "Wei"
     assert lead["Company"] == "Old Co"
     assert lead["City"] == "Keep City"  # an empty source never clears a field
