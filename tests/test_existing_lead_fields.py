@@ -5,12 +5,17 @@ Through the real command against the sandbox: the leads a user would look at.
 
 from __future__ import annotations
 
+import itertools
 import json
 import typing as t
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import singer_lines
+from tests.test_unique_lead import run_in_process
+from tests.test_unique_lead_runs import people_and_runs, seed_existing, singer_text
 
 if t.TYPE_CHECKING:
     from zoho_sandbox import ZohoSandbox
@@ -141,3 +146,114 @@ def test_an_unknown_or_wrong_setting_is_refused(sandbox, run_target, tmp_path, m
     run = run_target(settings, singer_lines("web", [RECORD]))
     assert run.returncode != 0
     assert "overwrite_fields" in run.stderr
+
+
+# Property: under each setting, the CRM does not depend on batch size or runs.
+
+PROPERTY_MAPPING = (
+    "Last_Name=name,First_Name=first,Company=company,Email=email,Phone=phone,"
+    "CDP_ID=anonymous_id,City=city"
+)
+PROPERTY_FIELDS = ("Last_Name", "First_Name", "Company", "Email", "Phone", "City", "CDP_ID")
+SETTINGS = (
+    {"existing_lead_fields": "tracking_id"},
+    {"existing_lead_fields": "fill_empty"},
+    {"existing_lead_fields": "overwrite"},
+    {"existing_lead_fields": "overwrite", "overwrite_fields": ["Company", "City"]},
+)
+
+
+@st.composite
+def filled_runs(draw):
+    """The Unique Lead property's people and runs; records carry names and companies."""
+    people, records, cuts, batch_sizes, match_fields = draw(people_and_runs())
+    for _, record in records:
+        first = draw(st.sampled_from([None, "", "Wei", "Ann"]))
+        company = draw(st.sampled_from([None, "", "A Co", "B Co"]))
+        record.update({k: v for k, v in (("first", first), ("company", company)) if v is not None})
+        if draw(st.booleans()):
+            record["city"] = ""  # an empty source value: never clears a field
+        if "phone" in record and "email" in record and draw(st.booleans()):
+            del record["email"]  # found only if an earlier record filled its lead's Phone
+    return people, records, (cuts, batch_sizes), match_fields, draw(st.sampled_from(SETTINGS))
+
+
+def property_crm(sandbox: ZohoSandbox) -> list[tuple]:
+    """The CRM's leads on every mapped field, in a form that does not depend on ids."""
+    return sorted(tuple(lead.get(f) or None for f in PROPERTY_FIELDS) for lead in sandbox.leads())
+
+
+def run_property_split(sandbox: ZohoSandbox, case, split) -> dict[int, tuple]:
+    """A fresh CRM, then the records in runs cut at ``split``'s cuts; the existing leads."""
+    people, records, _, match_fields, chosen = case
+    cuts, batch_sizes = split
+    sandbox.reset()
+    sandbox.configure(coql_case_sensitive=True)
+    existing = seed_existing(sandbox, people)
+    bounds = [0, *cuts, len(records)]
+    for (start, end), batch in zip(itertools.pairwise(bounds), batch_sizes, strict=True):
+        part = [record for _, record in records[start:end]]
+        config = sandbox.target_settings(
+            field_mapping=PROPERTY_MAPPING,
+            default_values="Last_Name=Unknown",
+            unique_lead=True,
+            default_phone_region="CN",
+            max_retries=3,
+            batch_size_rows=batch,
+            match_fields=match_fields,
+            **chosen,
+        )
+        run_in_process(config, singer_text(part))
+    return existing
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=filled_runs())
+def test_one_crm_whatever_the_split_and_batch_size_under_each_setting(shared_sandbox, case):
+    """Cut into 1-4 runs of any batch size, under each existing_lead_fields: one run's CRM.
+
+    And existing leads keep every field they held but the tracking id and the
+    fields ``overwrite`` names; under the default they change nothing else.
+    """
+    chosen = case[4]
+    existing = run_property_split(shared_sandbox, case, case[2])
+    split = property_crm(shared_sandbox)
+    after = {lead["id"]: lead for lead in shared_sandbox.leads()}
+    run_property_split(shared_sandbox, case, ([], [600]))
+    assert split == property_crm(shared_sandbox)
+    mode = chosen["existing_lead_fields"]
+    replaced = set(chosen.get("overwrite_fields", PROPERTY_FIELDS)) if mode == "overwrite" else ()
+    for lead_id, stored in existing.values():
+        lead = after[lead_id]
+        kept = {k: v for k, v in stored.items() if k != "CDP_ID" and k not in replaced}
+        assert {k: lead.get(k) for k in kept} == kept
+        for name in ("Email", "Phone"):
+            assert lead.get(name) == stored.get(name)
+        if mode == "tracking_id":
+            assert not lead.get("First_Name")
+            assert not lead.get("Company")
+
+
+def test_a_phone_filled_on_a_lead_finds_it_in_the_same_batch_and_the_next_run(
+    sandbox, run_target, tmp_path
+):
+    """fill_empty writes a Phone on a lead: a later phone-only record is that person."""
+    records = [
+        {"name": "Wei", "email": "wei@example.cn", "anonymous_id": "a"},
+        {"name": "Wei", "email": "wei@example.cn", "phone": "13900139004", "anonymous_id": "b"},
+        {"name": "Wei", "phone": "+86 139 0013 9004", "anonymous_id": "c"},
+    ]
+    settings = settings_for(sandbox, tmp_path, existing_lead_fields="fill_empty")
+    settings["default_phone_region"] = "CN"
+    shapes = []
+    for runs in ([records], [[r] for r in records]):
+        sandbox.reset()
+        for part in runs:
+            run = run_target(settings, singer_lines("web", part))
+            assert run.returncode == 0, run.stderr
+        shapes.append([(lead["Email"], lead["Phone"], lead["CDP_ID"]) for lead in sandbox.leads()])
+    assert shapes[0] == shapes[1] == [("wei@example.cn", "+8613900139004", "c")]
