@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import singer_lines
+from tests.conftest import QUICK_POLLS, singer_lines
 from tests.test_unique_lead import run_in_process
 from tests.test_unique_lead_runs import people_and_runs, seed_existing, singer_text
 
@@ -257,3 +257,51 @@ def test_a_phone_filled_on_a_lead_finds_it_in_the_same_batch_and_the_next_run(
             assert run.returncode == 0, run.stderr
         shapes.append([(lead["Email"], lead["Phone"], lead["CDP_ID"]) for lead in sandbox.leads()])
     assert shapes[0] == shapes[1] == [("wei@example.cn", "+8613900139004", "c")]
+
+
+BULK_SEEDED = [
+    {"Last_Name": "Old Li", "Company": "Old Co", "Email": "li@example.cn", "CDP_ID": "old"},
+    {"Last_Name": "Old Ma", "First_Name": "Ma", "City": "Keep", "Email": "ma@example.cn"},
+    {"Last_Name": "Old Wu", "Phone": "+8613900000003", "CDP_ID": "old"},
+]
+BULK_RECORDS = [
+    {"name": "Li", "first": "Wei", "company": "New Co", "email": "li@example.cn"},
+    {"name": "Ma", "first": "Xiao", "city": "", "email": "ma@example.cn", "anonymous_id": "t2"},
+    {"name": "Wu", "company": "Wu Co", "phone": "139 0000 0003", "email": "wu@example.cn"},
+    {"name": "Li", "city": "Hangzhou", "email": "LI@example.cn", "anonymous_id": "t4"},
+    {"name": "New", "email": "new@example.cn", "anonymous_id": "t5"},
+    {"name": "New", "first": "Nan", "email": "new@example.cn"},
+]
+
+
+def test_bulk_write_update_jobs_under_fill_empty_leave_the_records_api_s_crm(
+    sandbox, run_target, tmp_path
+):
+    """fill_empty by Bulk Write jobs: the CRM the records API leaves, and no field cleared."""
+    shapes = []
+    for method in ("records", "bulk"):
+        sandbox.reset()
+        sandbox.seed([dict(lead) for lead in BULK_SEEDED])
+        settings = settings_for(
+            sandbox,
+            tmp_path,
+            existing_lead_fields="fill_empty",
+            default_phone_region="CN",
+            write_method=method,
+        )
+        run = run_target(settings, singer_lines("web", BULK_RECORDS), env=QUICK_POLLS)
+        assert run.returncode == 0, run.stderr[-3000:]
+        shapes.append(property_crm(sandbox))
+        operations = [
+            call["json"]["operation"]
+            for call in sandbox.requests()
+            if call["method"] == "POST" and call["path"] == "/crm/bulk/v8/write"
+        ]
+        assert ("update" in operations) == (method == "bulk")
+    assert shapes[0] == shapes[1]
+    by_name = {shape[0]: shape for shape in shapes[1]}
+    # Last_Name, First_Name, Company, Email, Phone, City, CDP_ID
+    assert by_name["Old Li"] == ("Old Li", "Wei", "Old Co", "li@example.cn", None, "Hangzhou", "t4")
+    assert by_name["Old Ma"] == ("Old Ma", "Ma", None, "ma@example.cn", None, "Keep", "t2")
+    assert by_name["Old Wu"][2:5] == ("Wu Co", "wu@example.cn", "+8613900000003")
+    assert by_name["New"][:3] == ("New", "Nan", None)
