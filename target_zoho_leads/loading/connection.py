@@ -232,6 +232,11 @@ def _writer(settings: Settings, executor: ThreadPoolExecutor) -> LeadInserter | 
         match_fields=settings.match_fields,
         hold_ambiguous=settings.on_ambiguous == "hold",
         watch=watch,
+        existing_fields=(
+            settings.existing_lead_fields,
+            tuple(settings.field_mapping),
+            settings.overwrite_fields,
+        ),
     )
 
 

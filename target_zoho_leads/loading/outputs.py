@@ -402,6 +402,8 @@ def _outcome_line(
     }
     if outcome.lead_ids is not None:
         line["lead_ids"] = list(outcome.lead_ids)
+    if outcome.fields is not None:
+        line["fields"] = list(outcome.fields)
     return line
 
 

@@ -26,6 +26,8 @@ class StreamStats:
     kinds: collections.Counter[OutcomeKind] = dataclasses.field(default_factory=collections.Counter)
     # Rejected and skipped records by Zoho's (or the local checks') code, for the report.
     codes: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
+    # existing_lead_fields: how many updated records wrote each field (names only)
+    fields: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
     dry_run_written: int = 0
     api_calls: int = 0
     credits: int = 0
@@ -79,6 +81,8 @@ class StreamStats:
                 self.kinds[outcome.kind] += 1
                 if outcome.kind in _REFUSED and outcome.code:
                     self.codes[outcome.code] += 1
+                if outcome.kind == OutcomeKind.UPDATED and outcome.fields:
+                    self.fields.update(outcome.fields)
                 if outcome.lead_ids is not None:
                     self.matched_two += 1
                     self.held += outcome.kind == OutcomeKind.SKIPPED
@@ -129,6 +133,9 @@ class StreamStats:
             line += f", {self.skipped - self.held} skipped as Contacts or converted leads"
         if self.matched_two:
             line += f", {self.matched_two} records matched two leads ({self.held} held)"
+        if self.fields:
+            named = ", ".join(f"{name} {count}" for name, count in sorted(self.fields.items()))
+            line += f", fields written on existing leads ({named})"
         if self.concurrency is not None:
             line += f", concurrency settled at {self.concurrency}"
         if self.dry_run_written:

@@ -12,6 +12,7 @@ from target_zoho_leads.loading.settle import Watch, watch_until
 from target_zoho_leads.loading.writes import MAX_RESENDS, chunks, run_all
 from target_zoho_leads.unique.answers import duplicate_of, held, outcome_of
 from target_zoho_leads.unique.dedupe import plan_batch
+from target_zoho_leads.unique.existing import TRACKING_ID, FieldRule
 from target_zoho_leads.unique.identities import DEFAULT_MATCH_FIELDS, Identities
 from target_zoho_leads.unique.known import KnownLeads
 from target_zoho_leads.unique.ledger import CONVERTED_RECORD, DUPLICATE_DATA, BatchLedger
@@ -75,6 +76,7 @@ class UniqueLeadWriter:
         match_fields: Sequence[str] = DEFAULT_MATCH_FIELDS,
         hold_ambiguous: bool = False,
         watch: Watch | None = None,
+        existing_fields: tuple[str, Sequence[str], Sequence[str] | None] | None = None,
     ) -> None:
         """Start the run knowing no lead; lookups fill that in as batches come.
 
@@ -96,6 +98,9 @@ class UniqueLeadWriter:
                 is the person's.
             watch: How long to keep looking for people a bulk job that may
                 still run would create (``bulk_settle_max``).
+            existing_fields: ``existing_lead_fields``, the mapped fields and
+                ``overwrite_fields`` (None: all mapped); tracking id only
+                when None.
         """
         self.executor = executor
         self.trigger = trigger
@@ -103,8 +108,19 @@ class UniqueLeadWriter:
         self.identities = Identities.of(default_phone_region, match_fields)
         self.normalize = normalize_identities
         self.hold_ambiguous = hold_ambiguous
+        mode, mapped, overwrite = existing_fields or (TRACKING_ID, (), None)
+        self.rule = FieldRule(
+            mode,
+            frozenset(mapped) - {tracking_field},
+            self.identities,
+            None if overwrite is None else frozenset(overwrite),
+        )
         self.lookup = LeadLookup(
-            tracking_field, match_contacts=match_contacts, identities=self.identities
+            tracking_field,
+            match_contacts=match_contacts,
+            identities=self.identities,
+            # Read in the lookups already made: no call is added for them.
+            fields=sorted(self.rule.mapped) if self.rule.writes_fields else (),
         )
         self.known = KnownLeads(self.identities)
         self.watch = watch or Watch(0)
@@ -123,6 +139,7 @@ class UniqueLeadWriter:
             )
             self.lookup.identities = self.identities
             self.known.identities = self.identities
+            self.rule = dataclasses.replace(self.rule, identities=self.identities)
 
     def close(self) -> None:
         """End of the run: one warning if phones lacked a country code and no region was set."""
@@ -212,13 +229,23 @@ class UniqueLeadWriter:
     ) -> _Batch:
         """Look the batch's people up and plan it: the records settled so far, the writes due."""
         self._find_existing(route, zip(leads, keys, strict=True))
+        rule = self.rule if self.rule.writes_fields else None
         plan = plan_batch(
-            leads, keys, seqs, self.tracking_field, self.known, hold_ambiguous=self.hold_ambiguous
+            leads,
+            keys,
+            seqs,
+            self.tracking_field,
+            self.known,
+            hold_ambiguous=self.hold_ambiguous,
+            rule=rule,
         )
         if self.normalize:
             for new in plan.creates:
                 new.fields = self.identities.canonical_fields(new.fields)
+            for update in plan.updates:
+                update.fields = self.identities.canonical_fields(update.fields)
         ledger = BatchLedger(self.known, self.tracking_field, plan, len(leads))
+        ledger.rule = rule
         return _Batch(route, ledger, matched=plan.ambiguous, held=plan.held)
 
     def _find_existing(
@@ -394,7 +421,7 @@ class UniqueLeadWriter:
             return self._bulk_updates(batch, jobs, updates)
 
         def send(part: Sequence[TrackingUpdate]) -> list[WriteItem]:
-            body = [{"id": u.lead_id, self.tracking_field: u.value} for u in part]
+            body = [u.body(self.tracking_field) for u in part]
             return batch.route.client.write_leads("PUT", body, self.trigger)
 
         calls = [lambda part=part: (part, send(part)) for part in chunks(updates)]
@@ -415,7 +442,7 @@ class UniqueLeadWriter:
         """
         pending, refused = updates, []
         for attempt in range(MAX_RESENDS + 1):
-            answer = jobs.update([{"id": u.lead_id, self.tracking_field: u.value} for u in pending])
+            answer = jobs.update([u.body(self.tracking_field) for u in pending])
             for problem in answer.problems:
                 logger.warning("%s", problem)
             again = []

@@ -17,6 +17,7 @@ from target_zoho_leads.settings.schema import (
     DEFAULT_API_VERSION,
     DEFAULT_BULK_MIN_RECORDS,
     DEFAULT_BULK_SETTLE_MAX,
+    DEFAULT_EXISTING_LEAD_FIELDS,
     DEFAULT_INVALID_VALUE_POLICY,
     DEFAULT_MATCH_FIELDS,
     DEFAULT_MAX_CONCURRENCY,
@@ -69,6 +70,8 @@ class Settings:
     match_contacts: bool = False
     match_fields: tuple[str, ...] = DEFAULT_MATCH_FIELDS
     on_ambiguous: str = DEFAULT_ON_AMBIGUOUS
+    existing_lead_fields: str = DEFAULT_EXISTING_LEAD_FIELDS
+    overwrite_fields: tuple[str, ...] | None = None
     write_method: str = DEFAULT_WRITE_METHOD
     bulk_min_records: int = DEFAULT_BULK_MIN_RECORDS
     token_wait_max: float = DEFAULT_TOKEN_WAIT_MAX
@@ -126,10 +129,7 @@ class Settings:
             field_mapping, default_values = parse_mapping_settings(config)
         except ConfigValidationError as exc:
             problems += exc.errors or [str(exc)]
-        if "default_phone_region" in given:
-            given["default_phone_region"] = _phone_region(given["default_phone_region"], problems)
-        if "match_fields" in given:
-            given["match_fields"] = _match_fields(given["match_fields"], problems)
+        _parse_fields(given, problems)
         problems += _run_kind_problems(given)
         if problems:
             raise ConfigValidationError(problems[0], errors=problems)
@@ -174,6 +174,15 @@ def _run_kind_problems(given: Mapping[str, t.Any]) -> list[str]:
     return []
 
 
+def _parse_fields(given: dict[str, t.Any], problems: list[str]) -> None:
+    """Read the phone region and the field lists in ``given``, in place."""
+    if "default_phone_region" in given:
+        given["default_phone_region"] = _phone_region(given["default_phone_region"], problems)
+    for setting in ("match_fields", "overwrite_fields"):
+        if setting in given:
+            given[setting] = _match_fields(given[setting], problems, setting)
+
+
 def _phone_region(value: str, problems: list[str]) -> str:
     """The region upper-cased; phonenumbers would ignore one it does not know, silently."""
     region = value.strip().upper()
@@ -185,17 +194,19 @@ def _phone_region(value: str, problems: list[str]) -> str:
     return region
 
 
-def _match_fields(value: str | list[t.Any], problems: list[str]) -> tuple[str, ...]:
-    """The match fields in order, from a list or ``"Email, Phone, Mobile"``."""
+def _match_fields(
+    value: str | list[t.Any], problems: list[str], setting: str = "match_fields"
+) -> tuple[str, ...]:
+    """The fields in order, from a list or ``"Email, Phone, Mobile"``."""
     items = value.split(",") if isinstance(value, str) else value
     fields = tuple(str(item).strip() for item in items)
     if not fields or any(not API_NAME.fullmatch(field) for field in fields):
         problems.append(
-            "match_fields must list Zoho Leads API names (letters, digits and "
+            f"{setting} must list Zoho Leads API names (letters, digits and "
             "underscores), such as Email, Phone, Mobile"
         )
     elif len(set(fields)) < len(fields):
-        problems.append("match_fields names a field twice")
+        problems.append(f"{setting} names a field twice")
     return fields
 
 

@@ -34,6 +34,9 @@ DEFAULT_TOKEN_WAIT_MAX = 660
 # Unique Lead's identities, the earlier field deciding first (SPEC §4).
 DEFAULT_MATCH_FIELDS = ("Email", "Phone", "Mobile")
 ON_AMBIGUOUS = ("first", "hold")
+# What a record writes on a lead that exists (issue 23); see unique/existing.py.
+EXISTING_LEAD_FIELDS = ("tracking_id", "fill_empty", "overwrite")
+DEFAULT_EXISTING_LEAD_FIELDS = "tracking_id"
 DEFAULT_ON_AMBIGUOUS = "first"
 # A job whose creation answer was lost is watched this long before its records
 # are sent again; Zoho runs a job of 25,000 rows in minutes.
@@ -246,6 +249,28 @@ def settings_schema() -> dict[str, t.Any]:
             "leads: first (the lead of the earlier field in match_fields is the "
             "person's) or hold (nothing is written; the record goes to the rejected "
             "records as AMBIGUOUS_MATCH with both lead ids). Either way it is counted.",
+        ),
+        th.Property(
+            "existing_lead_fields",
+            th.StringType,
+            default=DEFAULT_EXISTING_LEAD_FIELDS,
+            allowed_values=list(EXISTING_LEAD_FIELDS),
+            title="Existing Lead Fields",
+            description="With unique_lead, what a record writes on a lead that exists: "
+            "tracking_id (only the tracking id), fill_empty (also every mapped field the "
+            "lead has empty) or overwrite (also replaces the fields of overwrite_fields, "
+            "and fills the rest). An empty value never clears a field; match_fields are "
+            "only ever filled, never replaced.",
+        ),
+        th.Property(
+            "overwrite_fields",
+            th.CustomType(
+                {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+            ),
+            title="Overwrite Fields",
+            description="With existing_lead_fields overwrite, the Zoho Leads fields whose "
+            "values a record replaces: 'Company, City' or a list; all mapped fields when "
+            "not set. Match fields are never replaced.",
         ),
         th.Property(
             "write_method",

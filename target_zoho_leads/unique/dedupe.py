@@ -12,8 +12,9 @@ and with ``on_ambiguous: hold`` held, not written); a record no lead
 holds becomes a new lead with its own fields, and its own identities
 are that lead's. Nothing else is remembered: a later record's new phone
 does not join its lead, because the CRM does not hold it and the next
-run could not know it. So how the input is cut into batches or
-runs cannot change the CRM (SPEC §4).
+run could not know it, unless ``existing_lead_fields`` writes it into an
+empty match field (then the CRM holds it). So how the input is cut into
+batches or runs cannot change the CRM (SPEC §4).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from target_zoho_leads.zoho.outcomes import EXISTS_AS_CONTACT
 if t.TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from target_zoho_leads.unique.existing import FieldRule
     from target_zoho_leads.unique.identities import Key
 
 
@@ -44,16 +46,33 @@ class NewLead:
     records: list[int]
     keys: list[Key]
     tracking_seq: int = -1  # input position of the record the tracking id came from
+    # record index -> the fields a later record of the person filled or replaced
+    changed: dict[int, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
 class TrackingUpdate:
-    """An existing lead whose tracking id changes; ``record`` is credited."""
+    """An existing lead whose tracking id or fields change; ``record`` is credited.
+
+    ``value`` None: the tracking id stays, only ``fields`` are written
+    (``existing_lead_fields``).
+    """
 
     lead_id: str
     value: t.Any
     record: int
     seq: int = -1
+    fields: dict[str, t.Any] = dataclasses.field(default_factory=dict)
+    # record index -> the fields it changed; each such record counts as updated
+    changed: dict[int, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    keys: list[Key] = dataclasses.field(default_factory=list)  # identities the fields give
+
+    def body(self, tracking_field: str) -> dict[str, t.Any]:
+        """The update as Zoho takes it: the id and only the fields written."""
+        body = {"id": self.lead_id, **self.fields}
+        if self.value is not None:
+            body[tracking_field] = self.value
+        return body
 
 
 @dataclasses.dataclass
@@ -84,6 +103,19 @@ class LeadMemory(t.Protocol):
     def tracking_of(self, lead_id: str) -> tuple[t.Any, int]:
         """A lead's tracking id and the input position it came from (-1: the CRM's)."""
 
+    def values_of(self, lead_id: str) -> Mapping[str, t.Any]:
+        """A lead's mapped fields as last read or written."""
+
+
+@dataclasses.dataclass
+class _Fill:
+    """What the batch's records write on one existing lead's fields, in input order."""
+
+    values: dict[str, t.Any]
+    fields: dict[str, t.Any] = dataclasses.field(default_factory=dict)
+    changed: dict[int, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    keys: list[Key] = dataclasses.field(default_factory=list)
+
 
 def plan_batch(  # noqa: PLR0913 - the batch, and how to read it
     leads: Sequence[Mapping[str, t.Any]],
@@ -93,6 +125,7 @@ def plan_batch(  # noqa: PLR0913 - the batch, and how to read it
     memory: LeadMemory,
     *,
     hold_ambiguous: bool = False,
+    rule: FieldRule | None = None,
 ) -> BatchPlan:
     """Decide, for a batch, which leads to create and which tracking ids to update.
 
@@ -107,10 +140,15 @@ def plan_batch(  # noqa: PLR0913 - the batch, and how to read it
         hold_ambiguous: A record whose identities find two leads is held
             (``on_ambiguous: hold``) rather than taken as the earlier
             field's lead.
+        rule: What a record writes on a lead that exists, or on one created
+            earlier in the run (``existing_lead_fields``); tracking id only
+            when None. Applied in input order: a match field it fills makes
+            its identity that lead's for the later records.
     """
     plan = BatchPlan()
-    new_of: dict[Key, NewLead] = {}
+    new_of: dict[Key, str | NewLead] = {}
     assigned: dict[int, str] = {}
+    fills: dict[str, _Fill] = {}
     for index, lead in enumerate(leads):
         matches = _matches(keys[index], memory, new_of)
         if len(matches) > 1:
@@ -119,6 +157,10 @@ def plan_batch(  # noqa: PLR0913 - the batch, and how to read it
                 plan.held.append(index)
                 continue
         lead_id, new = _first(matches)
+        if rule is not None:
+            _take_fields(
+                rule, lead_id or new, index, lead, memory=memory, fills=fills, new_of=new_of
+            )
         if lead_id is not None:
             assigned[index] = lead_id
         elif new is not None:
@@ -134,11 +176,84 @@ def plan_batch(  # noqa: PLR0913 - the batch, and how to read it
             for key in keys[index]:
                 new_of[key] = created
     _plan_tracking(plan, memory, assigned, leads=leads, seqs=seqs, tracking_field=tracking_field)
+    _plan_fills(plan, fills)
     return plan
 
 
+def _take_fields(  # noqa: PLR0913 - the record, and what the batch knows
+    rule: FieldRule,
+    holder: str | NewLead | None,
+    index: int,
+    lead: Mapping[str, t.Any],
+    *,
+    memory: LeadMemory,
+    fills: dict[str, _Fill],
+    new_of: dict[Key, str | NewLead],
+) -> None:
+    """What a record writes on its lead's fields: one that exists, or one planned new."""
+    if holder is None:
+        return
+    if isinstance(holder, NewLead):
+        changes = _fill(rule, holder.fields, index, lead, holder.changed)
+        holder.keys += _hold(rule.keys(changes), holder, memory, new_of)
+        return
+    fill = fills.setdefault(holder, _Fill(dict(memory.values_of(holder))))
+    changes = _fill(rule, fill.values, index, lead, fill.changed)
+    fill.fields.update(changes)
+    fill.keys += _hold(rule.keys(changes), holder, memory, new_of)
+
+
+def _fill(
+    rule: FieldRule,
+    values: dict[str, t.Any],
+    index: int,
+    lead: Mapping[str, t.Any],
+    changed: dict[int, tuple[str, ...]],
+) -> dict[str, t.Any]:
+    """Write what ``lead`` changes into ``values`` (the lead as it will be); the changes."""
+    changes = rule.changes(values, lead)
+    if changes:
+        values.update(changes)
+        changed[index] = tuple(sorted(changes))
+    return changes
+
+
+def _hold(
+    keys: Sequence[Key],
+    holder: str | NewLead,
+    memory: LeadMemory,
+    new_of: dict[Key, str | NewLead],
+) -> list[Key]:
+    """A filled match field's identities are the lead's, unless another lead holds them.
+
+    The CRM holds the value once the write is done, so the next run would
+    find the lead by it: the rest of this batch does too.
+    """
+    taken = []
+    for key in keys:
+        if memory.lead_of(key) is None and key not in new_of:
+            new_of[key] = holder
+            taken.append(key)
+    return taken
+
+
+def _plan_fills(plan: BatchPlan, fills: Mapping[str, _Fill]) -> None:
+    """Join each lead's field changes to its tracking-id update, or make an update of them."""
+    updates = {update.lead_id: update for update in plan.updates}
+    for lead_id, fill in fills.items():
+        if not fill.fields:
+            continue
+        update = updates.get(lead_id)
+        if update is None:
+            update = TrackingUpdate(lead_id, None, min(fill.changed))
+            plan.updates.append(update)
+        update.fields, update.changed, update.keys = fill.fields, fill.changed, fill.keys
+        for index in fill.changed:
+            plan.unchanged.pop(index, None)
+
+
 def _matches(
-    keys: Sequence[Key], memory: LeadMemory, new_of: Mapping[Key, NewLead]
+    keys: Sequence[Key], memory: LeadMemory, new_of: Mapping[Key, str | NewLead]
 ) -> list[str | NewLead]:
     """The leads a record is, once each, by its identities in ``match_fields`` order.
 

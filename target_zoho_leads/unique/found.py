@@ -5,6 +5,8 @@ from __future__ import annotations
 import typing as t
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from target_zoho_leads.unique.identities import Key
 
 # Zoho's module API names, as the lookups ask them and the ledger reads them.
@@ -20,3 +22,4 @@ class Found(t.NamedTuple):
     keys: list[Key]  # the identities asked for that it holds
     tracking: t.Any  # a lead's tracking id
     converted: bool  # a lead converted to a Contact: not a lead to update
+    values: Mapping[str, t.Any] = {}  # a lead's mapped fields, as the lookup read them

@@ -15,7 +15,7 @@ from target_zoho_leads.unique.identities import Identities
 from target_zoho_leads.zoho.outcomes import EXISTS_AS_CONTACT, EXISTS_AS_CONVERTED_LEAD
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
     from target_zoho_leads.unique.found import Found
     from target_zoho_leads.unique.identities import Key
@@ -37,6 +37,7 @@ class KnownLeads:
         self._tracking: dict[str, tuple[t.Any, int]] = {}
         self._asked: set[Key] = set()
         self._converted: set[str] = set()
+        self._values: dict[str, dict[str, t.Any]] = {}
 
     def lead_of(self, key: Key) -> str | None:
         """The lead to update holding an identity."""
@@ -49,6 +50,14 @@ class KnownLeads:
     def tracking_of(self, lead_id: str) -> tuple[t.Any, int]:
         """A lead's tracking id and the input position it came from (-1: the CRM's)."""
         return self._tracking.get(lead_id, (None, -1))
+
+    def values_of(self, lead_id: str) -> dict[str, t.Any]:
+        """A lead's mapped fields as a lookup read them and the run's writes left them."""
+        return self._values.get(lead_id, {})
+
+    def write_values(self, lead_id: str, values: Mapping[str, t.Any]) -> None:
+        """The run wrote these fields on the lead (created it with them, or updated them)."""
+        self._values.setdefault(lead_id, {}).update(values)
 
     def is_converted(self, lead_id: str) -> bool:
         """Whether the lead is known to be converted."""
@@ -72,6 +81,7 @@ class KnownLeads:
                 for key in keys:
                     self._lead_of.setdefault(key, record.record_id)
                 self._tracking.setdefault(record.record_id, (record.tracking, -1))
+                self._values.setdefault(record.record_id, dict(record.values))
                 continue
             if record.module == LEADS:
                 self._converted.add(record.record_id)

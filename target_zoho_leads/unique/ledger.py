@@ -26,6 +26,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from target_zoho_leads.unique.dedupe import BatchPlan, NewLead
+    from target_zoho_leads.unique.existing import FieldRule
     from target_zoho_leads.unique.identities import Key
     from target_zoho_leads.unique.known import KnownLeads
     from target_zoho_leads.zoho.outcomes import OutcomeKind
@@ -59,6 +60,7 @@ class BatchLedger:
             self.outcomes[index] = skipped(blocked)
         self.creates = plan.creates
         self.updates = {update.lead_id: update for update in plan.updates}
+        self.rule: FieldRule | None = None  # existing_lead_fields, set by the writer
 
     def created(self, new: NewLead, outcome: Outcome) -> None:
         """A create's answer: the person's lead, or why it was not made."""
@@ -68,9 +70,13 @@ class BatchLedger:
             return
         self.known.hold(new.keys, outcome.lead_id)
         self.known.track(outcome.lead_id, new.fields.get(self.tracking_field), new.tracking_seq)
+        self.known.write_values(outcome.lead_id, new.fields)
         self.outcomes[new.records[0]] = outcome
         for index in new.records[1:]:
-            self.outcomes[index] = Outcome(UNCHANGED, outcome.lead_id)
+            fields = new.changed.get(index)
+            # A later record that filled the new lead's fields counts as an update.
+            kind = UPDATED if fields else UNCHANGED
+            self.outcomes[index] = Outcome(kind, outcome.lead_id, fields=fields)
 
     def duplicate(self, new: NewLead, module: str, record_id: str, field: str | None) -> None:
         """Zoho refused a create as a duplicate of the record it names, comparing ``field``.
@@ -119,7 +125,11 @@ class BatchLedger:
     def joined(
         self, new: NewLead, lead_id: str, kind: OutcomeKind | None, keys: Sequence[Key]
     ) -> None:
-        """A person planned as new has lead ``lead_id``: only its tracking id may move."""
+        """A person planned as new has lead ``lead_id``: its tracking id may move.
+
+        With a field rule (``existing_lead_fields``) a lead that was there
+        also takes the fields the rule gives it from the person's records.
+        """
         self.known.hold(keys, lead_id)
         for index in new.records:
             self.outcomes[index] = Outcome(UNCHANGED, lead_id)
@@ -130,19 +140,41 @@ class BatchLedger:
         planned = self.updates.get(lead_id)
         newest = max(current_seq, planned.seq if planned else -1)
         if value is not None and new.tracking_seq > newest and str(value) != str(current):
-            self.updates[lead_id] = TrackingUpdate(
-                lead_id, value, new.records[-1], new.tracking_seq
-            )
+            if planned is None:
+                planned = self.updates[lead_id] = TrackingUpdate(lead_id, None, new.records[-1])
+            planned.value, planned.record, planned.seq = value, new.records[-1], new.tracking_seq
+        if kind != CREATED and self.rule is not None:
+            self._fill(self.rule, new, lead_id)
+
+    def _fill(self, rule: FieldRule, new: NewLead, lead_id: str) -> None:
+        """Plan what a person's fields write on the lead found to be theirs."""
+        planned = self.updates.get(lead_id)
+        values = {**self.known.values_of(lead_id), **(planned.fields if planned else {})}
+        changes = rule.changes(values, new.fields)
+        if not changes:
+            return
+        if planned is None:
+            planned = self.updates[lead_id] = TrackingUpdate(lead_id, None, new.records[0])
+        planned.fields.update(changes)
+        planned.changed[new.records[0]] = tuple(sorted(changes))
+        planned.keys += rule.keys(changes)
 
     def updated(self, update: TrackingUpdate, outcome: Outcome) -> None:
         """A tracking-id update's answer; a converted lead's refusal skips its person."""
         if outcome.kind == REJECTED and outcome.code == CONVERTED_RECORD:
             self._converted(update)
             return
-        if outcome.kind == UPDATED:
+        if outcome.kind != UPDATED:
+            for index in {update.record, *update.changed}:
+                self.outcomes[index] = outcome
+            return
+        if update.value is not None:
             self.known.track(update.lead_id, update.value, update.seq)
-            outcome = Outcome(UPDATED, update.lead_id)
-        self.outcomes[update.record] = outcome
+        self.known.write_values(update.lead_id, update.fields)
+        self.known.hold(update.keys, update.lead_id)
+        for index in {update.record, *update.changed}:
+            fields = update.changed.get(index)
+            self.outcomes[index] = Outcome(UPDATED, update.lead_id, fields=fields)
 
     def _converted(self, update: TrackingUpdate) -> None:
         """The lead was converted: none of its records is written, in this batch or later."""

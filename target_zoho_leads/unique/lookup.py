@@ -143,6 +143,7 @@ class LeadLookup:
         default_phone_region: str | None = None,
         match_contacts: bool = False,
         identities: Identities | None = None,
+        fields: Sequence[str] = (),
     ) -> None:
         """Read ``tracking_field`` too, so unchanged tracking ids are not rewritten.
 
@@ -154,8 +155,12 @@ class LeadLookup:
             match_contacts: Also ask the Contacts module.
             identities: The run's match fields and how they compare; the
                 default ones (Email, Phone, Mobile) when None.
+            fields: Leads fields read too, in the same calls, so what a
+                record writes on a lead found is decided without another
+                (``existing_lead_fields``).
         """
         self.tracking_field = tracking_field
+        self.fields = tuple(fields)
         self.identities = identities or Identities(default_phone_region)
         self.modules = (LEADS, CONTACTS) if match_contacts else (LEADS,)
         self.use_search = False
@@ -200,7 +205,9 @@ class LeadLookup:
         if not keys or row.get("id") is None:
             return None
         converted = module == LEADS and is_converted(row)
-        return Found(module, str(row["id"]), keys, row.get(self.tracking_field), converted)
+        values = {name: row.get(name) for name in self.fields} if module == LEADS else {}
+        tracking = row.get(self.tracking_field)
+        return Found(module, str(row["id"]), keys, tracking, converted, values)
 
     def _rows(
         self, client: ZohoCRMClient, module: str, groups: Sequence[tuple[Fields, set[str]]]
@@ -242,7 +249,7 @@ class LeadLookup:
             columns = ["id", *(f for f in fields if module == LEADS or f in CONTACT_FIELDS)]
             criteria = where
             if module == LEADS:
-                columns.append(self.tracking_field)
+                columns += [self.tracking_field, *self.fields]
                 if self.select_converted:
                     columns.append(CONVERTED_FIELD)
                     criteria = f"({where} and {CONVERTED_EITHER})"

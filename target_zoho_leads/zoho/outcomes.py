@@ -47,3 +47,6 @@ class Outcome(t.NamedTuple):
     # Unique Lead: the leads a record matched when its identities found two
     # (on_ambiguous); None for every other record.
     lead_ids: tuple[str, ...] | None = None
+    # Unique Lead: the fields an update wrote besides the tracking id
+    # (existing_lead_fields), names only; None for every other record.
+    fields: tuple[str, ...] | None = None

@@ -304,6 +304,10 @@ class BulkWriter:
         body = {
             "operation": operation,
             "character_encoding": "UTF-8",
+            # An update row carries only the fields it writes; the others' cells
+            # are empty, and ignore_empty (Zoho's Bulk Write API, "Create bulk
+            # write job"; bulk_write.json of the v8 OAS) leaves those fields as
+            # they are: an update job can never clear a field.
             "ignore_empty": operation == "update",
             "resource": [resource],
         }
