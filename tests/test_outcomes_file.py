@@ -96,6 +96,35 @@ def test_unique_lead_lines_say_created_updated_unchanged_and_rejected(
     assert len(by_id) == len(records)
 
 
+def test_unique_lead_lines_name_the_match_field_that_found_the_lead(
+    sandbox, config, run_target, tmp_path
+):
+    """matched_by: Email, or Phone for a lead with the number in Mobile; none for a new person."""
+    by_email, by_mobile = sandbox.seed(
+        [
+            {"Last_Name": "E", "Email": "found@example.com", "CDP_ID": "old"},
+            {"Last_Name": "M", "Mobile": "+8613900139001", "CDP_ID": "old"},
+        ]
+    )
+    path = tmp_path / "outcomes.jsonl"
+    config.update(unique_lead=True, default_phone_region="CN", outcomes_path=str(path))
+    records = [
+        {"id": 1, "name": "E", "email": "Found@example.com", "anonymous_id": "m1"},
+        {"id": 2, "name": "M", "phone": "139 0013 9001", "anonymous_id": "m2"},
+        {"id": 3, "name": "New", "email": "new@example.com", "anonymous_id": "m3"},
+        {"id": 4, "name": "New", "email": "NEW@example.com", "anonymous_id": "m4"},
+    ]
+    run = run_target(config, keyed_lines("web", records))
+    assert run.returncode == 0, run.stderr
+    by_id = {line["key"]["id"]: line for line in read_outcomes(path)}
+    assert (by_id[1]["lead_id"], by_id[1]["matched_by"]) == (by_email, "Email")
+    assert (by_id[2]["lead_id"], by_id[2]["matched_by"]) == (by_mobile, "Phone")
+    assert by_id[3]["outcome"] == "created"
+    assert "matched_by" not in by_id[3]
+    assert by_id[4]["lead_id"] == by_id[3]["lead_id"]
+    assert by_id[4]["matched_by"] == "Email"
+
+
 @pytest.mark.parametrize("unique_lead", [False, True])
 def test_bulk_write_lines_name_the_leads_the_jobs_made(
     sandbox, config, run_target, tmp_path, unique_lead

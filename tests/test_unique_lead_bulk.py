@@ -280,7 +280,7 @@ def test_a_job_that_keeps_failing_gives_the_loader_only_the_outcomes_known_and_a
         route,
         [{"Email": "a@x.cn", "CDP_ID": "t1"}, {"Email": "n@x.cn", "CDP_ID": "t2"}],
     )
-    assert result.outcomes == [Outcome(UNCHANGED, "L1"), None]
+    assert result.outcomes == [Outcome(UNCHANGED, "L1", matched_by="Email"), None]
     assert result.error is not None
     assert result.failure() is result.error
     assert set(route.jobs) == {"insert"}

@@ -404,6 +404,8 @@ def _outcome_line(
         line["lead_ids"] = list(outcome.lead_ids)
     if outcome.fields is not None:
         line["fields"] = list(outcome.fields)
+    if outcome.matched_by is not None:
+        line["matched_by"] = outcome.matched_by
     return line
 
 

@@ -47,6 +47,8 @@ class _Batch:
     # record index -> the leads it matched, when its identities found two
     matched: dict[int, list[str | NewLead]] = dataclasses.field(default_factory=dict)
     held: list[int] = dataclasses.field(default_factory=list)
+    # record index -> the match field whose value found its lead
+    matched_by: dict[int, str] = dataclasses.field(default_factory=dict)
 
     @property
     def tries(self) -> int:
@@ -246,7 +248,13 @@ class UniqueLeadWriter:
                 update.fields = self.identities.canonical_fields(update.fields)
         ledger = BatchLedger(self.known, self.tracking_field, plan, len(leads))
         ledger.rule = rule
-        return _Batch(route, ledger, matched=plan.ambiguous, held=plan.held)
+        matched_by = {
+            index: field
+            for index, key in plan.matched_key.items()
+            for found, field, _ in self.identities.written(leads[index])
+            if found == key
+        }
+        return _Batch(route, ledger, matched=plan.ambiguous, held=plan.held, matched_by=matched_by)
 
     def _find_existing(
         self,
@@ -469,6 +477,10 @@ def _name_both(batch: _Batch) -> list[Outcome | None]:
     Settled after the creates: a lead this batch created is named by its new id.
     """
     outcomes = list(batch.ledger.outcomes)
+    for index, field in batch.matched_by.items():
+        outcome = outcomes[index]
+        if outcome is not None and outcome.kind in {CREATED, UPDATED, UNCHANGED}:
+            outcomes[index] = outcome._replace(matched_by=field)
     for index, matches in batch.matched.items():
         ids = []
         for match in matches:

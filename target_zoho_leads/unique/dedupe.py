@@ -89,6 +89,9 @@ class BatchPlan:
     # the earlier match field's first; those of ``held`` get no write at all
     ambiguous: dict[int, list[str | NewLead]] = dataclasses.field(default_factory=dict)
     held: list[int] = dataclasses.field(default_factory=list)
+    # record index -> the identity that found its lead (an existing one, or
+    # one this batch creates for an earlier record): the outcome's matched_by
+    matched_key: dict[int, Key | None] = dataclasses.field(default_factory=dict)
 
 
 class LeadMemory(t.Protocol):
@@ -150,7 +153,7 @@ def plan_batch(  # noqa: PLR0913 - the batch, and how to read it
     assigned: dict[int, str] = {}
     fills: dict[str, _Fill] = {}
     for index, lead in enumerate(leads):
-        matches = _matches(keys[index], memory, new_of)
+        matches, plan.matched_key[index] = _matches(keys[index], memory, new_of)
         if len(matches) > 1:
             plan.ambiguous[index] = matches
             if hold_ambiguous:
@@ -254,8 +257,10 @@ def _plan_fills(plan: BatchPlan, fills: Mapping[str, _Fill]) -> None:
 
 def _matches(
     keys: Sequence[Key], memory: LeadMemory, new_of: Mapping[Key, str | NewLead]
-) -> list[str | NewLead]:
+) -> tuple[list[str | NewLead], Key | None]:
     """The leads a record is, once each, by its identities in ``match_fields`` order.
+
+    Also the identity that found the first of them (None: no lead).
 
     A lead planned earlier in the batch counts as a lead: the next run would
     find it, so a record matching it and a known lead is ambiguous in either
@@ -263,13 +268,15 @@ def _matches(
     share one.
     """
     found: list[str | NewLead] = []
+    first: Key | None = None
     for key in keys:
         match: str | NewLead | None = memory.lead_of(key)
         if match is None:
             match = new_of.get(key)
         if match is not None and not any(match is other for other in found):
             found.append(match)
-    return found
+            first = first or key
+    return found, first
 
 
 def _first(matches: Sequence[str | NewLead]) -> tuple[str | None, NewLead | None]:

@@ -50,3 +50,6 @@ class Outcome(t.NamedTuple):
     # Unique Lead: the fields an update wrote besides the tracking id
     # (existing_lead_fields), names only; None for every other record.
     fields: tuple[str, ...] | None = None
+    # Unique Lead: the record's match field whose value found its lead (a
+    # lead of the CRM, or one this run created); None when nothing matched.
+    matched_by: str | None = None
