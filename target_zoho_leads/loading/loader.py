@@ -127,6 +127,7 @@ class LeadLoader:
             if self._zoho is None:
                 zoho = self._given or ZohoConnection.open(self.settings)
                 zoho.client.meter = self.meter
+                zoho.tell_jobs_to(self.report.jobs)
                 try:
                     self.fields = self._load_fields(zoho.client)
                     if self.fields is not None and isinstance(zoho.writer, UniqueLeadWriter):
