@@ -93,3 +93,70 @@ def test_a_run_by_the_records_api_lists_no_job(sandbox, config, run_target, tmp_
     run = run_target(config, singer_lines("web", people(3)))
     assert run.returncode == 0, run.stderr
     assert json.loads(path.read_text())["bulk_jobs"] == []
+
+
+def stream_report(path) -> dict:
+    """The report's counts of stream ``web``."""
+    return json.loads(path.read_text())["streams"]["web"]
+
+
+def test_a_lost_answer_found_by_lookup_is_counted_settled_not_sent_again(
+    sandbox, config, run_target, tmp_path
+):
+    """Insert mode, tracking id mapped: the lost call was applied, so all 5 are found."""
+    path = tmp_path / "report.json"
+    config.update(run_report_path=str(path))
+    sandbox.lose_answer("POST /crm/v8/Leads", nth=1)
+    run = run_target(config, singer_lines("web", people(5)))
+    assert run.returncode == 0, run.stderr
+    web = stream_report(path)
+    assert web["unknown_outcome_writes"] == web["unknown_settled_by_lookup"] == 5
+    assert web["unknown_sent_again"] == 0
+    assert len(sandbox.leads()) == 5
+
+
+def test_a_lost_answer_with_nothing_to_look_up_by_is_counted_sent_again(
+    sandbox, config, run_target, tmp_path
+):
+    """No tracking id mapped: the lost call is sent again blind, and Zoho holds each twice."""
+    path = tmp_path / "report.json"
+    config.update(run_report_path=str(path), field_mapping="Last_Name=name,Email=email")
+    sandbox.lose_answer("POST /crm/v8/Leads", nth=1)
+    run = run_target(config, singer_lines("web", people(5)))
+    assert run.returncode == 0, run.stderr
+    web = stream_report(path)
+    assert web["unknown_outcome_writes"] == web["unknown_sent_again"] == 5
+    assert web["unknown_settled_by_lookup"] == 0
+    assert len(sandbox.leads()) == 10
+
+
+def test_unique_lead_counts_a_lost_create_found_by_lookup_as_settled(
+    sandbox, config, run_target, tmp_path
+):
+    """Unique Lead: the lost insert's people are found by email, none sent again."""
+    path = tmp_path / "report.json"
+    config.update(run_report_path=str(path), unique_lead=True)
+    sandbox.lose_answer("POST /crm/v8/Leads", nth=1)
+    run = run_target(config, singer_lines("web", people(5)))
+    assert run.returncode == 0, run.stderr
+    web = stream_report(path)
+    assert web["unknown_outcome_writes"] == web["unknown_settled_by_lookup"] == 5
+    assert web["unknown_sent_again"] == 0
+
+
+def test_a_lost_job_answer_in_insert_mode_is_counted_sent_again(
+    sandbox, config, run_target, tmp_path
+):
+    """Bulk Write, no tracking id mapped: the job whose creation answer was lost is sent again."""
+    path = tmp_path / "report.json"
+    config.update(
+        run_report_path=str(path), write_method="bulk", field_mapping="Last_Name=name,Email=email"
+    )
+    sandbox.lose_answer("POST /crm/bulk/v8/write", nth=1)
+    run = run_target(config, singer_lines("web", people(6)), env=QUICK_POLLS)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(path.read_text())
+    web = report["streams"]["web"]
+    assert web["unknown_outcome_writes"] == web["unknown_sent_again"] == 6
+    assert web["unknown_settled_by_lookup"] == 0
+    assert [job["records"] for job in report["bulk_jobs"]] == [6]

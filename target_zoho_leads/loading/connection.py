@@ -164,7 +164,7 @@ class ZohoConnection:
             self.client,
             on_call=stats.count_call,
             on_credits=stats.count_credits,
-            on_resend=stats.count_ambiguous,
+            on_resend=stats.count_resent_blind,
             settle_ambiguous=settle_ambiguous,
             journal=self.job_log,
         )

@@ -118,6 +118,8 @@ def stream_counts(stats: StreamStats) -> dict[str, t.Any]:
         "credits": stats.credits,
         "concurrency_settled_at": stats.concurrency,
         "unknown_outcome_writes": stats.ambiguous_writes,
+        "unknown_settled_by_lookup": stats.unknown_settled_by_lookup,
+        "unknown_sent_again": stats.unknown_sent_again,
         "matched_two_leads": stats.matched_two,
         "records_left": stats.left,
         "dry_run_written": stats.dry_run_written,
