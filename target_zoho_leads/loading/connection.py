@@ -8,6 +8,7 @@ import threading
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
+from target_zoho_leads.loading.job_log import JobLogs
 from target_zoho_leads.loading.journal import (
     JobJournal,
     default_journal_path,
@@ -27,6 +28,7 @@ if t.TYPE_CHECKING:
     from target_zoho_leads.loading.results import BulkRoute
     from target_zoho_leads.loading.stats import StreamStats
     from target_zoho_leads.settings.model import Settings
+    from target_zoho_leads.zoho.bulk.job_reading import JobLog
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ class ZohoConnection:
         self.write_method = write_method
         self.session = session
         self.journal = journal
+        self.job_log: JobLog | None = journal  # told of the jobs bulk_writer's writers start
         self.watch = watch or Watch(0)
         self._bulk_ready: bool | None = None if write_method != "records" else False
         self._bulk_lock = threading.Lock()
@@ -161,10 +164,14 @@ class ZohoConnection:
             self.client,
             on_call=stats.count_call,
             on_credits=stats.count_credits,
-            on_resend=stats.count_ambiguous,
+            on_resend=stats.count_resent_blind,
             settle_ambiguous=settle_ambiguous,
-            journal=self.journal,
+            journal=self.job_log,
         )
+
+    def tell_jobs_to(self, log: JobLog) -> None:
+        """Tell ``log`` (the run report's list) of each job, as well as the journal."""
+        self.job_log = JobLogs(self.journal, log)
 
     def close(self) -> None:
         """Wait for the call threads, close the HTTP session and the job journal."""

@@ -93,14 +93,14 @@ class JobJournal:
             )
             return None
 
-    def started(self, org: str, job_id: str, operation: str) -> None:
-        """Keep a job just created."""
+    def started(self, org: str, job_id: str, operation: str, records: int = 0) -> None:  # noqa: ARG002 - JobLog's
+        """Keep a job just created (its record count is the run report's, not kept here)."""
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         entry = JournalEntry(job_id, org, operation, now)
         self._change(lambda entries: [*entries, entry])
 
-    def ended(self, org: str, job_ids: Collection[str]) -> None:
-        """Forget jobs seen COMPLETED or FAILED (or waited for by a later run)."""
+    def ended(self, org: str, job_ids: Collection[str], status: str = "") -> None:  # noqa: ARG002 - JobLog's
+        """Forget jobs seen to end (or waited for by a later run), whatever ``status``."""
         gone = set(job_ids)
         self._change(lambda entries: [e for e in entries if e.org != org or e.job_id not in gone])
 

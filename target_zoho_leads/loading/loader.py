@@ -127,6 +127,7 @@ class LeadLoader:
             if self._zoho is None:
                 zoho = self._given or ZohoConnection.open(self.settings)
                 zoho.client.meter = self.meter
+                zoho.tell_jobs_to(self.report.jobs)
                 try:
                     self.fields = self._load_fields(zoho.client)
                     if self.fields is not None and isinstance(zoho.writer, UniqueLeadWriter):
@@ -262,6 +263,7 @@ class LeadLoader:
         stats = self.stats_for(stream)
         stats.count_outcomes([outcome for _, outcome in settled])
         stats.count_ambiguous(result.ambiguous)
+        stats.count_unknown_fates(result.found, result.sent_again)
         for index, outcome in settled:
             if outcome.kind in _KEPT:
                 self.rejected.add(stream, records[index], leads[index], outcome)
@@ -298,7 +300,9 @@ class LeadLoader:
         written = self._send(zoho, payloads, [seqs[i] for i in sendable], stats)
         for index, outcome in zip(sendable, written.outcomes, strict=True):
             outcomes[index] = outcome
-        return WriteResult(outcomes, written.error, written.ambiguous)
+        return WriteResult(
+            outcomes, written.error, written.ambiguous, written.found, written.sent_again
+        )
 
     def _send(
         self,

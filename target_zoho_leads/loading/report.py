@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 
 from singer_sdk.metrics import Counter, Metric, Tag
 
+from target_zoho_leads.loading.job_log import ReportedJobs
 from target_zoho_leads.loading.outputs import OutputFile
 
 if t.TYPE_CHECKING:
@@ -44,6 +45,7 @@ class RunReport:
         self.run_id = run_id
         self.started_at = _now()
         self.last_state: dict[str, t.Any] | None = None
+        self.jobs = ReportedJobs()  # told by the Bulk Write route (ZohoConnection.tell_jobs_to)
         self._file = OutputFile(self.SETTING, path, truncate=True) if path else None
         self._lock = threading.Lock()
         self._done = False
@@ -101,6 +103,7 @@ class RunReport:
             "too_many_requests": meter.too_many_requests,
             "concurrency_settled_at": min(settled) if settled else None,
             "records_left": sum(s.left for s in streams),
+            "bulk_jobs": self.jobs.listed(),
             "last_state": self.last_state,
         }
 
@@ -115,6 +118,8 @@ def stream_counts(stats: StreamStats) -> dict[str, t.Any]:
         "credits": stats.credits,
         "concurrency_settled_at": stats.concurrency,
         "unknown_outcome_writes": stats.ambiguous_writes,
+        "unknown_settled_by_lookup": stats.unknown_settled_by_lookup,
+        "unknown_sent_again": stats.unknown_sent_again,
         "matched_two_leads": stats.matched_two,
         "records_left": stats.left,
         "dry_run_written": stats.dry_run_written,

@@ -83,11 +83,15 @@ class WriteResult:
             lead has its outcome.
         ambiguous: Leads sent whose answer was lost (sent again, or looked
             up), for the summary.
+        found: Of those, the ones a lookup then found written (settled).
+        sent_again: Of those, the ones sent again (not found, or no lookup).
     """
 
     outcomes: list[Outcome | None]
     error: ZohoAPIError | None = None
     ambiguous: int = 0
+    found: int = 0
+    sent_again: int = 0
 
     def settled(self) -> list[tuple[int, Outcome]]:
         """Each lead whose outcome is known: its index and outcome."""

@@ -33,6 +33,8 @@ class StreamStats:
     credits: int = 0
     concurrency: int | None = None  # the in-flight limit, once a 429 has lowered it
     ambiguous_writes: int = 0
+    unknown_settled_by_lookup: int = 0  # of ambiguous_writes, found written by a lookup
+    unknown_sent_again: int = 0  # of ambiguous_writes, sent again (not found, or no lookup)
     matched_two: int = 0  # records whose identities found two leads (on_ambiguous)
     held: int = 0  # of those, the ones held unwritten (on_ambiguous: hold), counted as skipped
     left: int = 0  # records read but not written once max_credits stopped the writes
@@ -101,6 +103,18 @@ class StreamStats:
         """Count leads sent whose answer was lost (sent again, or looked up)."""
         with self._lock:
             self.ambiguous_writes += count
+
+    def count_unknown_fates(self, settled_by_lookup: int, sent_again: int) -> None:
+        """Count what became of leads of unknown outcome: found by lookup, or sent again."""
+        with self._lock:
+            self.unknown_settled_by_lookup += settled_by_lookup
+            self.unknown_sent_again += sent_again
+
+    def count_resent_blind(self, count: int) -> None:
+        """Count leads of unknown outcome sent again with no lookup (a Bulk Write job re-sent)."""
+        with self._lock:
+            self.ambiguous_writes += count
+            self.unknown_sent_again += count
 
     def count_call(self, cost: int = 0, concurrency: int | None = None) -> None:
         """Count one HTTP attempt to Zoho's API and the API credits it cost.

@@ -44,6 +44,8 @@ class _Batch:
     route: Route
     ledger: BatchLedger
     ambiguous: int = 0  # creates sent whose answer was lost
+    found: int = 0  # of those, found written by a lookup
+    sent_again: int = 0  # of those, not found and sent again
     # record index -> the leads it matched, when its identities found two
     matched: dict[int, list[str | NewLead]] = dataclasses.field(default_factory=dict)
     held: list[int] = dataclasses.field(default_factory=list)
@@ -183,7 +185,7 @@ class UniqueLeadWriter:
                 error = exc
         if batch is None:  # the lookups failed: nothing was written
             return WriteResult([None] * len(leads), error)
-        return WriteResult(_name_both(batch), error, batch.ambiguous)
+        return WriteResult(_name_both(batch), error, batch.ambiguous, batch.found, batch.sent_again)
 
     def plan(
         self,
@@ -299,6 +301,8 @@ class UniqueLeadWriter:
                 )
                 self._watch(batch, lost, running, seconds)
             pending = batch.ledger.settle(lost, CREATED)
+            batch.found += len(lost) - len(pending)
+            batch.sent_again += len(pending) if attempt + 1 < batch.tries else 0
             blind = sum(1 for new in pending if not new.keys)
             if blind:
                 logger.warning(

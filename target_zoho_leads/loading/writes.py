@@ -96,13 +96,14 @@ class LeadInserter:
         without an answer then have no outcome, and the result carries it.
         """
         outcomes: list[Outcome | None] = [None] * len(leads)
-        pending, ambiguous = list(range(len(leads))), 0
+        pending, ambiguous, found, sent_again = list(range(len(leads))), 0, 0, 0
         for attempt in range(MAX_RESENDS + 1):
             part = [leads[i] for i in pending]
             sent = self._send(part, route)
             ambiguous += sent.resent + len(sent.lookable)
+            sent_again += sent.resent  # sent again blind, by the client's retries
             try:
-                self._settle(part, route, sent)
+                found += self._settle(part, route, sent)
             except ZohoAPIError as exc:  # the lookup failed: nothing more is sent
                 sent.error = sent.error or exc
             again = []
@@ -113,18 +114,19 @@ class LeadInserter:
                     outcomes[index] = outcome
                 elif outcome is not None or (at in sent.lookable and not last):
                     again.append(index)
+                    sent_again += outcome is None  # looked up, not found: sent again
             if sent.error is not None:
-                return WriteResult(outcomes, sent.error, ambiguous)
+                return WriteResult(outcomes, sent.error, ambiguous, found, sent_again)
             if not again:
                 break
             logger.warning("%d leads are sent again (not written, and not refused)", len(again))
             pending = again
-        return WriteResult(outcomes, None, ambiguous)
+        return WriteResult(outcomes, None, ambiguous, found, sent_again)
 
-    def _settle(self, part: Sequence[dict[str, t.Any]], route: Route, sent: _Round) -> None:
-        """Confirm the records of unknown outcome that a lookup finds written."""
+    def _settle(self, part: Sequence[dict[str, t.Any]], route: Route, sent: _Round) -> int:
+        """Confirm the records of unknown outcome that a lookup finds written; how many."""
         if self.settler is None or not sent.lookable:
-            return
+            return 0
         logger.warning(
             "%d leads were sent but their outcome is unknown; looking them up by "
             "tracking id before sending any again",
@@ -136,6 +138,7 @@ class LeadInserter:
         for index, lead_id in found.items():
             sent.outcomes[index] = Outcome(CREATED, lead_id=lead_id)
         logger.info("%d of them were found written", len(found))
+        return len(found)
 
     def _send(self, leads: Sequence[dict[str, t.Any]], route: Route) -> _Round:
         """Send ``leads`` once, by a job or calls of 100, as ``route`` decides."""

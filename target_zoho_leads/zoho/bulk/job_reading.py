@@ -45,12 +45,12 @@ HTTP_SERVER_ERROR = 500
 class JobLog(t.Protocol):
     """Where the jobs a run starts are kept until they end (``loading.journal.JobJournal``)."""
 
-    def started(self, org: str, job_id: str, operation: str) -> None:
-        """A job of ``org`` (its API domain) was created."""
+    def started(self, org: str, job_id: str, operation: str, records: int = 0) -> None:
+        """A job of ``org`` (its API domain) was created, for ``records`` rows."""
         ...
 
-    def ended(self, org: str, job_ids: Collection[str]) -> None:
-        """Jobs of ``org`` were seen COMPLETED or FAILED."""
+    def ended(self, org: str, job_ids: Collection[str], status: str = "") -> None:
+        """Jobs of ``org`` were seen to end: ``status`` COMPLETED or FAILED ("" when not known)."""
         ...
 
 
@@ -141,7 +141,7 @@ class JobReader:
             )
             status = (job and job.status) or ""
             if status not in RUNNING and self.journal is not None:
-                self.journal.ended(self.client.auth.api_domain, [job_id])
+                self.journal.ended(self.client.auth.api_domain, [job_id], status)
             if job is not None and status == "COMPLETED":
                 return job
             if status not in RUNNING:

@@ -249,7 +249,7 @@ class BulkWriter:
             return
         answer.sent = span.stop
         if self.journal is not None:
-            self.journal.started(self.client.auth.api_domain, job_id, operation)
+            self.journal.started(self.client.auth.api_domain, job_id, operation, file.count)
         try:
             table = result_table(self.reader.result(job_id, file.count), job_id)
         except BulkWriteError as exc:
