@@ -100,16 +100,21 @@ def stream_report(path) -> dict:
     return json.loads(path.read_text())["streams"]["web"]
 
 
+def lost_insert_report(sandbox, config, run_target, tmp_path, **settings) -> dict:
+    """Five people whose first insert call's answer is lost; the stream's report."""
+    path = tmp_path / "report.json"
+    config.update(run_report_path=str(path), **settings)
+    sandbox.lose_answer("POST /crm/v8/Leads", nth=1)
+    run = run_target(config, singer_lines("web", people(5)))
+    assert run.returncode == 0, run.stderr
+    return stream_report(path)
+
+
 def test_a_lost_answer_found_by_lookup_is_counted_settled_not_sent_again(
     sandbox, config, run_target, tmp_path
 ):
     """Insert mode, tracking id mapped: the lost call was applied, so all 5 are found."""
-    path = tmp_path / "report.json"
-    config.update(run_report_path=str(path))
-    sandbox.lose_answer("POST /crm/v8/Leads", nth=1)
-    run = run_target(config, singer_lines("web", people(5)))
-    assert run.returncode == 0, run.stderr
-    web = stream_report(path)
+    web = lost_insert_report(sandbox, config, run_target, tmp_path)
     assert web["unknown_outcome_writes"] == web["unknown_settled_by_lookup"] == 5
     assert web["unknown_sent_again"] == 0
     assert len(sandbox.leads()) == 5
@@ -119,12 +124,8 @@ def test_a_lost_answer_with_nothing_to_look_up_by_is_counted_sent_again(
     sandbox, config, run_target, tmp_path
 ):
     """No tracking id mapped: the lost call is sent again blind, and Zoho holds each twice."""
-    path = tmp_path / "report.json"
-    config.update(run_report_path=str(path), field_mapping="Last_Name=name,Email=email")
-    sandbox.lose_answer("POST /crm/v8/Leads", nth=1)
-    run = run_target(config, singer_lines("web", people(5)))
-    assert run.returncode == 0, run.stderr
-    web = stream_report(path)
+    mapping = "Last_Name=name,Email=email"
+    web = lost_insert_report(sandbox, config, run_target, tmp_path, field_mapping=mapping)
     assert web["unknown_outcome_writes"] == web["unknown_sent_again"] == 5
     assert web["unknown_settled_by_lookup"] == 0
     assert len(sandbox.leads()) == 10
@@ -134,12 +135,7 @@ def test_unique_lead_counts_a_lost_create_found_by_lookup_as_settled(
     sandbox, config, run_target, tmp_path
 ):
     """Unique Lead: the lost insert's people are found by email, none sent again."""
-    path = tmp_path / "report.json"
-    config.update(run_report_path=str(path), unique_lead=True)
-    sandbox.lose_answer("POST /crm/v8/Leads", nth=1)
-    run = run_target(config, singer_lines("web", people(5)))
-    assert run.returncode == 0, run.stderr
-    web = stream_report(path)
+    web = lost_insert_report(sandbox, config, run_target, tmp_path, unique_lead=True)
     assert web["unknown_outcome_writes"] == web["unknown_settled_by_lookup"] == 5
     assert web["unknown_sent_again"] == 0
 

@@ -387,19 +387,36 @@ class OutcomesFile:
             self._file.close()
 
 
-def _outcome_line(
-    stream: str, key: dict[str, t.Any], tracking_id: t.Any, outcome: Outcome
+def record_line(  # noqa: PLR0913 - the record, and what is said of it
+    stream: str,
+    key: dict[str, t.Any],
+    tracking_id: t.Any,
+    outcome: Outcome,
+    *,
+    said: tuple[str, str],
+    lead_id: str | None,
 ) -> dict[str, t.Any]:
+    """The keys an outcome line and a plan line share, in the order both write them.
+
+    ``said`` is the line's word for the record (``outcome`` or ``action``) and its value.
+    """
     refused = outcome.kind in (REJECTED, SKIPPED)
-    line = {
+    return {
         "stream": stream,
         "key": key,
         "tracking_id": tracking_id,
-        "outcome": str(outcome.kind),
-        "lead_id": outcome.lead_id,
+        said[0]: said[1],
+        "lead_id": lead_id,
         "code": outcome.code if refused else None,
         "field": outcome.field if refused else None,
     }
+
+
+def _outcome_line(
+    stream: str, key: dict[str, t.Any], tracking_id: t.Any, outcome: Outcome
+) -> dict[str, t.Any]:
+    said = ("outcome", str(outcome.kind))
+    line = record_line(stream, key, tracking_id, outcome, said=said, lead_id=outcome.lead_id)
     if outcome.lead_ids is not None:
         line["lead_ids"] = list(outcome.lead_ids)
     if outcome.fields is not None:

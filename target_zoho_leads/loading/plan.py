@@ -15,7 +15,7 @@ import math
 import threading
 import typing as t
 
-from target_zoho_leads.loading.outputs import OutputFile
+from target_zoho_leads.loading.outputs import OutputFile, record_line
 from target_zoho_leads.loading.results import WriteResult
 from target_zoho_leads.zoho.bulk.csv_file import MAX_ROWS as BULK_JOB_ROWS
 from target_zoho_leads.zoho.credits import insert_credits
@@ -183,16 +183,9 @@ def _plan_line(
     stream: str, key: dict[str, t.Any], tracking_id: t.Any, outcome: Outcome
 ) -> dict[str, t.Any]:
     """One record's line: its action, the lead it concerns, why it is refused."""
-    refused = outcome.kind in (REJECTED, SKIPPED)
-    line = {
-        "stream": stream,
-        "key": key,
-        "tracking_id": tracking_id,
-        "action": ACTIONS[outcome.kind],
-        "lead_id": _real_id(outcome.lead_id),
-        "code": outcome.code if refused else None,
-        "field": outcome.field if refused else None,
-    }
+    said = ("action", ACTIONS[outcome.kind])
+    lead_id = _real_id(outcome.lead_id)
+    line = record_line(stream, key, tracking_id, outcome, said=said, lead_id=lead_id)
     if outcome.lead_ids is not None:
         line["lead_ids"] = [_real_id(lead_id) for lead_id in outcome.lead_ids]
     return line
