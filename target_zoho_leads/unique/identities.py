@@ -114,7 +114,18 @@ def phone_spellings(value: t.Any, region: str | None = None) -> set[str]:
         without_plus = canonical.removeprefix("+")
         if _reads_as(without_plus, region, canonical):
             spellings.add(without_plus)
-    return spellings
+    # libphonenumber does not read every number's own E.164 and international
+    # forms back as that number ("000000000" in CN): such a spelling would find
+    # only rows of another identity, which the lookup drops, so it is not asked.
+    return {
+        s
+        for s in spellings
+        if s == text or not s.startswith("+") or _reads_back(s, region, canonical)
+    }
+
+
+def _reads_back(spelling: str, region: str | None, canonical: str) -> bool:
+    return _canonical_phone(spelling, region) == canonical
 
 
 def _reads_as(text: str, region: str, canonical: str) -> bool:
